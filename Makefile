@@ -1,0 +1,49 @@
+# berth — build, test and measure. Run `make help` for the targets.
+GO        ?= go
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/berth-engine/berth/internal/version.Version=$(VERSION) \
+             -X github.com/berth-engine/berth/internal/runtime/cli.Version=$(VERSION)
+BINARIES  := berth berthd berth-shim berth-runtime
+
+.PHONY: all build install test integration validation compare bench vet help clean
+
+all: build
+
+build: $(addprefix bin/,$(BINARIES))
+
+bin/%: FORCE
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/$*
+
+FORCE:
+
+install: build
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(addprefix bin/,$(BINARIES)) $(DESTDIR)$(BINDIR)/
+
+vet:
+	$(GO) vet ./...
+
+# Unit tests everywhere; tests that need root skip themselves unless root.
+test:
+	$(GO) test ./internal/... ./cmd/...
+
+# Root only: black-box tests of the built binaries, the runc comparison
+# table and the OCI runtime validation suite.
+integration: build
+	BERTH_RUNTIME=$(CURDIR)/bin/berth-runtime $(GO) test -count=1 -v ./integration/...
+	scripts/runtime-validation.sh --baseline test/validation/runc-1.1.5.pass $(CURDIR)/bin/berth-runtime
+
+bench: build
+	$(GO) run ./bench/runtime -berth $(CURDIR)/bin/berth-runtime
+
+clean:
+	rm -rf bin
+
+help:
+	@echo "make            build bin/berth, bin/berthd, bin/berth-shim, bin/berth-runtime"
+	@echo "make install    install them into $(BINDIR)"
+	@echo "make test       unit tests (root tests run when root)"
+	@echo "make integration  root: integration tests, runc comparison, OCI validation suite"
+	@echo "make bench      root: berth-runtime start latency beside runc and crun"

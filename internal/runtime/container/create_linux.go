@@ -1,0 +1,426 @@
+package container
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-engine/berth/internal/runtime/cgroups"
+	"github.com/berth-engine/berth/internal/runtime/nsexec"
+)
+
+// CreateOpts are `create`'s flags.
+type CreateOpts struct {
+	Bundle        string
+	PidFile       string
+	ConsoleSocket string   // path of a unix socket that receives the pty master
+	Console       *os.File // an already connected console socket (run without --console-socket)
+	NoPivot       bool
+	PreserveFDs   int // fds 3 .. 3+PreserveFDs-1 of this process pass to the container
+	Stdin         *os.File
+	Stdout        *os.File
+	Stderr        *os.File
+}
+
+// Create sets up container id from the bundle and leaves its init waiting
+// for Start. On error nothing is left behind: no process, cgroup or state.
+func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	bundle, err := filepath.Abs(opts.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := LoadSpec(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Root == nil {
+		return nil, errors.New("config.json: root is required")
+	}
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+	if rootfs, err = filepath.EvalSymlinks(rootfs); err != nil {
+		return nil, fmt.Errorf("rootfs: %w", err)
+	}
+	plan, err := planNamespaces(spec.Linux)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateSpec(spec, rootfs, plan); err != nil {
+		return nil, err
+	}
+	if spec.Process.Terminal && opts.ConsoleSocket == "" && opts.Console == nil {
+		return nil, errors.New("cannot allocate a terminal without --console-socket")
+	}
+	if !spec.Process.Terminal && (opts.ConsoleSocket != "" || opts.Console != nil) {
+		return nil, errors.New("--console-socket is only valid with process.terminal")
+	}
+
+	dir := r.dir(id)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container %s: %w", id, ErrExist)
+		}
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	c := &Container{rt: r, dir: dir, rec: record{
+		ID: id, Bundle: bundle, Rootfs: rootfs, Spec: spec,
+		Created: time.Now().UTC(), Owner: ownerName(), SystemdCgroup: r.systemdCgroup,
+	}}
+	var cg *cgroups.Manager
+	var initPid int
+	defer func() {
+		if retErr == nil {
+			return
+		}
+		if initPid > 0 {
+			_ = unix.Kill(initPid, unix.SIGKILL)
+			reapOrWait(initPid)
+		}
+		if cg != nil {
+			_ = cg.Destroy()
+		}
+		_ = os.RemoveAll(dir)
+	}()
+
+	cg, err = cgroups.New(id, spec, cgroups.Options{Systemd: r.systemdCgroup})
+	if err != nil {
+		return nil, err
+	}
+
+	fifoPath := filepath.Join(dir, fifoName)
+	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	// The init opens the fifo through this O_PATH descriptor once it has
+	// pivoted away from the host's filesystem.
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer fifo.Close()
+
+	console := opts.Console
+	if opts.ConsoleSocket != "" {
+		if console, err = dialConsoleSocket(opts.ConsoleSocket); err != nil {
+			return nil, err
+		}
+		defer console.Close()
+	}
+
+	boot := &nsexec.Bootstrap{CloneFlags: plan.clone, Join: plan.join}
+	if plan.newOf[specs.UserNamespace] {
+		boot.UIDMap = idMap(spec.Linux.UIDMappings)
+		boot.GIDMap = idMap(spec.Linux.GIDMappings)
+	}
+	boot.OOMScoreAdj = spec.Process.OOMScoreAdj
+	if len(spec.Linux.TimeOffsets) > 0 {
+		boot.TimeOffsets = timeOffsets(spec.Linux.TimeOffsets)
+	}
+	cfg := &initConfig{
+		ID: id, Bundle: bundle, Rootfs: rootfs, Spec: spec, Process: spec.Process,
+		Seccomp: spec.Linux.Seccomp, NoPivot: opts.NoPivot,
+		NewUserNS: plan.newOf[specs.UserNamespace], NewUTS: plan.newOf[specs.UTSNamespace],
+		NewCgroupNS: plan.cgroupNew, CgroupNS: plan.has[specs.CgroupNamespace],
+		HooksSync:   spec.Hooks != nil && (len(spec.Hooks.Prestart) > 0 || len(spec.Hooks.CreateRuntime) > 0), //nolint:staticcheck // prestart is deprecated but still honoured
+		PreserveFDs: opts.PreserveFDs,
+	}
+	p, err := r.spawn(boot, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, fifo, console, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer p.close()
+	initPid = p.pid
+
+	if _, start, err := procStat(initPid); err == nil {
+		c.rec.InitPid, c.rec.InitStartTime = initPid, start
+	} else {
+		return nil, fmt.Errorf("init exited early: %w", err)
+	}
+	if err := cg.Apply(initPid); err != nil {
+		return nil, err
+	}
+	if c.rec.Cgroup, err = json.Marshal(cg.State()); err != nil {
+		return nil, err
+	}
+	if err := p.send(syncMsg{Type: msgConfig, Config: cfg}); err != nil {
+		return nil, err
+	}
+	for {
+		m, err := p.recv()
+		if err != nil {
+			return nil, err
+		}
+		switch m.Type {
+		case msgHooks:
+			st := c.stateFor(Creating)
+			if spec.Hooks != nil {
+				if err := runHooks("prestart", spec.Hooks.Prestart, st); err != nil { //nolint:staticcheck
+					return nil, err
+				}
+				if err := runHooks("createRuntime", spec.Hooks.CreateRuntime, st); err != nil {
+					return nil, err
+				}
+			}
+			if err := p.send(syncMsg{Type: msgHooksDone}); err != nil {
+				return nil, err
+			}
+			continue
+		case msgReady:
+		default:
+			return nil, fmt.Errorf("init: unexpected message %q", m.Type)
+		}
+		break
+	}
+	if err := c.save(); err != nil {
+		return nil, fmt.Errorf("save state: %w", err)
+	}
+	if opts.PidFile != "" {
+		if err := writePidFile(opts.PidFile, initPid); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+type stdio struct{ in, out, err *os.File }
+
+// initProc is a spawned init during its setup conversation.
+type initProc struct {
+	pid  int
+	cmd  *exec.Cmd
+	sock *os.File
+	rd   *bufio.Reader
+}
+
+func (p *initProc) send(m syncMsg) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := p.sock.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("init: send %s: %w", m.Type, err)
+	}
+	return nil
+}
+
+// recv reads the next message; an error message from the init becomes the
+// returned error, and EOF means the init died or exec'd.
+func (p *initProc) recv() (syncMsg, error) {
+	var m syncMsg
+	line, err := p.rd.ReadBytes('\n')
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return m, io.EOF
+		}
+		return m, fmt.Errorf("init: %w", err)
+	}
+	if err := json.Unmarshal(line, &m); err != nil {
+		return m, fmt.Errorf("init: bad message %q: %w", line, err)
+	}
+	if m.Type == msgError {
+		return m, errors.New(m.Message)
+	}
+	return m, nil
+}
+
+func (p *initProc) close() { p.sock.Close() }
+
+// spawn starts `berth-runtime init` from a sealed copy of this executable,
+// runs the C stage's bootstrap and returns once the container's init is
+// known by pid. Extra files land in the child as: preserved fds from 3, then
+// the init socket, the fifo and the console socket; their numbers go into
+// cfg.
+func (r *Runtime) spawn(boot *nsexec.Bootstrap, preserve int, io3 stdio, fifo, console *os.File, cfg *initConfig) (*initProc, error) {
+	exe, err := sealedSelf()
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("init socketpair: %w", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "init-parent")
+	child := os.NewFile(uintptr(fds[1]), "init-child")
+	defer child.Close()
+
+	cmd := &exec.Cmd{
+		Path:   fmt.Sprintf("/proc/self/fd/%d", exe.Fd()),
+		Args:   []string{"berth-runtime", "init"},
+		Stdin:  orStd(io3.in, os.Stdin),
+		Stdout: orStd(io3.out, os.Stdout),
+		Stderr: orStd(io3.err, os.Stderr),
+	}
+	for i := 0; i < preserve; i++ {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	next := func(f *os.File) int {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+		return 2 + len(cmd.ExtraFiles)
+	}
+	sockFd := next(child)
+	if fifo != nil {
+		cfg.FifoFd = next(fifo)
+	}
+	if console != nil {
+		cfg.ConsoleFd = next(console)
+	}
+	// The init's environment is only this: the container's comes from the
+	// spec at execve. GOGC=off: the init is short-lived and allocates little.
+	cmd.Env = []string{nsexec.EnvInitPipe + "=" + strconv.Itoa(sockFd), "GOGC=off", "GOMAXPROCS=1"}
+	if err := cmd.Start(); err != nil {
+		parent.Close()
+		return nil, fmt.Errorf("start init: %w", err)
+	}
+	p := &initProc{cmd: cmd, sock: parent, rd: bufio.NewReader(parent)}
+	fail := func(err error) (*initProc, error) {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+		if p.pid > 0 && p.pid != cmd.Process.Pid {
+			_ = unix.Kill(p.pid, unix.SIGKILL)
+			reapOrWait(p.pid)
+		}
+		parent.Close()
+		return nil, err
+	}
+	data, err := boot.Encode()
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := parent.Write(data); err != nil {
+		return fail(fmt.Errorf("send bootstrap: %w", err))
+	}
+	for p.pid == 0 {
+		m, err := p.recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = fmt.Errorf("init exited during namespace setup (%v)", waitStatus(cmd))
+			}
+			return fail(err)
+		}
+		switch m.Type {
+		case msgUsermap:
+			if err := writeIDMaps(cmd.Process.Pid, boot); err != nil {
+				return fail(err)
+			}
+			if _, err := parent.Write([]byte{nsexec.UsermapAck}); err != nil {
+				return fail(err)
+			}
+		case msgPid:
+			p.pid = m.Pid
+		default:
+			return fail(fmt.Errorf("init: unexpected message %q", m.Type))
+		}
+	}
+	if p.pid != cmd.Process.Pid {
+		// The C stage forked the real init (a child of ours through
+		// CLONE_PARENT) and exits: reap it.
+		if st, err := cmd.Process.Wait(); err != nil || !st.Success() {
+			return fail(fmt.Errorf("init's first stage failed: %v %v", st, err))
+		}
+	}
+	return p, nil
+}
+
+func waitStatus(cmd *exec.Cmd) string {
+	st, err := cmd.Process.Wait()
+	if err != nil {
+		return err.Error()
+	}
+	return st.String()
+}
+
+func orStd(f, def *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return def
+}
+
+func writeIDMaps(pid int, boot *nsexec.Bootstrap) error {
+	base := "/proc/" + strconv.Itoa(pid)
+	if boot.UIDMap != "" {
+		if err := os.WriteFile(base+"/uid_map", []byte(boot.UIDMap), 0); err != nil {
+			return fmt.Errorf("write uid_map: %w", err)
+		}
+	}
+	if boot.GIDMap != "" {
+		if err := os.WriteFile(base+"/gid_map", []byte(boot.GIDMap), 0); err != nil {
+			return fmt.Errorf("write gid_map: %w", err)
+		}
+	}
+	return nil
+}
+
+func idMap(m []specs.LinuxIDMapping) string {
+	var b strings.Builder
+	for _, e := range m {
+		fmt.Fprintf(&b, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
+	}
+	return b.String()
+}
+
+func timeOffsets(m map[string]specs.LinuxTimeOffset) string {
+	var b strings.Builder
+	for clock, off := range m {
+		fmt.Fprintf(&b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+	}
+	return b.String()
+}
+
+func ownerName() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(os.Geteuid())
+}
+
+// writePidFile writes pid the way runc does: the number alone, atomically.
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(abs, []byte(strconv.Itoa(pid)), 0o644)
+}
+
+// reapOrWait collects pid if it is our child, or waits briefly for it to
+// disappear when it is not.
+func reapOrWait(pid int) {
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err == nil {
+		return
+	}
+	for i := 0; i < 200; i++ {
+		st, _, err := procStat(pid)
+		if err != nil || st == 'Z' || st == 'X' {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (c *Container) stateFor(status string) specs.State {
+	st := State{ID: c.rec.ID, Pid: c.rec.InitPid, Status: status, Bundle: c.rec.Bundle}
+	if c.rec.Spec != nil {
+		st.Annotations = c.rec.Spec.Annotations
+	}
+	return st.OCI()
+}

@@ -1,0 +1,141 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-engine/berth/internal/runtime/nsexec"
+)
+
+// ExecOpts are `exec`'s flags.
+type ExecOpts struct {
+	Process       *specs.Process
+	ConsoleSocket string
+	Console       *os.File
+	PidFile       string
+	PreserveFDs   int
+	IgnorePaused  bool
+	Stdin         *os.File
+	Stdout        *os.File
+	Stderr        *os.File
+}
+
+// Process is a process started in a running container by Exec.
+type Process struct {
+	Pid int
+}
+
+// Wait waits for an exec'd process and returns its exit code. Only the
+// caller of Exec can wait: the process is its child.
+func (p *Process) Wait() (int, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(p.Pid, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return -1, fmt.Errorf("wait for process %d: %w", p.Pid, err)
+		}
+		return exitCode(ws), nil
+	}
+}
+
+// Exec starts opts.Process inside the running container: in every one of
+// its namespaces and in its cgroup, with the container's seccomp filter.
+func (c *Container) Exec(opts ExecOpts) (*Process, error) {
+	p := opts.Process
+	if p == nil || len(p.Args) == 0 {
+		return nil, errors.New("exec: process args must not be empty")
+	}
+	switch st := c.Status(); st {
+	case Running, Created:
+	case Paused:
+		if !opts.IgnorePaused {
+			return nil, fmt.Errorf("container %s: %w", c.rec.ID, ErrPaused)
+		}
+	default:
+		return nil, fmt.Errorf("cannot exec in a stopped container")
+	}
+	if p.Terminal && opts.ConsoleSocket == "" && opts.Console == nil {
+		return nil, errors.New("cannot allocate a terminal without --console-socket")
+	}
+	if err := validateRlimits(p.Rlimits); err != nil {
+		return nil, err
+	}
+	spec := c.rec.Spec
+	boot := &nsexec.Bootstrap{}
+	base := "/proc/" + strconv.Itoa(c.rec.InitPid) + "/ns/"
+	for _, ns := range spec.Linux.Namespaces {
+		t := nsTypes[ns.Type]
+		boot.Join = append(boot.Join, nsexec.Join{Type: t.proc, Path: base + t.proc})
+	}
+	cg, err := c.cgroup()
+	if err != nil {
+		return nil, err
+	}
+	console := opts.Console
+	if opts.ConsoleSocket != "" {
+		if console, err = dialConsoleSocket(opts.ConsoleSocket); err != nil {
+			return nil, err
+		}
+		defer console.Close()
+	}
+	cfg := &initConfig{
+		Exec: true, ID: c.rec.ID, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs,
+		Process: p, Seccomp: spec.Linux.Seccomp, PreserveFDs: opts.PreserveFDs,
+	}
+	proc, err := c.rt.spawn(boot, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, nil, console, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer proc.close()
+	kill := func(err error) (*Process, error) {
+		_ = unix.Kill(proc.pid, unix.SIGKILL)
+		reapOrWait(proc.pid)
+		return nil, err
+	}
+	if err := cg.Add(proc.pid); err != nil {
+		return kill(err)
+	}
+	if err := proc.send(syncMsg{Type: msgConfig, Config: cfg}); err != nil {
+		return kill(err)
+	}
+	// The socket closes at execve: EOF is success, a message is a failure.
+	if m, err := proc.recv(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			err = fmt.Errorf("exec: unexpected message %q", m.Type)
+		}
+		return kill(err)
+	}
+	if opts.PidFile != "" {
+		if err := writePidFile(opts.PidFile, proc.pid); err != nil {
+			return kill(err)
+		}
+	}
+	return &Process{Pid: proc.pid}, nil
+}
+
+// execProcess is the init side of Exec: the C stage has joined the
+// container's namespaces; set up the process and execve.
+func execProcess(s *initSock, cfg *initConfig) error {
+	if cfg.Process.Terminal {
+		if _, err := unix.Setsid(); err != nil {
+			return fmt.Errorf("setsid: %w", err)
+		}
+		if _, err := setupConsole(cfg); err != nil {
+			return err
+		}
+	}
+	fin, err := prepareProcess(cfg)
+	if err != nil {
+		return err
+	}
+	return fin.exec()
+}

@@ -1,0 +1,16 @@
+// Package nsexec is the cgo stage that runs before the Go runtime in
+// `berth-runtime init`: it joins namespaces by path, creates new ones, has
+// the parent write user namespace mappings, and forks the container's init
+// when a pid or time namespace needs a child to take effect.
+//
+// Why C: setns(2) into a mount or user namespace and unshare(CLONE_NEWUSER)
+// fail with EINVAL in a multithreaded process, and the Go runtime has
+// started several threads before main runs. A constructor function runs
+// while the process is still single-threaded. Importing this package
+// (blank import in cmd/berth-runtime) installs the constructor; it does
+// nothing unless the environment variable _BERTH_INITPIPE names the init
+// socket, so ordinary berth-runtime commands pay one getenv.
+//
+// It imports nothing of berth's; only cmd/berth-runtime and
+// internal/runtime/container may import it.
+package nsexec

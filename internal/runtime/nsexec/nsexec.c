@@ -1,0 +1,266 @@
+// Stage zero of berth-runtime's container init: runs as a constructor before
+// the Go runtime starts any thread, because setns(2) into a mount or user
+// namespace and unshare(CLONE_NEWUSER) are refused to multithreaded callers.
+// See doc.go for the protocol; it is documented in Go next to the encoder.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+#define MAX_NS 16
+
+static int initfd = -1;
+
+// fail reports a message to the parent as a JSON line and exits. The parent
+// reads it as the reason the container could not be set up.
+static void fail(const char *fmt, ...)
+{
+	char msg[512], line[1200];
+	int n, i, j = 0, saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (saved != 0) {
+		size_t l = strlen(msg);
+		snprintf(msg + l, sizeof(msg) - l, ": %s", strerror(saved));
+	}
+	n = snprintf(line, sizeof(line), "{\"type\":\"error\",\"message\":\"");
+	for (i = 0; msg[i] != '\0' && n + 4 < (int)sizeof(line); i++) {
+		char c = msg[i];
+		if (c == '"' || c == '\\')
+			line[n++] = '\\';
+		if ((unsigned char)c < 0x20)
+			c = ' ';
+		line[n++] = c;
+	}
+	(void)j;
+	n += snprintf(line + n, sizeof(line) - n, "\"}\n");
+	if (initfd >= 0 && write(initfd, line, n) < 0) {
+		/* nothing more to do: the parent sees the exit status */
+	}
+	_exit(1);
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t r = read(fd, (char *)buf + done, len - done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		done += r;
+	}
+	return 0;
+}
+
+static void write_full(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			fail("write to parent");
+		buf += w;
+		len -= w;
+	}
+}
+
+static void write_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(data);
+	if (fd < 0)
+		fail("open %s", path);
+	if (write(fd, data, len) != (ssize_t)len)
+		fail("write %s", path);
+	close(fd);
+}
+
+struct ns {
+	int type;
+	int fd;
+	char *path;
+};
+
+static int ns_type(const char *name)
+{
+	if (!strcmp(name, "user")) return CLONE_NEWUSER;
+	if (!strcmp(name, "mnt")) return CLONE_NEWNS;
+	if (!strcmp(name, "pid")) return CLONE_NEWPID;
+	if (!strcmp(name, "net")) return CLONE_NEWNET;
+	if (!strcmp(name, "ipc")) return CLONE_NEWIPC;
+	if (!strcmp(name, "uts")) return CLONE_NEWUTS;
+	if (!strcmp(name, "cgroup")) return CLONE_NEWCGROUP;
+	if (!strcmp(name, "time")) return CLONE_NEWTIME;
+	return 0;
+}
+
+static void join(struct ns *n)
+{
+	if (setns(n->fd, n->type) < 0)
+		fail("join namespace %s", n->path);
+	close(n->fd);
+	n->fd = -1;
+}
+
+__attribute__((constructor)) static void berth_nsexec(void)
+{
+	const char *env = getenv("_BERTH_INITPIPE");
+	uint32_t len;
+	char *buf, *p, *end;
+	unsigned long cloneflags = 0;
+	const char *uidmap = NULL, *gidmap = NULL, *setgroups = NULL;
+	const char *oom = NULL, *timens = NULL;
+	struct ns nss[MAX_NS];
+	int nns = 0, i, mustfork = 0;
+	pid_t child;
+	char line[64];
+
+	if (env == NULL)
+		return;
+	initfd = atoi(env);
+	if (initfd < 3)
+		fail("bad _BERTH_INITPIPE %s", env);
+	errno = 0;
+
+	if (read_full(initfd, &len, sizeof(len)) < 0 || len > (1 << 20))
+		fail("read bootstrap length");
+	buf = malloc(len + 1);
+	if (buf == NULL)
+		fail("alloc bootstrap");
+	if (read_full(initfd, buf, len) < 0)
+		fail("read bootstrap");
+	buf[len] = '\0';
+
+	// The bootstrap is a list of NUL-terminated key=value entries.
+	for (p = buf, end = buf + len; p < end; p += strlen(p) + 1) {
+		char *eq = strchr(p, '=');
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		if (!strcmp(p, "clone")) {
+			cloneflags = strtoul(eq + 1, NULL, 10);
+		} else if (!strcmp(p, "join")) {
+			// join=<type>:<path>
+			char *colon = strchr(eq + 1, ':');
+			if (colon == NULL || nns == MAX_NS)
+				fail("bad join entry");
+			*colon = '\0';
+			nss[nns].type = ns_type(eq + 1);
+			if (nss[nns].type == 0)
+				fail("unknown namespace type %s", eq + 1);
+			nss[nns].path = colon + 1;
+			nss[nns].fd = -1;
+			nns++;
+		} else if (!strcmp(p, "uidmap")) {
+			uidmap = eq + 1;
+		} else if (!strcmp(p, "gidmap")) {
+			gidmap = eq + 1;
+		} else if (!strcmp(p, "setgroups")) {
+			setgroups = eq + 1;
+		} else if (!strcmp(p, "oom")) {
+			oom = eq + 1;
+		} else if (!strcmp(p, "timens")) {
+			timens = eq + 1;
+		}
+	}
+
+	// A process in the host's user namespace can lower its OOM score only
+	// before it enters a new user namespace.
+	if (oom != NULL)
+		write_file("/proc/self/oom_score_adj", oom);
+
+	// Open every path before joining any namespace: after a mount or pid
+	// namespace change the same paths name other things, or nothing.
+	for (i = 0; i < nns; i++) {
+		nss[i].fd = open(nss[i].path, O_RDONLY | O_CLOEXEC);
+		if (nss[i].fd < 0)
+			fail("open namespace %s", nss[i].path);
+	}
+	// Join while we still hold the host's privileges, then the user
+	// namespace, then the mount namespace last (it changes our root).
+	for (i = 0; i < nns; i++)
+		if (nss[i].type != CLONE_NEWUSER && nss[i].type != CLONE_NEWNS)
+			join(&nss[i]);
+	for (i = 0; i < nns; i++)
+		if (nss[i].type == CLONE_NEWUSER)
+			join(&nss[i]);
+	for (i = 0; i < nns; i++)
+		if (nss[i].type == CLONE_NEWNS)
+			join(&nss[i]);
+	for (i = 0; i < nns; i++)
+		if (nss[i].type == CLONE_NEWPID || nss[i].type == CLONE_NEWTIME)
+			mustfork = 1;
+
+	if (cloneflags & CLONE_NEWUSER) {
+		char ack;
+		if (unshare(CLONE_NEWUSER) < 0)
+			fail("unshare user namespace");
+		// Only a process in the parent user namespace may write
+		// arbitrary mappings: ask berth-runtime to do it.
+		if (uidmap != NULL || gidmap != NULL) {
+			const char *req = "{\"type\":\"usermap\"}\n";
+			write_full(initfd, req, strlen(req));
+			if (read_full(initfd, &ack, 1) < 0 || ack != 'A')
+				fail("wait for user namespace mappings");
+		}
+		(void)setgroups;
+		if (setresgid(0, 0, 0) < 0)
+			fail("setresgid to 0 in the new user namespace");
+		if (setresuid(0, 0, 0) < 0)
+			fail("setresuid to 0 in the new user namespace");
+		// Entering a user namespace resets dumpability; the parent must
+		// still be able to read /proc/<pid>/ of this process.
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+		cloneflags &= ~CLONE_NEWUSER;
+	}
+	if (cloneflags != 0 && unshare(cloneflags) < 0)
+		fail("unshare namespaces 0x%lx", cloneflags);
+	if (cloneflags & (CLONE_NEWPID | CLONE_NEWTIME))
+		mustfork = 1;
+	if (timens != NULL && (cloneflags & CLONE_NEWTIME))
+		write_file("/proc/self/timens_offsets", timens);
+
+	if (!mustfork) {
+		snprintf(line, sizeof(line), "{\"type\":\"pid\",\"pid\":%d}\n", getpid());
+		write_full(initfd, line, strlen(line));
+		free(buf);
+		return;
+	}
+
+	// A new or joined pid (or time) namespace applies to children only.
+	// CLONE_PARENT makes the container's init a child of berth-runtime
+	// itself, so `run` can wait for it; this process then exits.
+	child = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (child < 0)
+		fail("clone container init");
+	if (child == 0) {
+		free(buf);
+		return;
+	}
+	snprintf(line, sizeof(line), "{\"type\":\"pid\",\"pid\":%d}\n", child);
+	write_full(initfd, line, strlen(line));
+	_exit(0);
+}

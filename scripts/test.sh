@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command of the README and of CI, on a fresh Debian 12 machine as
+# root: installs what it needs, builds, then runs vet, the unit and root
+# tests, the integration tests (runc comparison table) and the OCI runtime
+# validation suite against berth-runtime with runc 1.1.5's passes as the
+# floor. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/usr/local/go/bin:$PATH
+export GOFLAGS=${GOFLAGS:--mod=mod}
+
+scripts/deps.sh
+make build
+echo "== go vet"
+go vet ./...
+echo "== unit and root tests"
+go test -count=1 ./internal/... ./cmd/...
+echo "== integration tests (berth-runtime vs runc)"
+BERTH_RUNTIME=$PWD/bin/berth-runtime go test -count=1 -v ./integration/...
+echo "== OCI runtime validation suite (runtime-tools)"
+scripts/runtime-validation.sh --baseline test/validation/runc-1.1.5.pass "$PWD/bin/berth-runtime"
