@@ -1,0 +1,371 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"sync"
+
+	"github.com/opencontainers/cgroups"
+	// The devices package installs the v1 (devices.allow/deny) and v2 (eBPF)
+	// device setters into the cgroups package when imported; without it the
+	// fs and fs2 drivers refuse any device rule with ErrDevicesUnsupported.
+	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/cgroups/fs"
+	"github.com/opencontainers/cgroups/fs2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// stateVersion is bumped when State changes incompatibly.
+const stateVersion = 1
+
+// State is what a runtime invocation saves (in the container's state.json) so
+// that a later one can rebuild the Manager with Load.
+type State struct {
+	Version int `json:"version"`
+	// V2 tells which driver made the cgroup: fs2 (unified) or fs (v1).
+	V2 bool `json:"v2"`
+	// Paths are the absolute cgroup directories: subsystem -> path on v1
+	// (a hybrid host also has "" for the unified hierarchy, which runc joins
+	// too), and {"": dir} on v2.
+	Paths map[string]string `json:"paths"`
+	// Config is the library's cgroup configuration, resources included, as
+	// last applied; Update merges into it.
+	Config *cgroups.Cgroup `json:"config"`
+}
+
+// Manager manages the cgroup(s) of one container. It is safe for concurrent
+// use. Construct it with New or Load.
+type Manager struct {
+	mu     sync.Mutex
+	v2     bool
+	config *cgroups.Cgroup
+	paths  map[string]string
+	mgr    cgroups.Manager
+	// createV2 makes the v2 cgroup directory (and enables controllers in its
+	// ancestors). It is fs2.CreateCgroupPath, which only works under
+	// /sys/fs/cgroup; tests against a fake tree replace it.
+	createV2 func(dir string, c *cgroups.Cgroup) error
+}
+
+// IsV2 reports whether the host runs the unified (cgroup v2 only) hierarchy.
+// A hybrid host (v1 controllers plus an empty /sys/fs/cgroup/unified) is v1.
+func IsV2() bool {
+	return cgroups.IsCgroup2UnifiedMode()
+}
+
+// New builds a manager for container id from spec.Linux.CgroupsPath and
+// spec.Linux.Resources. Nothing is created on disk until Apply.
+//
+// The cgroup path follows runc's cgroupfs driver:
+//   - absolute cgroupsPath ("/berth/abc"): that path under the root of every
+//     hierarchy, e.g. /sys/fs/cgroup/memory/berth/abc on v1;
+//   - relative cgroupsPath ("foo/abc"): under the cgroup berth-runtime itself
+//     runs in (on v2, that cgroup's parent, since the runtime's own cgroup
+//     usually holds processes and so cannot enable controllers);
+//   - empty: relative path "<id>", i.e. as above with the container id.
+//
+// berth's own containers are expected to carry an absolute "/berth/<id>"
+// (DESIGN: berth's cgroups live under berth/); the empty rule places other
+// bundles exactly where runc would.
+//
+// Bad resource values, unified resources on a v1 host and unknown device
+// types are reported here, before anything is touched.
+func New(id string, spec *specs.Spec, opts Options) (*Manager, error) {
+	return newManager(id, spec, opts, IsV2(), "")
+}
+
+// newManager is New with the cgroup version decided by the caller and, for
+// v2, an optional explicit directory (tests point it into a fake tree).
+func newManager(id string, spec *specs.Spec, opts Options, v2 bool, v2Dir string) (*Manager, error) {
+	if opts.Systemd {
+		return nil, fmt.Errorf("container %s: %w", id, ErrSystemdUnsupported)
+	}
+	if spec == nil {
+		return nil, fmt.Errorf("container %s: cgroups: no spec", id)
+	}
+	var (
+		cgPath string
+		specR  *specs.LinuxResources
+	)
+	if spec.Linux != nil {
+		cgPath = spec.Linux.CgroupsPath
+		specR = spec.Linux.Resources
+	}
+	res, err := convertSpec(specR, v2)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: cgroup resources: %w", id, err)
+	}
+	cg := &cgroups.Cgroup{Resources: res, Rootless: opts.Rootless}
+	if cgPath != "" {
+		// The library cleans the path (no escaping the hierarchy with "..").
+		cg.Path = cgPath
+	} else {
+		if id == "" {
+			return nil, errors.New("cgroups: empty container id and no cgroupsPath")
+		}
+		cg.Name = id
+	}
+
+	m := &Manager{v2: v2, config: cg, createV2: fs2.CreateCgroupPath}
+	if err := m.init(nil, v2Dir); err != nil {
+		return nil, fmt.Errorf("container %s: %w", id, err)
+	}
+	return m, nil
+}
+
+// init builds the library driver; paths (v1) or dir (v2) come from a saved
+// State, or are computed from the config when empty.
+func (m *Manager) init(paths map[string]string, dir string) error {
+	if m.v2 {
+		mgr, err := fs2.NewManager(m.config, dir)
+		if err != nil {
+			return fmt.Errorf("cgroup v2 manager: %w", err)
+		}
+		m.mgr = mgr
+		m.paths = map[string]string{"": mgr.Path("")}
+		return nil
+	}
+	mgr, err := fs.NewManager(m.config, paths)
+	if err != nil {
+		return fmt.Errorf("cgroup v1 manager: %w", err)
+	}
+	m.mgr = mgr
+	m.paths = maps.Clone(mgr.GetPaths())
+	return nil
+}
+
+// Load rebuilds a manager from a State returned by State earlier.
+func Load(st State) (*Manager, error) {
+	if st.Version != stateVersion {
+		return nil, fmt.Errorf("cgroups: state version %d, want %d", st.Version, stateVersion)
+	}
+	if st.Config == nil || len(st.Paths) == 0 {
+		return nil, errors.New("cgroups: state has no config or paths")
+	}
+	if st.Config.Resources == nil {
+		st.Config.Resources = &cgroups.Resources{}
+	}
+	m := &Manager{v2: st.V2, config: st.Config, createV2: fs2.CreateCgroupPath}
+	var err error
+	if st.V2 {
+		err = m.init(nil, st.Paths[""])
+	} else {
+		// fs.Manager prunes paths it removed; keep ours intact.
+		err = m.init(maps.Clone(st.Paths), "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// State returns what Load needs to rebuild this manager.
+func (m *Manager) State() State {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return State{Version: stateVersion, V2: m.v2, Paths: maps.Clone(m.paths), Config: m.config}
+}
+
+// Paths returns the cgroup directories: subsystem -> absolute path on v1,
+// {"": dir} on v2.
+func (m *Manager) Paths() map[string]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.paths)
+}
+
+// describe names the cgroup in errors: the v2 directory, or on v1 the path
+// inside each hierarchy (the failing file's full path is in the wrapped
+// error).
+func (m *Manager) describe() string {
+	if m.v2 {
+		return m.paths[""]
+	}
+	if m.config.Path != "" {
+		return m.config.Path
+	}
+	return m.config.Name
+}
+
+// Apply creates the cgroup(s), writes every resource limit and device rule,
+// then moves pid in, so the process never runs unconstrained. Values the
+// kernel refuses come back as errors naming the file and value. On failure,
+// the directories Apply created are removed again.
+func (m *Manager) Apply(pid int) (retErr error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if pid <= 0 {
+		return fmt.Errorf("cgroup %s: apply: invalid pid %d", m.describe(), pid)
+	}
+
+	created := m.missingDirs()
+	defer func() {
+		if retErr != nil {
+			for _, dir := range created {
+				_ = cgroups.RemovePath(dir)
+			}
+		}
+	}()
+
+	if m.v2 {
+		dir := m.paths[""]
+		if err := m.createV2(dir, m.config); err != nil {
+			return fmt.Errorf("cgroup %s: create: %w", dir, err)
+		}
+	} else if err := m.mgr.Apply(-1); err != nil {
+		// pid -1: create the directories (and seed cpuset.cpus/mems from the
+		// parent) without moving anything in yet.
+		if !errors.Is(err, cgroups.ErrRootless) {
+			return fmt.Errorf("cgroup %s: create: %w", m.describe(), err)
+		}
+		// Rootless without a cgroupsPath: the driver dropped the
+		// hierarchies it may not write to; carry on with the rest.
+		m.paths = maps.Clone(m.mgr.GetPaths())
+	}
+	if err := m.mgr.Set(m.config.Resources); err != nil {
+		return fmt.Errorf("cgroup %s: set resources: %w", m.describe(), err)
+	}
+	if err := m.mgr.AddPid("", pid); err != nil {
+		return fmt.Errorf("cgroup %s: add pid %d: %w", m.describe(), pid, err)
+	}
+	return nil
+}
+
+// missingDirs lists the cgroup directories that do not exist yet.
+func (m *Manager) missingDirs() []string {
+	var out []string
+	for _, p := range m.paths {
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Add moves another process (an exec) into the container's cgroup(s).
+func (m *Manager) Add(pid int) error {
+	if pid <= 0 {
+		return fmt.Errorf("cgroup %s: add: invalid pid %d", m.describe(), pid)
+	}
+	if err := m.mgr.AddPid("", pid); err != nil {
+		return fmt.Errorf("cgroup %s: add pid %d: %w", m.describe(), pid, err)
+	}
+	return nil
+}
+
+// Update merges the limits r sets into the stored configuration and writes
+// the result (`runc update`). Device rules cannot be updated.
+func (m *Manager) Update(r *specs.LinuxResources) error {
+	if r == nil {
+		return nil
+	}
+	if len(r.Devices) > 0 {
+		return fmt.Errorf("cgroup %s: update: device rules cannot be updated", m.describe())
+	}
+	upd, err := convertLimits(r, m.v2)
+	if err != nil {
+		return fmt.Errorf("cgroup %s: update: %w", m.describe(), err)
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	merged := *m.config.Resources
+	// Copy the maps mergeLimits writes into, so a failed update leaves the
+	// stored config untouched.
+	merged.Rdma = maps.Clone(merged.Rdma)
+	merged.Unified = maps.Clone(merged.Unified)
+	mergeLimits(&merged, upd)
+
+	// Write with the device rules skipped: they did not change, and
+	// rewriting them would briefly revoke access on v1 and reattach the eBPF
+	// program on v2.
+	toSet := merged
+	toSet.SkipDevices = true
+	if err := m.mgr.Set(&toSet); err != nil {
+		return fmt.Errorf("cgroup %s: update: %w", m.describe(), err)
+	}
+	m.config.Resources = &merged
+	return nil
+}
+
+// Pids returns the pids of every process in the cgroup and its descendants.
+func (m *Manager) Pids() ([]int, error) {
+	pids, err := m.mgr.GetAllPids()
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: list pids: %w", m.describe(), err)
+	}
+	return pids, nil
+}
+
+// Freeze stops every process in the cgroup (`pause`).
+func (m *Manager) Freeze() error {
+	return m.setFreezer(cgroups.Frozen)
+}
+
+// Thaw resumes a frozen cgroup (`resume`).
+func (m *Manager) Thaw() error {
+	return m.setFreezer(cgroups.Thawed)
+}
+
+func (m *Manager) setFreezer(state cgroups.FreezerState) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.mgr.Freeze(state); err != nil {
+		return fmt.Errorf("cgroup %s: set freezer %s: %w", m.describe(), state, err)
+	}
+	return nil
+}
+
+// FreezerState returns "paused" when the cgroup is frozen and "running"
+// otherwise (including when no freezer is available).
+func (m *Manager) FreezerState() (string, error) {
+	st, err := m.mgr.GetFreezerState()
+	if err != nil {
+		return "", fmt.Errorf("cgroup %s: read freezer state: %w", m.describe(), err)
+	}
+	if st == cgroups.Frozen {
+		return "paused", nil
+	}
+	return "running", nil
+}
+
+// Stats reads the cgroup's counters, shaped like `runc events --stats`.
+func (m *Manager) Stats() (*Stats, error) {
+	st, err := m.mgr.GetStats()
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: stats: %w", m.describe(), err)
+	}
+	return convertStats(st), nil
+}
+
+// OOMKillCount returns how many processes the kernel OOM killer killed in
+// the cgroup: "oom_kill" of memory.events (v2) or memory.oom_control (v1).
+func (m *Manager) OOMKillCount() (uint64, error) {
+	n, err := m.mgr.OOMKillCount()
+	if err != nil {
+		return 0, fmt.Errorf("cgroup %s: oom kill count: %w", m.describe(), err)
+	}
+	return n, nil
+}
+
+// Destroy removes the cgroup directories, retrying briefly while the kernel
+// reports them busy (processes that were just killed). Its sub-cgroups go
+// too. Destroying an already removed cgroup succeeds. It fails if processes
+// are still inside.
+func (m *Manager) Destroy() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var errs []error
+	for _, p := range m.paths {
+		// RemovePath ignores ENOENT and retries EBUSY with backoff (~1s).
+		if err := cgroups.RemovePath(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("cgroup %s: destroy: %w", m.describe(), err)
+	}
+	return nil
+}
