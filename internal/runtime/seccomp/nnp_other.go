@@ -1,0 +1,5 @@
+//go:build !linux
+
+package seccomp
+
+func noNewPrivsSet() (bool, error) { return false, ErrUnsupported }
