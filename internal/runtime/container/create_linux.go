@@ -65,6 +65,10 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if err := validateSpec(spec, rootfs, plan); err != nil {
 		return nil, err
 	}
+	bpf, err := r.compileSeccomp(spec.Linux.Seccomp)
+	if err != nil {
+		return nil, err
+	}
 	if spec.Process.Terminal && opts.ConsoleSocket == "" && opts.Console == nil {
 		return nil, errors.New("cannot allocate a terminal without --console-socket")
 	}
@@ -108,6 +112,16 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
 		return nil, fmt.Errorf("create exec fifo: %w", err)
 	}
+	// Anyone may write (the umask took that away), and the container's
+	// root owns it: in a user namespace that is another host uid.
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
+		return nil, err
+	}
+	if uid, gid := hostRoot(spec.Linux); uid != 0 || gid != 0 {
+		if err := os.Chown(fifoPath, int(uid), int(gid)); err != nil {
+			return nil, fmt.Errorf("chown exec fifo: %w", err)
+		}
+	}
 	// The init opens the fifo through this O_PATH descriptor once it has
 	// pivoted away from the host's filesystem.
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -135,11 +149,11 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	}
 	cfg := &initConfig{
 		ID: id, Bundle: bundle, Rootfs: rootfs, Spec: spec, Process: spec.Process,
-		Seccomp: spec.Linux.Seccomp, NoPivot: opts.NoPivot,
+		NoPivot: opts.NoPivot,
 		NewUserNS: plan.newOf[specs.UserNamespace], NewUTS: plan.newOf[specs.UTSNamespace],
 		NewCgroupNS: plan.cgroupNew, CgroupNS: plan.has[specs.CgroupNamespace],
 		HooksSync:   spec.Hooks != nil && (len(spec.Hooks.Prestart) > 0 || len(spec.Hooks.CreateRuntime) > 0), //nolint:staticcheck // prestart is deprecated but still honoured
-		PreserveFDs: opts.PreserveFDs,
+		PreserveFDs: opts.PreserveFDs, SeccompBPF: bpf,
 	}
 	p, err := r.spawn(boot, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, fifo, console, cfg)
 	if err != nil {
@@ -423,4 +437,18 @@ func (c *Container) stateFor(status string) specs.State {
 		st.Annotations = c.rec.Spec.Annotations
 	}
 	return st.OCI()
+}
+
+// hostRoot is the host uid and gid of the container's root: 0 unless a user
+// namespace maps it elsewhere.
+func hostRoot(l *specs.Linux) (uint32, uint32) {
+	find := func(m []specs.LinuxIDMapping) uint32 {
+		for _, e := range m {
+			if e.ContainerID == 0 {
+				return e.HostID
+			}
+		}
+		return 0
+	}
+	return find(l.UIDMappings), find(l.GIDMappings)
 }

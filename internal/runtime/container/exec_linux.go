@@ -89,7 +89,10 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 	}
 	cfg := &initConfig{
 		Exec: true, ID: c.rec.ID, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs,
-		Process: p, Seccomp: spec.Linux.Seccomp, PreserveFDs: opts.PreserveFDs,
+		Process: p, PreserveFDs: opts.PreserveFDs,
+	}
+	if cfg.SeccompBPF, err = c.rt.compileSeccomp(spec.Linux.Seccomp); err != nil {
+		return nil, err
 	}
 	proc, err := c.rt.spawn(boot, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, nil, console, cfg)
 	if err != nil {

@@ -39,7 +39,11 @@ func Init() {
 	os.Clearenv()
 	if err := runInit(sock); err != nil {
 		data, _ := json.Marshal(syncMsg{Type: msgError, Message: err.Error()})
-		_, _ = sock.Write(append(data, '\n'))
+		if _, werr := sock.Write(append(data, '\n')); werr != nil {
+			// After create has returned nobody reads the socket: the
+			// container's stderr is the only place left to say why.
+			fmt.Fprintf(os.Stderr, "berth-runtime init: %v\n", err)
+		}
 		os.Exit(1)
 	}
 	// unreachable: runInit returns only with an error
@@ -166,12 +170,21 @@ func initContainer(s *initSock, cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
+	// Check now that we may open the fifo, while create still listens: a
+	// non-blocking open fails with ENXIO (no reader yet) only after the
+	// permission check passed.
+	fifoPath := fmt.Sprintf("/proc/self/fd/%d", cfg.FifoFd)
+	if fd, err := unix.Open(fifoPath, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
+		unix.Close(fd)
+	} else if !errors.Is(err, unix.ENXIO) {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
 	if err := s.send(syncMsg{Type: msgReady}); err != nil {
 		return err
 	}
 	// Block until `start` opens the fifo for reading. The O_PATH descriptor
 	// was opened on the host before pivot_root.
-	fifo, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", cfg.FifoFd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	fifo, err := unix.Open(fifoPath, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
@@ -244,27 +257,28 @@ func setPersonality(p *specs.LinuxPersonality) error {
 }
 
 // finalProcess is a process ready for execve: credentials dropped, only the
-// seccomp filter that must come last still to load.
+// seccomp filter that must come last still to install.
 type finalProcess struct {
-	path        string
-	args        []string
-	env         []string
-	lateSeccomp *specs.LinuxSeccomp
+	path    string
+	args    []string
+	env     []string
+	seccomp *seccomp.Program
+	nnp     bool
 }
 
 func (f *finalProcess) exec() error {
-	if f.lateSeccomp != nil {
-		if err := seccomp.Load(f.lateSeccomp); err != nil {
-			return fmt.Errorf("load seccomp filter: %w", err)
-		}
+	if err := f.seccomp.InstallAt(seccomp.BeforeExec, f.nnp); err != nil {
+		return fmt.Errorf("install seccomp filter: %w", err)
 	}
 	err := unix.Exec(f.path, f.args, f.env)
 	return fmt.Errorf("exec %s: %w", f.path, err)
 }
 
 // prepareProcess does everything between a finished filesystem and execve
-// that does not depend on `start`: rlimits, fds, user, capabilities,
-// no_new_privs, the working directory and the executable's lookup.
+// that does not depend on `start`, in the order internal/runtime/seccomp
+// documents: rlimits, fds, no_new_privs, an early seccomp filter (needs
+// CAP_SYS_ADMIN when no_new_privs is off), user, working directory,
+// capabilities, and the executable's lookup.
 func prepareProcess(cfg *initConfig) (*finalProcess, error) {
 	p := cfg.Process
 	if err := setRlimits(p.Rlimits); err != nil {
@@ -286,15 +300,20 @@ func prepareProcess(cfg *initConfig) (*finalProcess, error) {
 	if err := closeExecFrom(keep); err != nil {
 		return nil, err
 	}
-	fin := &finalProcess{args: p.Args, env: p.Env}
-	sc := cfg.Seccomp
-	if sc != nil && !p.NoNewPrivileges {
-		// Without no_new_privs only CAP_SYS_ADMIN may load a filter: load
-		// it before the capabilities go.
-		if err := seccomp.Load(sc); err != nil {
-			return nil, fmt.Errorf("load seccomp filter: %w", err)
+	fin := &finalProcess{args: p.Args, env: p.Env, nnp: p.NoNewPrivileges}
+	if len(cfg.SeccompBPF) > 0 {
+		fin.seccomp = &seccomp.Program{}
+		if err := fin.seccomp.UnmarshalBinary(cfg.SeccompBPF); err != nil {
+			return nil, fmt.Errorf("decode seccomp program: %w", err)
 		}
-		sc = nil
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return nil, fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	if err := fin.seccomp.InstallAt(seccomp.BeforeCredentials, p.NoNewPrivileges); err != nil {
+		return nil, fmt.Errorf("install seccomp filter: %w", err)
 	}
 	if err := setupUser(p); err != nil {
 		return nil, err
@@ -311,17 +330,12 @@ func prepareProcess(cfg *initConfig) (*finalProcess, error) {
 	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
 		return nil, fmt.Errorf("current working directory %q is outside of the container's root", cwd)
 	}
-	warnings, err := caps.Apply(p.Capabilities)
-	if err != nil {
+	// Unknown capability names are skipped, as runc does. The warnings
+	// are not printed: this process's stderr already belongs to the
+	// container.
+	if _, err := caps.Apply(p.Capabilities); err != nil {
 		return nil, fmt.Errorf("apply capabilities: %w", err)
 	}
-	_ = warnings
-	if p.NoNewPrivileges {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return nil, fmt.Errorf("set no_new_privs: %w", err)
-		}
-	}
-	fin.lateSeccomp = sc
 	path, err := lookPath(p.Args[0], p.Env)
 	if err != nil {
 		return nil, err
