@@ -69,8 +69,8 @@ func MakeBusyboxRootfs(busybox, dir string) error {
 		}
 	}
 	files := map[string]string{
-		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-		"etc/group":  "root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n",
+		"etc/passwd":   "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+		"etc/group":    "root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n",
 		"etc/hostname": "berth\n",
 	}
 	for name, content := range files {

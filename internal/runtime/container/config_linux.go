@@ -18,22 +18,22 @@ import (
 // initConfig is what the parent sends the init once the init is in its
 // namespaces and cgroup.
 type initConfig struct {
-	Exec        bool                `json:"exec,omitempty"`
-	ID          string              `json:"id"`
-	Bundle      string              `json:"bundle"`
-	Rootfs      string              `json:"rootfs"`
-	Spec        *specs.Spec         `json:"spec,omitempty"`
-	Process     *specs.Process      `json:"process"`
-	SeccompBPF  []byte              `json:"seccomp_bpf,omitempty"`
-	NoPivot     bool                `json:"no_pivot,omitempty"`
-	NewUserNS   bool                `json:"new_userns,omitempty"`
-	NewUTS      bool                `json:"new_uts,omitempty"`
-	NewCgroupNS bool                `json:"new_cgroupns,omitempty"`
-	CgroupNS    bool                `json:"cgroupns,omitempty"`
-	HooksSync   bool                `json:"hooks_sync,omitempty"`
-	FifoFd      int                 `json:"fifo_fd,omitempty"`
-	ConsoleFd   int                 `json:"console_fd,omitempty"`
-	PreserveFDs int                 `json:"preserve_fds,omitempty"`
+	Exec        bool           `json:"exec,omitempty"`
+	ID          string         `json:"id"`
+	Bundle      string         `json:"bundle"`
+	Rootfs      string         `json:"rootfs"`
+	Spec        *specs.Spec    `json:"spec,omitempty"`
+	Process     *specs.Process `json:"process"`
+	SeccompBPF  []byte         `json:"seccomp_bpf,omitempty"`
+	NoPivot     bool           `json:"no_pivot,omitempty"`
+	NewUserNS   bool           `json:"new_userns,omitempty"`
+	NewUTS      bool           `json:"new_uts,omitempty"`
+	NewCgroupNS bool           `json:"new_cgroupns,omitempty"`
+	CgroupNS    bool           `json:"cgroupns,omitempty"`
+	HooksSync   bool           `json:"hooks_sync,omitempty"`
+	FifoFd      int            `json:"fifo_fd,omitempty"`
+	ConsoleFd   int            `json:"console_fd,omitempty"`
+	PreserveFDs int            `json:"preserve_fds,omitempty"`
 }
 
 // nsTypes maps the spec's namespace names to the kernel's /proc/<pid>/ns

@@ -141,4 +141,3 @@ func contains(t *testing.T, got, want string) {
 		t.Fatalf("output %q does not contain %q", got, want)
 	}
 }
-
