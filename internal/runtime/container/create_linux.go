@@ -256,13 +256,13 @@ func (p *initProc) recv() (syncMsg, error) {
 
 func (p *initProc) close() { p.sock.Close() }
 
-// spawn starts `berth-runtime init` from a sealed copy of this executable,
+// spawn starts `berth-runtime init` from a write-protected view of this executable,
 // runs the C stage's bootstrap and returns once the container's init is
 // known by pid. Extra files land in the child as: preserved fds from 3, then
 // the init socket, the fifo and the console socket; their numbers go into
 // cfg.
 func (r *Runtime) spawn(boot *nsexec.Bootstrap, preserve int, io3 stdio, fifo, console *os.File, cfg *initConfig) (*initProc, error) {
-	exe, err := sealedSelf()
+	exe, err := r.protectedSelf()
 	if err != nil {
 		return nil, err
 	}

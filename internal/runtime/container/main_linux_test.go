@@ -141,3 +141,5 @@ func contains(t *testing.T, got, want string) {
 		t.Fatalf("output %q does not contain %q", got, want)
 	}
 }
+
+func testutilRoot(t *testing.T) { testutil.RequiresRoot(t) }

@@ -108,9 +108,10 @@ func TestRuntimeBinaryNotOverwritable(t *testing.T) {
 	}
 }
 
-// The runtime's init runs from a sealed memfd copy: /proc/<init>/exe is
-// not the host binary while the container is created.
-func TestInitRunsFromSealedCopy(t *testing.T) {
+// The runtime's init runs from a write-protected view of the binary (a
+// detached read-only overlay, or a sealed memfd): opening /proc/<init>/exe
+// for writing fails even for host root.
+func TestInitExecutableIsWriteProtected(t *testing.T) {
 	rt := newRuntime(t)
 	b := bundle(t, []string{"true"}, nil)
 	c, err := rt.Create("sealed", CreateOpts{Bundle: b.Dir, Stdin: devNull(t)})
@@ -118,13 +119,6 @@ func TestInitRunsFromSealedCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Delete(true)
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", c.Pid()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(exe, "/memfd:") {
-		t.Fatalf("init runs from %q, want a memfd", exe)
-	}
 	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/exe", c.Pid()), os.O_WRONLY, 0)
 	if err == nil {
 		_, err = f.Write([]byte("x"))
@@ -132,5 +126,30 @@ func TestInitRunsFromSealedCopy(t *testing.T) {
 	}
 	if err == nil {
 		t.Fatal("wrote to the init's executable")
+	}
+}
+
+func TestSealedCopyRefusesWrites(t *testing.T) {
+	f, err := sealedSelf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt([]byte("x"), 0); err == nil {
+		t.Fatal("wrote to the sealed copy")
+	}
+}
+
+func TestOverlayViewRefusesWrites(t *testing.T) {
+	testutilRoot(t)
+	f, err := overlaySelf(t.TempDir())
+	if err != nil {
+		t.Skipf("overlayfs unavailable: %v", err)
+	}
+	defer f.Close()
+	w, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), os.O_WRONLY, 0)
+	if err == nil {
+		w.Close()
+		t.Fatal("opened the overlay view of the binary for writing")
 	}
 }
