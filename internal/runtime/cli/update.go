@@ -24,7 +24,10 @@ type updateOpts struct {
 }
 
 func newUpdateCommand(g *globalOpts) *cobra.Command {
-	o := &updateOpts{}
+	return (&updateOpts{}).command(g)
+}
+
+func (o *updateOpts) command(g *globalOpts) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "update [flags] <container-id>",
 		Short: "update container resource constraints",
