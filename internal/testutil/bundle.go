@@ -38,7 +38,7 @@ func MakeBusyboxRootfs(busybox, dir string) error {
 			return err
 		}
 	}
-	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
+	if err := os.Chmod(filepath.Join(dir, "tmp"), os.ModeSticky|0o777); err != nil {
 		return err
 	}
 	data, err := os.ReadFile(busybox)

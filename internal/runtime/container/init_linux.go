@@ -108,7 +108,7 @@ func initContainer(s *initSock, cfg *initConfig) error {
 		return fmt.Errorf("setsid: %w", err)
 	}
 	rcfg := &rootfs.Config{
-		Rootfs: cfg.Rootfs, Spec: spec, NoPivot: cfg.NoPivot,
+		Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, Spec: spec, NoPivot: cfg.NoPivot,
 		UserNS: cfg.NewUserNS, CgroupNS: cfg.CgroupNS,
 	}
 	if err := rootfs.Prepare(rcfg); err != nil {
