@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/opencontainers/cgroups"
@@ -193,13 +194,27 @@ func (m *Manager) describe() string {
 // then moves pid in, so the process never runs unconstrained. Values the
 // kernel refuses come back as errors naming the file and value. On failure,
 // the directories Apply created are removed again.
-func (m *Manager) Apply(pid int) (retErr error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+func (m *Manager) Apply(pid int) error {
 	if pid <= 0 {
 		return fmt.Errorf("cgroup %s: apply: invalid pid %d", m.describe(), pid)
 	}
+	if err := m.Create(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.mgr.AddPid("", pid); err != nil {
+		return fmt.Errorf("cgroup %s: add pid %d: %w", m.describe(), pid, err)
+	}
+	return nil
+}
 
+// Create makes the cgroup directories and writes every limit, moving no
+// process in. The container's first process then joins by itself (see
+// SelfJoin) or through Add. On error the directories it made are removed.
+func (m *Manager) Create() (retErr error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	created := m.missingDirs()
 	defer func() {
 		if retErr != nil {
@@ -227,10 +242,31 @@ func (m *Manager) Apply(pid int) (retErr error) {
 	if err := m.mgr.Set(m.config.Resources); err != nil {
 		return fmt.Errorf("cgroup %s: set resources: %w", m.describe(), err)
 	}
-	if err := m.mgr.AddPid("", pid); err != nil {
-		return fmt.Errorf("cgroup %s: add pid %d: %w", m.describe(), pid, err)
-	}
 	return nil
+}
+
+// SelfJoin says how a single-threaded process moves itself into the
+// container's cgroups, which the init's C stage does before it forks:
+// writing "0" to each v1 `tasks` file, and for the v2 (or hybrid unified)
+// directory, cloning its child into it with CLONE_INTO_CGROUP.
+//
+// Why: moving another process through cgroup.procs takes the kernel's
+// global threadgroup lock for writing, which waits for an RCU grace period
+// (~12 ms on this kind of VM, most of a container's start time). A thread
+// moving itself through v1 `tasks` skips that lock, and so does a clone
+// into a v2 cgroup.
+func (m *Manager) SelfJoin() (v1Tasks []string, v2Dir string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for sub, p := range m.paths {
+		if sub == "" || m.v2 {
+			v2Dir = p
+			continue
+		}
+		v1Tasks = append(v1Tasks, p+"/tasks")
+	}
+	slices.Sort(v1Tasks)
+	return v1Tasks, v2Dir
 }
 
 // missingDirs lists the cgroup directories that do not exist yet.

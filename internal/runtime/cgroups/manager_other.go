@@ -29,6 +29,8 @@ func Load(State) (*Manager, error) { return nil, errNotLinux }
 
 func (*Manager) State() State                       { return State{} }
 func (*Manager) Apply(int) error                    { return errNotLinux }
+func (*Manager) Create() error                      { return errNotLinux }
+func (*Manager) SelfJoin() ([]string, string)       { return nil, "" }
 func (*Manager) Add(int) error                      { return errNotLinux }
 func (*Manager) Update(*specs.LinuxResources) error { return errNotLinux }
 func (*Manager) Pids() ([]int, error)               { return nil, errNotLinux }

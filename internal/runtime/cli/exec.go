@@ -172,11 +172,17 @@ func runExec(c *container.Container, p *specs.Process, o *execOpts) (int, error)
 		eo.Console = tty.remote
 	}
 	sigs := make(chan os.Signal, 64)
-	if !o.detach {
-		signal.Notify(sigs)
-		defer signal.Stop(sigs)
+	notified := make(chan struct{})
+	if o.detach {
+		close(notified)
+	} else {
+		go func() { // see runContainer
+			signal.Notify(sigs)
+			close(notified)
+		}()
 	}
 	proc, err := c.Exec(eo)
+	<-notified
 	if err != nil {
 		return -1, err
 	}

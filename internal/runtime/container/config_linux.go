@@ -34,6 +34,7 @@ type initConfig struct {
 	FifoFd      int            `json:"fifo_fd,omitempty"`
 	ConsoleFd   int            `json:"console_fd,omitempty"`
 	PreserveFDs int            `json:"preserve_fds,omitempty"`
+	Trace       bool           `json:"trace,omitempty"`
 }
 
 // nsTypes maps the spec's namespace names to the kernel's /proc/<pid>/ns

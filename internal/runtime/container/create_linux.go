@@ -24,6 +24,7 @@ import (
 // CreateOpts are `create`'s flags.
 type CreateOpts struct {
 	Bundle        string
+	Spec          *specs.Spec // the bundle's config.json when the caller has read it already
 	PidFile       string
 	ConsoleSocket string   // path of a unix socket that receives the pty master
 	Console       *os.File // an already connected console socket (run without --console-socket)
@@ -37,6 +38,7 @@ type CreateOpts struct {
 // Create sets up container id from the bundle and leaves its init waiting
 // for Start. On error nothing is left behind: no process, cgroup or state.
 func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error) {
+	trace("create")
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -44,10 +46,13 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if err != nil {
 		return nil, err
 	}
-	spec, err := LoadSpec(bundle)
-	if err != nil {
-		return nil, err
+	spec := opts.Spec
+	if spec == nil {
+		if spec, err = LoadSpec(bundle); err != nil {
+			return nil, err
+		}
 	}
+	trace("spec loaded")
 	if spec.Root == nil {
 		return nil, errors.New("config.json: root is required")
 	}
@@ -65,6 +70,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if err := validateSpec(spec, rootfs, plan); err != nil {
 		return nil, err
 	}
+	trace("spec validated")
 	bpf, err := r.compileSeccomp(spec.Linux.Seccomp)
 	if err != nil {
 		return nil, err
@@ -102,11 +108,6 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		}
 		_ = os.RemoveAll(dir)
 	}()
-
-	cg, err = cgroups.New(id, spec, cgroups.Options{Systemd: r.systemdCgroup})
-	if err != nil {
-		return nil, err
-	}
 
 	fifoPath := filepath.Join(dir, fifoName)
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
@@ -147,28 +148,42 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if len(spec.Linux.TimeOffsets) > 0 {
 		boot.TimeOffsets = timeOffsets(spec.Linux.TimeOffsets)
 	}
+	// The cgroup is made while the init process starts up (exec, dynamic
+	// loading): the C stage waits for the bootstrap, which names the
+	// cgroup it joins by itself before it runs anything of the container's.
+	whileStarting := func() error {
+		m, err := cgroups.New(id, spec, cgroups.Options{Systemd: r.systemdCgroup})
+		if err != nil {
+			return err
+		}
+		if err := m.Create(); err != nil {
+			return err
+		}
+		cg = m
+		trace("cgroup created")
+		boot.CgroupTasks, boot.CgroupV2 = cg.SelfJoin()
+		return nil
+	}
 	cfg := &initConfig{
 		ID: id, Bundle: bundle, Rootfs: rootfs, Spec: spec, Process: spec.Process,
 		NoPivot:   opts.NoPivot,
 		NewUserNS: plan.newOf[specs.UserNamespace], NewUTS: plan.newOf[specs.UTSNamespace],
 		NewCgroupNS: plan.cgroupNew, CgroupNS: plan.has[specs.CgroupNamespace],
 		HooksSync:   spec.Hooks != nil && (len(spec.Hooks.Prestart) > 0 || len(spec.Hooks.CreateRuntime) > 0), //nolint:staticcheck // prestart is deprecated but still honoured
-		PreserveFDs: opts.PreserveFDs, SeccompBPF: bpf,
+		PreserveFDs: opts.PreserveFDs, SeccompBPF: bpf, Trace: traceOn,
 	}
-	p, err := r.spawn(boot, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, fifo, console, cfg)
+	p, err := r.spawn(boot, whileStarting, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, fifo, console, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer p.close()
 	initPid = p.pid
+	trace("spawned, init pid known")
 
 	if _, start, err := procStat(initPid); err == nil {
 		c.rec.InitPid, c.rec.InitStartTime = initPid, start
 	} else {
 		return nil, fmt.Errorf("init exited early: %w", err)
-	}
-	if err := cg.Apply(initPid); err != nil {
-		return nil, err
 	}
 	if c.rec.Cgroup, err = json.Marshal(cg.State()); err != nil {
 		return nil, err
@@ -197,6 +212,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 			}
 			continue
 		case msgReady:
+			trace("init ready")
 		default:
 			return nil, fmt.Errorf("init: unexpected message %q", m.Type)
 		}
@@ -205,6 +221,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if err := c.save(); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
+	trace("state saved")
 	if opts.PidFile != "" {
 		if err := writePidFile(opts.PidFile, initPid); err != nil {
 			return nil, err
@@ -248,6 +265,10 @@ func (p *initProc) recv() (syncMsg, error) {
 	if err := json.Unmarshal(line, &m); err != nil {
 		return m, fmt.Errorf("init: bad message %q: %w", line, err)
 	}
+	if m.Type == msgTrace {
+		traceAt(m.Time, "init: "+m.Message)
+		return p.recv()
+	}
 	if m.Type == msgError {
 		return m, errors.New(m.Message)
 	}
@@ -257,16 +278,18 @@ func (p *initProc) recv() (syncMsg, error) {
 func (p *initProc) close() { p.sock.Close() }
 
 // spawn starts `berth-runtime init` from a write-protected view of this executable,
-// runs the C stage's bootstrap and returns once the container's init is
-// known by pid. Extra files land in the child as: preserved fds from 3, then
+// runs whileStarting (work that overlaps the child's exec), sends the C
+// stage's bootstrap and returns once the container's init is known by pid. Extra files land in the child as: preserved fds from 3, then
 // the init socket, the fifo and the console socket; their numbers go into
 // cfg.
-func (r *Runtime) spawn(boot *nsexec.Bootstrap, preserve int, io3 stdio, fifo, console *os.File, cfg *initConfig) (*initProc, error) {
+func (r *Runtime) spawn(boot *nsexec.Bootstrap, whileStarting func() error, preserve int, io3 stdio, fifo, console *os.File, cfg *initConfig) (*initProc, error) {
 	exe, err := r.protectedSelf()
 	if err != nil {
 		return nil, err
 	}
-	defer exe.Close()
+	trace("protected exe")
+	// Not on the critical path: see overlaySelf.
+	defer func() { go exe.Close() }()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("init socketpair: %w", err)
@@ -299,10 +322,17 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, preserve int, io3 stdio, fifo, c
 	// The init's environment is only this: the container's comes from the
 	// spec at execve. GOGC=off: the init is short-lived and allocates little.
 	cmd.Env = []string{nsexec.EnvInitPipe + "=" + strconv.Itoa(sockFd), "GOGC=off", "GOMAXPROCS=1"}
+	// The init may be our grandchild (see nsexec); as a subreaper we
+	// inherit it when its parent exits, so Wait works either way.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		parent.Close()
+		return nil, fmt.Errorf("become child subreaper: %w", err)
+	}
 	if err := cmd.Start(); err != nil {
 		parent.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
+	trace("init started")
 	p := &initProc{cmd: cmd, sock: parent, rd: bufio.NewReader(parent)}
 	fail := func(err error) (*initProc, error) {
 		_ = cmd.Process.Kill()
@@ -313,6 +343,11 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, preserve int, io3 stdio, fifo, c
 		}
 		parent.Close()
 		return nil, err
+	}
+	if whileStarting != nil {
+		if err := whileStarting(); err != nil {
+			return fail(err)
+		}
 	}
 	data, err := boot.Encode()
 	if err != nil {
@@ -344,8 +379,9 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, preserve int, io3 stdio, fifo, c
 		}
 	}
 	if p.pid != cmd.Process.Pid {
-		// The C stage forked the real init (a child of ours through
-		// CLONE_PARENT) and exits: reap it.
+		// The C stage forked the real init and exits: reap it. The init
+		// is now our child (CLONE_PARENT, or reparented to us as the
+		// subreaper).
 		if st, err := cmd.Process.Wait(); err != nil || !st.Success() {
 			return fail(fmt.Errorf("init's first stage failed: %v %v", st, err))
 		}
@@ -400,6 +436,10 @@ func timeOffsets(m map[string]specs.LinuxTimeOffset) string {
 }
 
 func ownerName() string {
+	// The common case without a passwd lookup (NSS through cgo is slow).
+	if os.Geteuid() == 0 {
+		return "root"
+	}
 	if u, err := user.Current(); err == nil {
 		return u.Username
 	}

@@ -80,6 +80,7 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
+	boot.CgroupTasks, boot.CgroupV2 = cg.SelfJoin()
 	console := opts.Console
 	if opts.ConsoleSocket != "" {
 		if console, err = dialConsoleSocket(opts.ConsoleSocket); err != nil {
@@ -94,7 +95,7 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 	if cfg.SeccompBPF, err = c.rt.compileSeccomp(spec.Linux.Seccomp); err != nil {
 		return nil, err
 	}
-	proc, err := c.rt.spawn(boot, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, nil, console, cfg)
+	proc, err := c.rt.spawn(boot, nil, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, nil, console, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +104,6 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		_ = unix.Kill(proc.pid, unix.SIGKILL)
 		reapOrWait(proc.pid)
 		return nil, err
-	}
-	if err := cg.Add(proc.pid); err != nil {
-		return kill(err)
 	}
 	if err := proc.send(syncMsg{Type: msgConfig, Config: cfg}); err != nil {
 		return kill(err)

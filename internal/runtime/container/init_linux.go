@@ -51,8 +51,15 @@ func Init() {
 }
 
 type initSock struct {
-	f  *os.File
-	rd *bufio.Reader
+	f     *os.File
+	rd    *bufio.Reader
+	trace bool
+}
+
+func (s *initSock) phase(name string) {
+	if s.trace {
+		_ = s.send(syncMsg{Type: msgTrace, Message: name, Time: monotonic()})
+	}
 }
 
 func (s *initSock) send(m syncMsg) error {
@@ -89,6 +96,8 @@ func runInit(f *os.File) error {
 	if cfg == nil || cfg.Process == nil {
 		return errors.New("config message without a process")
 	}
+	s.trace = cfg.Trace
+	s.phase("config received")
 	if cfg.Exec {
 		return execProcess(s, cfg)
 	}
@@ -114,6 +123,7 @@ func initContainer(s *initSock, cfg *initConfig) error {
 	if err := rootfs.Prepare(rcfg); err != nil {
 		return err
 	}
+	s.phase("rootfs prepared")
 	if cfg.HooksSync {
 		if err := s.send(syncMsg{Type: msgHooks}); err != nil {
 			return err
@@ -131,6 +141,7 @@ func initContainer(s *initSock, cfg *initConfig) error {
 	if err := rootfs.Pivot(rcfg); err != nil {
 		return err
 	}
+	s.phase("pivoted")
 	if cfg.Process.Terminal {
 		slave, err := setupConsole(cfg)
 		if err != nil {
@@ -161,6 +172,7 @@ func initContainer(s *initSock, cfg *initConfig) error {
 	if err := rootfs.Finish(rcfg); err != nil {
 		return err
 	}
+	s.phase("rootfs finished")
 	if spec.Linux.Personality != nil {
 		if err := setPersonality(spec.Linux.Personality); err != nil {
 			return err
@@ -170,6 +182,7 @@ func initContainer(s *initSock, cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
+	s.phase("process prepared")
 	// Check now that we may open the fifo, while create still listens: a
 	// non-blocking open fails with ENXIO (no reader yet) only after the
 	// permission check passed.

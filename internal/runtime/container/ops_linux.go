@@ -77,9 +77,11 @@ func (c *Container) Start() error {
 	default:
 		return fmt.Errorf("container %s: cannot start an already %s container", c.rec.ID, st)
 	}
+	trace("start")
 	if err := c.releaseFifo(); err != nil {
 		return err
 	}
+	trace("fifo released")
 	if h := c.rec.Spec.Hooks; h != nil && len(h.Poststart) > 0 {
 		if err := runHooks("poststart", h.Poststart, c.stateFor(Running)); err != nil {
 			// The spec says a poststart failure is only logged.
@@ -91,23 +93,37 @@ func (c *Container) Start() error {
 
 // releaseFifo opens exec.fifo for reading, which unblocks the init, reads
 // its byte and removes the fifo so the status becomes running. If the init
-// is gone, the open would never return: watch its pidfd meanwhile.
+// is gone the open would never return, so its pidfd is watched meanwhile.
 func (c *Container) releaseFifo() error {
 	path := filepath.Join(c.dir, fifoName)
-	type result struct {
-		f   *os.File
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		f, err := os.OpenFile(path, os.O_RDONLY|unix.O_CLOEXEC, 0)
-		done <- result{f, err}
-	}()
 	pidfd, err := unix.PidfdOpen(c.rec.InitPid, 0)
 	if err != nil {
 		return fmt.Errorf("container %s: init is gone: %w", c.rec.ID, err)
 	}
 	defer unix.Close(pidfd)
+	type result struct {
+		f   *os.File
+		err error
+	}
+	opened := make(chan result, 1)
+	go func() {
+		f, err := os.OpenFile(path, os.O_RDONLY|unix.O_CLOEXEC, 0)
+		opened <- result{f, err}
+	}()
+	exited := make(chan struct{})
+	go func() {
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		for {
+			n, err := unix.Poll(fds, -1)
+			if err == unix.EINTR {
+				continue
+			}
+			if n > 0 || err != nil {
+				close(exited)
+				return
+			}
+		}
+	}()
 	finish := func(r result) error {
 		if r.err != nil {
 			return fmt.Errorf("open exec fifo: %w", r.err)
@@ -120,31 +136,25 @@ func (c *Container) releaseFifo() error {
 		}
 		return os.Remove(path)
 	}
+	select {
+	case r := <-opened:
+		return finish(r)
+	case <-exited:
+	}
+	// The init exited: either it passed the fifo just now (the byte is
+	// waiting) or it never will. A writer of ours releases our reader in
+	// the second case; ENXIO means the reader has not opened yet.
 	for {
 		select {
-		case r := <-done:
+		case r := <-opened:
 			return finish(r)
 		default:
 		}
-		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
-		if n, _ := unix.Poll(fds, 10); n <= 0 {
-			continue
+		if w, err := os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+			w.Close()
+			return finish(<-opened)
 		}
-		// The init exited: either it passed the fifo just now (the byte is
-		// waiting) or it never will. A writer of ours releases our reader
-		// in the second case; ENXIO means the reader is not open yet.
-		for {
-			select {
-			case r := <-done:
-				return finish(r)
-			default:
-			}
-			if w, err := os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
-				w.Close()
-				return finish(<-done)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -210,6 +220,8 @@ func signalAll(cg *cgroups.Manager, sig unix.Signal, paused bool) error {
 // then the poststop hooks. A running or paused one needs force, which kills
 // every process first.
 func (c *Container) Delete(force bool) error {
+	trace("delete")
+	defer trace("deleted")
 	switch st := c.Status(); st {
 	case Stopped:
 	case Created:
@@ -334,7 +346,7 @@ func (c *Container) Processes() ([]int, error) {
 
 // Wait waits for the init to exit and returns its exit code (128+n for a
 // signal). It works only for the process that created the container: the
-// init is its child through CLONE_PARENT.
+// init is its child (see spawn).
 func (c *Container) Wait() (int, error) {
 	var ws unix.WaitStatus
 	for {
@@ -347,6 +359,7 @@ func (c *Container) Wait() (int, error) {
 		}
 		break
 	}
+	trace("init exited")
 	return exitCode(ws), nil
 }
 

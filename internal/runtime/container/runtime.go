@@ -31,6 +31,7 @@ type Runtime struct {
 
 // New returns a Runtime for opts.Root, creating the directory if needed.
 func New(opts Options) (*Runtime, error) {
+	trace("runtime.New")
 	root := opts.Root
 	if root == "" {
 		root = DefaultRoot

@@ -63,7 +63,10 @@ func overlaySelf(empty string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fsmount overlay: %w", err)
 	}
-	defer unix.Close(mfd)
+	// Closing the mount's fd dissolves the detached mount, which waits for
+	// an RCU grace period (~1 ms): let that happen beside the rest of the
+	// work rather than in front of it.
+	defer func() { go unix.Close(mfd) }()
 	fd, err := unix.Openat(mfd, filepath.Base(exe), unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s in overlay: %w", exe, err)

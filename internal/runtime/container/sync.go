@@ -37,6 +37,7 @@ const (
 	msgHooksDone = "hooks-done"
 	msgReady     = "ready"
 	msgError     = "error"
+	msgTrace     = "trace" // init → parent, only when tracing: a phase and its monotonic time
 )
 
 // syncMsg is one line on the init socket.
@@ -45,4 +46,5 @@ type syncMsg struct {
 	Pid     int         `json:"pid,omitempty"`
 	Message string      `json:"message,omitempty"`
 	Config  *initConfig `json:"config,omitempty"`
+	Time    int64       `json:"time,omitempty"`
 }

@@ -23,8 +23,18 @@
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+// struct clone_args of clone3(2), up to the cgroup field (CLONE_ARGS_SIZE_VER2).
+struct berth_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
 
 #define MAX_NS 16
+#define MAX_CG 32
 
 static int initfd = -1;
 
@@ -130,9 +140,11 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	const char *env = getenv("_BERTH_INITPIPE");
 	uint32_t len;
 	char *buf, *p, *end;
-	unsigned long cloneflags = 0;
+	unsigned long cloneflags = 0, forkflags = 0;
 	const char *uidmap = NULL, *gidmap = NULL, *setgroups = NULL;
-	const char *oom = NULL, *timens = NULL;
+	const char *oom = NULL, *timens = NULL, *cgv2 = NULL;
+	const char *cgtasks[MAX_CG];
+	int ncg = 0, cgv2fd = -1, cgv2procs = -1;
 	struct ns nss[MAX_NS];
 	int nns = 0, i, mustfork = 0;
 	pid_t child;
@@ -184,6 +196,12 @@ __attribute__((constructor)) static void berth_nsexec(void)
 			oom = eq + 1;
 		} else if (!strcmp(p, "timens")) {
 			timens = eq + 1;
+		} else if (!strcmp(p, "cgtask")) {
+			if (ncg == MAX_CG)
+				fail("too many cgroup hierarchies");
+			cgtasks[ncg++] = eq + 1;
+		} else if (!strcmp(p, "cgv2")) {
+			cgv2 = eq + 1;
 		}
 	}
 
@@ -191,6 +209,24 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	// before it enters a new user namespace.
 	if (oom != NULL)
 		write_file("/proc/self/oom_score_adj", oom);
+
+	// Join the container's cgroups while the host's /sys/fs/cgroup is still
+	// our view. A single thread writing "0" to a v1 tasks file moves itself
+	// without the kernel's global threadgroup lock, whose RCU grace period
+	// would cost milliseconds; v2 is joined by cloning into it below.
+	for (i = 0; i < ncg; i++)
+		write_file(cgtasks[i], "0");
+	if (cgv2 != NULL) {
+		char procs[4096];
+		cgv2fd = open(cgv2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgv2fd < 0)
+			fail("open cgroup %s", cgv2);
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgv2);
+		cgv2procs = open(procs, O_WRONLY | O_CLOEXEC);
+		if (cgv2procs < 0)
+			fail("open %s", procs);
+		mustfork = 1;
+	}
 
 	// Open every path before joining any namespace: after a mount or pid
 	// namespace change the same paths name other things, or nothing.
@@ -236,9 +272,14 @@ __attribute__((constructor)) static void berth_nsexec(void)
 		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 		cloneflags &= ~CLONE_NEWUSER;
 	}
+	// A new pid namespace is made by the fork below (clone flags), not
+	// by unshare: a failed clone then leaves no half-used namespace
+	// behind, so the fallback fork can still create the init.
+	forkflags = cloneflags & CLONE_NEWPID;
+	cloneflags &= ~CLONE_NEWPID;
 	if (cloneflags != 0 && unshare(cloneflags) < 0)
 		fail("unshare namespaces 0x%lx", cloneflags);
-	if (cloneflags & (CLONE_NEWPID | CLONE_NEWTIME))
+	if (forkflags != 0 || (cloneflags & CLONE_NEWTIME))
 		mustfork = 1;
 	if (timens != NULL && (cloneflags & CLONE_NEWTIME))
 		write_file("/proc/self/timens_offsets", timens);
@@ -251,14 +292,44 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	}
 
 	// A new or joined pid (or time) namespace applies to children only.
-	// CLONE_PARENT makes the container's init a child of berth-runtime
-	// itself, so `run` can wait for it; this process then exits.
-	child = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
-	if (child < 0)
-		fail("clone container init");
-	if (child == 0) {
-		free(buf);
-		return;
+	// The container's init must end up a child of berth-runtime, so `run`
+	// can wait for it: CLONE_PARENT does that directly, and berth-runtime
+	// is also a child subreaper for the clone3 case. This process exits.
+	child = -1;
+	if (cgv2fd >= 0) {
+		struct berth_clone_args args;
+		memset(&args, 0, sizeof(args));
+		// The kernel refuses CLONE_PARENT together with
+		// CLONE_INTO_CGROUP: the init becomes our child and, when we
+		// exit, berth-runtime's (a child subreaper).
+		args.flags = CLONE_INTO_CGROUP | forkflags;
+		args.exit_signal = SIGCHLD;
+		args.cgroup = (uint64_t)cgv2fd;
+		child = syscall(SYS_clone3, &args, sizeof(args));
+		if (child == 0) {
+			close(cgv2fd);
+			close(cgv2procs);
+			free(buf);
+			return;
+		}
+	}
+	if (child < 0) {
+		// No clone3 into the cgroup (older kernel, or the cgroup refuses
+		// a process in a user namespace): fork, and the child moves
+		// itself through cgroup.procs, opened while we were host root.
+		child = syscall(SYS_clone, CLONE_PARENT | forkflags | SIGCHLD, 0, 0, 0, 0);
+		if (child < 0)
+			fail("clone container init");
+		if (child == 0) {
+			if (cgv2procs >= 0 && write(cgv2procs, "0", 1) != 1)
+				fail("join cgroup %s", cgv2);
+			if (cgv2fd >= 0)
+				close(cgv2fd);
+			if (cgv2procs >= 0)
+				close(cgv2procs);
+			free(buf);
+			return;
+		}
 	}
 	snprintf(line, sizeof(line), "{\"type\":\"pid\",\"pid\":%d}\n", child);
 	write_full(initfd, line, strlen(line));

@@ -32,6 +32,8 @@ type Join struct {
 //	uidmap=<lines> gidmap=<lines>   present when the parent will write them
 //	oom=<n>                         oom_score_adj, written before any userns
 //	timens=<lines>                  /proc/self/timens_offsets content
+//	cgtask=<path>                   a v1 tasks file to write "0" to (join that cgroup)
+//	cgv2=<dir>                      a cgroup v2 directory to clone the init into
 //
 // The C stage answers with JSON lines on the same socket:
 //
@@ -45,6 +47,8 @@ type Bootstrap struct {
 	GIDMap      string
 	OOMScoreAdj *int
 	TimeOffsets string
+	CgroupTasks []string // v1 tasks files, joined before any namespace
+	CgroupV2    string   // v2 (or hybrid unified) cgroup directory
 }
 
 // Encode returns the wire form of b.
@@ -85,6 +89,16 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 	}
 	if b.TimeOffsets != "" {
 		if err := add("timens", b.TimeOffsets); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range b.CgroupTasks {
+		if err := add("cgtask", t); err != nil {
+			return nil, err
+		}
+	}
+	if b.CgroupV2 != "" {
+		if err := add("cgv2", b.CgroupV2); err != nil {
 			return nil, err
 		}
 	}
