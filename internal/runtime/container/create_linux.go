@@ -180,6 +180,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	initPid = p.pid
 	trace("spawned, init pid known")
 
+	trace("intermediate reaped")
 	if _, start, err := procStat(initPid); err == nil {
 		c.rec.InitPid, c.rec.InitStartTime = initPid, start
 	} else {
@@ -191,6 +192,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if err := p.send(syncMsg{Type: msgConfig, Config: cfg}); err != nil {
 		return nil, err
 	}
+	trace("config sent")
 	for {
 		m, err := p.recv()
 		if err != nil {

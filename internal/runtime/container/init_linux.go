@@ -27,6 +27,7 @@ import (
 // container's process through execve. Errors go to the parent over the init
 // socket, and the process exits 1.
 func Init() {
+	initEntered = monotonic()
 	// Capabilities, seccomp and the cgroup namespace are per thread: do all
 	// of the setup on this one and execve from it.
 	runtime.LockOSThread()
@@ -49,6 +50,9 @@ func Init() {
 	// unreachable: runInit returns only with an error
 	os.Exit(1)
 }
+
+// initEntered is when Init began, for the start-latency trace.
+var initEntered int64
 
 type initSock struct {
 	f     *os.File
@@ -97,6 +101,9 @@ func runInit(f *os.File) error {
 		return errors.New("config message without a process")
 	}
 	s.trace = cfg.Trace
+	if s.trace {
+		_ = s.send(syncMsg{Type: msgTrace, Message: "main entered", Time: initEntered})
+	}
 	s.phase("config received")
 	if cfg.Exec {
 		return execProcess(s, cfg)
