@@ -79,3 +79,25 @@ func (s sets) check(last capability.Cap) error {
 	}
 	return nil
 }
+
+// Validate reports names in c that are not capabilities at all, so a typo
+// fails `create` (the spec: a value that cannot be mapped to the kernel
+// MUST be an error). Capabilities that exist but are newer than the running
+// kernel pass: Apply leaves them out with a warning, as runc does.
+func Validate(c *specs.LinuxCapabilities) error {
+	if c == nil {
+		return nil
+	}
+	known := make(map[string]bool)
+	for _, k := range capability.ListKnown() {
+		known[capName(k)] = true
+	}
+	for _, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
+		for _, n := range set {
+			if !known[n] {
+				return fmt.Errorf("unknown capability %q", n)
+			}
+		}
+	}
+	return nil
+}

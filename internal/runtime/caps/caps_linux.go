@@ -31,6 +31,24 @@ func Apply(c *specs.LinuxCapabilities) (warnings []string, err error) {
 		return nil, fmt.Errorf("caps: apply: %w", err)
 	}
 	s, warnings := resolve(c, last)
+	// A capability this process does not hold cannot be granted (capset
+	// would fail with EPERM): on a host or in a parent container that lacks
+	// some, the container gets the others, with a warning per missing one.
+	cur, err := getThread()
+	if err != nil {
+		return warnings, fmt.Errorf("caps: apply: %w", err)
+	}
+	if missing := (s.effective | s.permitted | s.inheritable | s.ambient) &^ cur.permitted; missing != 0 {
+		for k := capability.Cap(0); k <= last; k++ {
+			if missing.has(k) {
+				warnings = append(warnings, fmt.Sprintf("capability %s is not held by berth-runtime, left out", capName(k)))
+			}
+		}
+		s.effective &= cur.permitted
+		s.permitted &= cur.permitted
+		s.inheritable &= cur.permitted
+		s.ambient &= cur.permitted
+	}
 	if err := s.check(last); err != nil {
 		return warnings, fmt.Errorf("caps: apply: %w", err)
 	}

@@ -135,3 +135,23 @@ func TestCheckRejects(t *testing.T) {
 		t.Errorf("check rejected a consistent set: %v", s.check(last))
 	}
 }
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		caps *specs.LinuxCapabilities
+		bad  bool
+	}{
+		{"nil", nil, false},
+		{"known", &specs.LinuxCapabilities{Bounding: []string{"CAP_CHOWN", "CAP_SYS_ADMIN"}}, false},
+		{"typo", &specs.LinuxCapabilities{Effective: []string{"CAP_TEST"}}, true},
+		{"lower case", &specs.LinuxCapabilities{Ambient: []string{"cap_chown"}}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := Validate(c.caps); (err != nil) != c.bad {
+				t.Fatalf("Validate = %v, want error %v", err, c.bad)
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-engine/berth/internal/runtime/caps"
 	"github.com/berth-engine/berth/internal/runtime/nsexec"
 	"github.com/berth-engine/berth/internal/runtime/seccomp"
 )
@@ -27,6 +28,7 @@ type initConfig struct {
 	SeccompBPF  []byte         `json:"seccomp_bpf,omitempty"`
 	NoPivot     bool           `json:"no_pivot,omitempty"`
 	NewUserNS   bool           `json:"new_userns,omitempty"`
+	NewNetNS    bool           `json:"new_netns,omitempty"`
 	NewUTS      bool           `json:"new_uts,omitempty"`
 	NewCgroupNS bool           `json:"new_cgroupns,omitempty"`
 	CgroupNS    bool           `json:"cgroupns,omitempty"`
@@ -133,6 +135,9 @@ func checkNamespacePath(path string, flag uintptr) error {
 
 // validateSpec rejects configs that cannot work, before any process starts.
 func validateSpec(s *specs.Spec, rootfs string, plan *namespacePlan) error {
+	if err := checkVersion(s.Version); err != nil {
+		return err
+	}
 	if s.Process == nil {
 		return errors.New("config.json: process is required")
 	}
@@ -182,6 +187,9 @@ func validateSpec(s *specs.Spec, rootfs string, plan *namespacePlan) error {
 	if err := validateRlimits(s.Process.Rlimits); err != nil {
 		return err
 	}
+	if err := caps.Validate(s.Process.Capabilities); err != nil {
+		return fmt.Errorf("config.json: process.capabilities: %w", err)
+	}
 	return nil
 }
 
@@ -230,4 +238,16 @@ func (r *Runtime) compileSeccomp(cfg *specs.LinuxSeccomp) ([]byte, error) {
 		return nil, fmt.Errorf("config.json: seccomp: %w", err)
 	}
 	return prog.MarshalBinary()
+}
+
+// checkVersion accepts the runtime spec versions this runtime implements:
+// 1.x.y (1.0.0 up to the version of the spec module, and newer minors,
+// whose additions are optional fields).
+func checkVersion(v string) error {
+	var major, minor, patch int
+	rest := ""
+	if n, _ := fmt.Sscanf(v, "%d.%d.%d%s", &major, &minor, &patch, &rest); n < 3 || major != 1 || (rest != "" && !strings.HasPrefix(rest, "-") && !strings.HasPrefix(rest, "+")) {
+		return fmt.Errorf("config.json: unsupported ociVersion %q (want 1.x.y)", v)
+	}
+	return nil
 }

@@ -168,6 +168,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		ID: id, Bundle: bundle, Rootfs: rootfs, Spec: spec, Process: spec.Process,
 		NoPivot:   opts.NoPivot,
 		NewUserNS: plan.newOf[specs.UserNamespace], NewUTS: plan.newOf[specs.UTSNamespace],
+		NewNetNS:    plan.newOf[specs.NetworkNamespace],
 		NewCgroupNS: plan.cgroupNew, CgroupNS: plan.has[specs.CgroupNamespace],
 		HooksSync:   spec.Hooks != nil && (len(spec.Hooks.Prestart) > 0 || len(spec.Hooks.CreateRuntime) > 0), //nolint:staticcheck // prestart is deprecated but still honoured
 		PreserveFDs: opts.PreserveFDs, SeccompBPF: bpf, Trace: traceOn,

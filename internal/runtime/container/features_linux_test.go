@@ -201,3 +201,24 @@ func TestSysctlRlimitsUmaskOOM(t *testing.T) {
 		t.Fatalf("code %d output %q", code, out)
 	}
 }
+
+// runc parity: HOME from the container's passwd, a missing cwd is made, lo
+// is up in a new network namespace, and unknown capabilities are refused.
+func TestProcessEnvironmentParity(t *testing.T) {
+	rt := newRuntime(t)
+	b := bundle(t, []string{"sh", "-c", "echo $HOME; pwd; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags"}, func(s *specs.Spec) {
+		s.Process.User.UID = 1
+		s.Process.Cwd = "/does/not/exist" // the default spec has a new network namespace
+	})
+	code, out := run(t, rt, "parity", b)
+	lines := strings.Fields(out)
+	if code != 0 || len(lines) != 4 || lines[0] != "/usr/sbin" || lines[1] != "/does/not/exist" || lines[3] != "0x9" {
+		t.Fatalf("code %d output %q", code, out)
+	}
+	bad := bundle(t, []string{"true"}, func(s *specs.Spec) {
+		s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_TEST")
+	})
+	if _, err := rt.Create("badcap", CreateOpts{Bundle: bad.Dir}); err == nil || !strings.Contains(err.Error(), "CAP_TEST") {
+		t.Fatalf("unknown capability: %v", err)
+	}
+}

@@ -30,6 +30,25 @@ func runHooks(kind string, hooks []specs.Hook, st specs.State) error {
 	return nil
 }
 
+// runAllHooks runs every hook even when some fail (poststart, poststop:
+// the spec has failures only logged) and returns the failures.
+func runAllHooks(kind string, hooks []specs.Hook, st specs.State) []error {
+	if len(hooks) == 0 {
+		return nil
+	}
+	state, err := json.Marshal(st)
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for i, h := range hooks {
+		if err := runHook(h, state); err != nil {
+			errs = append(errs, fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err))
+		}
+	}
+	return errs
+}
+
 func runHook(h specs.Hook, state []byte) error {
 	ctx := context.Background()
 	if h.Timeout != nil {

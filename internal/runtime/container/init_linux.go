@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -170,6 +171,18 @@ func initContainer(s *initSock, cfg *initConfig) error {
 			}
 		}
 	}
+	// runc creates a missing working directory: as the container's root,
+	// inside its root (we have pivoted), before the root turns read-only.
+	if cwd := cfg.Process.Cwd; cwd != "" {
+		if err := os.MkdirAll(cwd, 0o755); err != nil {
+			return fmt.Errorf("create cwd %q: %w", cwd, err)
+		}
+	}
+	if cfg.NewNetNS {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
 	for k, v := range spec.Linux.Sysctl {
 		p := filepath.Join("/proc/sys", strings.ReplaceAll(k, ".", "/"))
 		if err := os.WriteFile(p, []byte(v), 0); err != nil {
@@ -279,6 +292,7 @@ func setPersonality(p *specs.LinuxPersonality) error {
 // finalProcess is a process ready for execve: credentials dropped, only the
 // seccomp filter that must come last still to install.
 type finalProcess struct {
+	rlimits []specs.POSIXRlimit
 	path    string
 	args    []string
 	env     []string
@@ -287,6 +301,11 @@ type finalProcess struct {
 }
 
 func (f *finalProcess) exec() error {
+	// Last, so a small RLIMIT_AS or RLIMIT_NPROC limits the container's
+	// process, not the Go runtime setting it up.
+	if err := setRlimits(f.rlimits); err != nil {
+		return err
+	}
 	if err := f.seccomp.InstallAt(seccomp.BeforeExec, f.nnp); err != nil {
 		return fmt.Errorf("install seccomp filter: %w", err)
 	}
@@ -301,9 +320,6 @@ func (f *finalProcess) exec() error {
 // capabilities, and the executable's lookup.
 func prepareProcess(cfg *initConfig) (*finalProcess, error) {
 	p := cfg.Process
-	if err := setRlimits(p.Rlimits); err != nil {
-		return nil, err
-	}
 	if p.IOPriority != nil {
 		if err := setIOPriority(p.IOPriority); err != nil {
 			return nil, err
@@ -320,7 +336,11 @@ func prepareProcess(cfg *initConfig) (*finalProcess, error) {
 	if err := closeExecFrom(keep); err != nil {
 		return nil, err
 	}
-	fin := &finalProcess{args: p.Args, env: p.Env, nnp: p.NoNewPrivileges}
+	env, err := withHome(p.Env, p.User.UID)
+	if err != nil {
+		return nil, err
+	}
+	fin := &finalProcess{args: p.Args, env: env, nnp: p.NoNewPrivileges, rlimits: p.Rlimits}
 	if len(cfg.SeccompBPF) > 0 {
 		fin.seccomp = &seccomp.Program{}
 		if err := fin.seccomp.UnmarshalBinary(cfg.SeccompBPF); err != nil {
@@ -335,19 +355,21 @@ func prepareProcess(cfg *initConfig) (*finalProcess, error) {
 	if err := fin.seccomp.InstallAt(seccomp.BeforeCredentials, p.NoNewPrivileges); err != nil {
 		return nil, fmt.Errorf("install seccomp filter: %w", err)
 	}
-	if err := setupUser(p); err != nil {
-		return nil, err
-	}
 	cwd := p.Cwd
 	if cwd == "" {
 		cwd = "/"
+	}
+	if err := setupUser(p); err != nil {
+		return nil, err
 	}
 	if err := unix.Chdir(cwd); err != nil {
 		return nil, fmt.Errorf("chdir to cwd (%q) set in config.json failed: %w", cwd, err)
 	}
 	// A working directory reached through a leaked host fd would be outside
 	// our root: getcwd says "(unreachable)" or fails for those.
-	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
+	// (ENOENT is how Getwd reports it; a seccomp profile may refuse
+	// getcwd itself, which says nothing about where we are.)
+	if wd, err := unix.Getwd(); errors.Is(err, unix.ENOENT) || (err == nil && !strings.HasPrefix(wd, "/")) {
 		return nil, fmt.Errorf("current working directory %q is outside of the container's root", cwd)
 	}
 	// Unknown capability names are skipped, as runc does. The warnings
@@ -442,4 +464,42 @@ func closeExecFrom(from int) error {
 		unix.CloseOnExec(fd)
 	}
 	return nil
+}
+
+// loopbackUp brings up "lo" in a new network namespace, as runc does: a
+// container without networking still talks to itself.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("loopback: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("loopback: get flags: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("loopback: set up: %w", err)
+	}
+	return nil
+}
+
+// withHome adds HOME from the container's /etc/passwd entry for uid when
+// env has none ("/" without an entry), as runc and Docker do.
+func withHome(env []string, uid uint32) ([]string, error) {
+	for _, e := range env {
+		if strings.HasPrefix(e, "HOME=") {
+			return env, nil
+		}
+	}
+	home := "/"
+	users, err := user.ParsePasswdFileFilter("/etc/passwd", func(u user.User) bool { return u.Uid == int(uid) })
+	if err == nil && len(users) > 0 && users[0].Home != "" {
+		home = users[0].Home
+	}
+	return append(append([]string(nil), env...), "HOME="+home), nil
 }

@@ -122,8 +122,16 @@ func TestDeleteCreatedAndForce(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := c.Pid()
-	if err := c.Delete(false); err != nil {
+	// The spec: deleting a container that is not stopped is an error with
+	// no effect; force kills it.
+	if err := c.Delete(false); err == nil || !strings.Contains(err.Error(), "not stopped") {
 		t.Fatalf("delete of a created container: %v", err)
+	}
+	if s := c.Status(); s != Created {
+		t.Fatalf("after a refused delete: %s", s)
+	}
+	if err := c.Delete(true); err != nil {
+		t.Fatalf("forced delete of a created container: %v", err)
 	}
 	if err := unix.Kill(pid, 0); err == nil {
 		if st, _, _ := procStat(pid); st != 'Z' {

@@ -83,9 +83,10 @@ func (c *Container) Start() error {
 	}
 	trace("fifo released")
 	if h := c.rec.Spec.Hooks; h != nil && len(h.Poststart) > 0 {
-		if err := runHooks("poststart", h.Poststart, c.stateFor(Running)); err != nil {
-			// The spec says a poststart failure is only logged.
-			c.rt.log.Warn("poststart hook failed", "id", c.rec.ID, "err", err)
+		// The spec: a failing poststart hook is logged and the others
+		// still run.
+		for _, err := range runAllHooks("poststart", h.Poststart, c.stateFor(Running)) {
+			c.rt.warn("poststart hook failed", c.rec.ID, err)
 		}
 	}
 	return nil
@@ -216,17 +217,17 @@ func signalAll(cg *cgroups.Manager, sig unix.Signal, paused bool) error {
 	return nil
 }
 
-// Delete removes a stopped or created container: its cgroup, its state,
-// then the poststop hooks. A running or paused one needs force, which kills
+// Delete removes a stopped container: its cgroup, its state, then the
+// poststop hooks. A created, running or paused one needs force, which kills
 // every process first.
 func (c *Container) Delete(force bool) error {
 	trace("delete")
 	defer trace("deleted")
 	switch st := c.Status(); st {
 	case Stopped:
-	case Created:
-		c.killAndWait()
 	default:
+		// The spec: deleting a container that is not stopped (created
+		// included) is an error and changes nothing.
 		if !force {
 			return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.rec.ID, st)
 		}
@@ -246,8 +247,8 @@ func (c *Container) Delete(force bool) error {
 		return fmt.Errorf("container %s: remove state: %w", c.rec.ID, err)
 	}
 	if h := c.rec.Spec.Hooks; h != nil && len(h.Poststop) > 0 {
-		if err := runHooks("poststop", h.Poststop, c.stateFor(Stopped)); err != nil {
-			c.rt.log.Warn("poststop hook failed", "id", c.rec.ID, "err", err)
+		for _, err := range runAllHooks("poststop", h.Poststop, c.stateFor(Stopped)) {
+			c.rt.warn("poststop hook failed", c.rec.ID, err)
 		}
 	}
 	return nil

@@ -50,6 +50,12 @@ func New(opts Options) (*Runtime, error) {
 	return &Runtime{root: abs, systemdCgroup: opts.SystemdCgroup, log: log}, nil
 }
 
+// warn reports a failure that does not stop the operation (a poststart or
+// poststop hook) to the log (the CLI's log is stderr unless --log is set).
+func (r *Runtime) warn(msg, id string, err error) {
+	r.log.Warn(msg, "id", id, "err", err)
+}
+
 // Root is the state directory.
 func (r *Runtime) Root() string { return r.root }
 
