@@ -2,6 +2,7 @@ package container
 
 import (
 	"fmt"
+	"syscall"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -34,12 +35,13 @@ func validateRlimits(rl []specs.POSIXRlimit) error {
 	return nil
 }
 
-// setRlimits uses prlimit on the whole process: the Go runtime remembers
-// RLIMIT_NOFILE and would restore its own value at execve otherwise.
+// setRlimits goes through the syscall package on purpose: the Go runtime
+// raises RLIMIT_NOFILE at start and puts its original value back at execve
+// unless the limit was set through syscall.Setrlimit.
 func setRlimits(rl []specs.POSIXRlimit) error {
 	for _, r := range rl {
-		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := unix.Setrlimit(rlimitTypes[r.Type], &lim); err != nil {
+		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
+		if err := syscall.Setrlimit(rlimitTypes[r.Type], &lim); err != nil {
 			return fmt.Errorf("set rlimit %s (soft %d, hard %d): %w", r.Type, r.Soft, r.Hard, err)
 		}
 	}
