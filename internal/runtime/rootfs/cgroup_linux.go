@@ -122,6 +122,10 @@ func (s *setup) mountCgroup2(dest string, o *mountOpts, lines []cgroupLine) erro
 	return s.attachCgroup("cgroup2", self, mp, o)
 }
 
+// mountCgroup1 mounts a writable tmpfs at dest (nosuid,nodev,noexec,
+// mode=755) holding one directory per v1 hierarchy, each with the view of
+// that hierarchy and the mount's flags (so "ro" makes the hierarchies
+// read-only, not the tmpfs), plus the co-mount symlinks: what runc does.
 func (s *setup) mountCgroup1(dest string, o *mountOpts, lines []cgroupLine) error {
 	tmpfs := mountOpts{
 		set:         unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC,
@@ -162,16 +166,6 @@ func (s *setup) mountCgroup1(dest string, o *mountOpts, lines []cgroupLine) erro
 			if err := unix.Symlinkat(l.dir, dir, n); err != nil && !errors.Is(err, unix.EEXIST) {
 				return fmt.Errorf("symlink %s/%s: %w", dest, n, err)
 			}
-		}
-	}
-	if o.set&unix.MS_RDONLY != 0 {
-		top, err := s.reopen(dirMP)
-		if err != nil {
-			return err
-		}
-		defer top.Close()
-		if err := remountRO(fdPath(top)); err != nil {
-			return fmt.Errorf("remount %s read-only: %w", dest, err)
 		}
 	}
 	return nil

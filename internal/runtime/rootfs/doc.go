@@ -1,12 +1,19 @@
 // Package rootfs sets up a container's filesystem view from inside the
 // container's init process: the propagation of "/", the bind of the root
 // filesystem onto itself, every spec mount, /dev (nodes, symlinks, ptmx), the
-// switch of root (pivot_root or MS_MOVE+chroot), the console bind, and the
-// final touches (masked and read-only paths, a read-only root).
+// switch of root (pivot_root, MS_MOVE+chroot or a bare chroot), the console
+// bind, and the final touches (masked and read-only paths, a read-only root).
+//
+// A container without a mount namespace of its own (Config.NoMountNS: the
+// spec lists none, so it shares the runtime's) gets the same view from a
+// private bind of its rootfs onto itself and a chroot, without touching any
+// existing mount of that shared namespace; the mounts it leaves there are
+// removed by Cleanup when the container is deleted.
 //
 // It owns nothing else: namespaces, cgroup placement, capabilities, seccomp,
 // hooks and the init protocol belong to sibling packages, and the caller runs
-// Prepare, Pivot, BindConsole and Finish at the right points of its init.
+// Prepare, Pivot, BindConsole and Finish at the right points of its init
+// (and Cleanup from delete).
 // Like everything under internal/runtime it imports nothing of berth's outside
 // internal/runtime (today: only the OCI runtime-spec types, x/sys/unix and
 // github.com/cyphar/filepath-securejoin).

@@ -14,6 +14,8 @@ import (
 // and /dev mounts whose options say ro, remounts "/" read-only when
 // Root.Readonly, and finally applies a shared or unbindable
 // Linux.RootfsPropagation to "/" (private and slave were applied by Prepare).
+// With NoMountNS every path, "/" included, is inside the chroot: all of it
+// lands on the bind of Rootfs and below, never on the runtime's own mounts.
 //
 // Sysctls must be written before Finish: /proc/sys is read-only afterwards.
 func Finish(cfg *Config) error {
@@ -90,8 +92,10 @@ func readonlyPath(path string) error {
 }
 
 // maskPaths hides each path: a file gets /dev/null bound over it, a directory
-// an empty read-only tmpfs. All masked directories share the first one's
-// tmpfs (a bind keeps its read-only flag), so masking costs one superblock.
+// an empty read-only tmpfs mounted without options, as runc mounts it (so
+// /proc/self/mounts reads the same). All masked directories share the first
+// one's tmpfs (a bind keeps its read-only flag), so masking costs one
+// superblock.
 func maskPaths(paths []string) error {
 	var shared string
 	checkedNull := false
@@ -108,7 +112,7 @@ func maskPaths(paths []string) error {
 		case st.Mode&unix.S_IFMT == unix.S_IFDIR && shared != "":
 			err = unix.Mount(shared, p, "", unix.MS_BIND, "")
 		case st.Mode&unix.S_IFMT == unix.S_IFDIR:
-			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "nr_blocks=1,nr_inodes=2")
+			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "")
 			shared = p
 		default:
 			if !checkedNull {

@@ -16,6 +16,18 @@ package rootfs
 // With a real user namespace there is one more hop: a first child (new
 // mount namespace only) makes the pre-mounts, so that they are locked when
 // the second child inherits them across the user namespace boundary.
+//
+// Without a mount namespace (NoMountNS) the first hop stands for the
+// runtime's own namespace, so that the test's is never touched: a private
+// copy whose "/" is then made shared, as systemd makes a real host's.
+//
+//   parent (go test)        "host" (new mount ns)          container (same mount ns)
+//      │ scenario ─────────▶ │ / rprivate, then shared
+//      │                     │ scenario ─────────────────────▶ │ Prepare, Pivot (chroot), Finish
+//      │                     │ ◀──────────────────── result    │ probes, exit
+//      │                     │ mounts under the rootfs, "/" unchanged?
+//      │                     │ Cleanup, Cleanup again: what is left
+//      │ ◀───── result + host view
 
 import (
 	"bytes"
@@ -25,6 +37,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,6 +55,8 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case "premount":
 		os.Exit(premountChild())
+	case "hostns":
+		os.Exit(hostNSChild())
 	default:
 		os.Exit(scenarioChild())
 	}
@@ -63,7 +78,13 @@ type scenario struct {
 	// tmpfs in its own namespace before Prepare (fixtures for submounts and
 	// locked flags).
 	PreTmpfs []string
-	Probes   []probe
+	// NoMountNS runs the container in the "host" hop's mount namespace
+	// (see above); RootfsFrom, when set, is bound onto Rootfs in that
+	// namespace first, standing for the caller's own rootfs mount (a
+	// snapshotter's overlay) that Cleanup must leave alone.
+	NoMountNS  bool
+	RootfsFrom string
+	Probes     []probe
 	// dir is the child's working directory (default: the rootfs's parent).
 	dir string
 }
@@ -88,6 +109,7 @@ type probeResult struct {
 }
 
 type mountEntry struct {
+	ID, Parent                       int
 	Mountpoint, Root, FSType, Source string
 	Options, Optional, Super         []string
 }
@@ -100,6 +122,13 @@ type result struct {
 	SlaveRdev      uint64
 	Prepare, Pivot time.Duration
 	Finish         time.Duration
+	// The "host" view of a NoMountNS scenario: its "/" before and after the
+	// container's setup, the mounts under the rootfs after it, and after
+	// one and two Cleanups.
+	HostRootBefore, HostRootAfter    mountEntry
+	HostMounts                       []mountEntry
+	AfterCleanup, AfterSecondCleanup []mountEntry
+	CleanupErr                       string
 }
 
 // premountChild is the first hop of a user-namespace scenario.
@@ -135,6 +164,91 @@ func isolate(sc *scenario) error {
 	return nil
 }
 
+// hostNSChild is the first hop of a NoMountNS scenario.
+func hostNSChild() int {
+	var sc scenario
+	if err := json.NewDecoder(os.Stdin).Decode(&sc); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	res, err := hostNS(&sc)
+	if err != nil {
+		res = &result{Stage: "host", Err: err.Error()}
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return 0
+}
+
+func hostNS(sc *scenario) (*result, error) {
+	if err := unix.Mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
+		return nil, fmt.Errorf("make / rprivate: %w", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_SHARED, ""); err != nil {
+		return nil, fmt.Errorf("make / shared: %w", err)
+	}
+	for _, d := range sc.PreTmpfs {
+		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=1m"); err != nil {
+			return nil, fmt.Errorf("pre-mount %s: %w", d, err)
+		}
+	}
+	if sc.RootfsFrom != "" {
+		if err := unix.Mount(sc.RootfsFrom, sc.Rootfs, "", unix.MS_BIND, ""); err != nil {
+			return nil, fmt.Errorf("bind %s on %s: %w", sc.RootfsFrom, sc.Rootfs, err)
+		}
+	}
+	rootBefore, _, err := hostView(sc.Rootfs)
+	if err != nil {
+		return nil, err
+	}
+	cmd := childCommand(sc, "scenario")
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("container hop: %w", err)
+	}
+	var res result
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		return nil, fmt.Errorf("container hop output: %w", err)
+	}
+	res.HostRootBefore = rootBefore
+	if res.HostRootAfter, res.HostMounts, err = hostView(sc.Rootfs); err != nil {
+		return nil, err
+	}
+	if err := Cleanup(sc.Rootfs); err != nil {
+		res.CleanupErr = err.Error()
+	}
+	if _, res.AfterCleanup, err = hostView(sc.Rootfs); err != nil {
+		return nil, err
+	}
+	if err := Cleanup(sc.Rootfs); err != nil && res.CleanupErr == "" {
+		res.CleanupErr = "second call: " + err.Error()
+	}
+	if _, res.AfterSecondCleanup, err = hostView(sc.Rootfs); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// hostView returns the top mount at "/" and the mounts at or under rootfs.
+func hostView(rootfs string) (root mountEntry, under []mountEntry, err error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return root, nil, err
+	}
+	for _, m := range parseTestMountinfo(string(data)) {
+		switch {
+		case m.Mountpoint == "/":
+			root = m
+		case m.Mountpoint == rootfs || strings.HasPrefix(m.Mountpoint, rootfs+"/"):
+			under = append(under, m)
+		}
+	}
+	return root, under, nil
+}
+
 func scenarioChild() int {
 	var sc scenario
 	if err := json.NewDecoder(os.Stdin).Decode(&sc); err != nil {
@@ -155,12 +269,15 @@ func runScenario(sc *scenario) *result {
 		res.Stage, res.Err = stage, err.Error()
 		return res
 	}
-	if err := isolate(sc); err != nil {
-		return fail("isolate", err)
+	if !sc.NoMountNS {
+		if err := isolate(sc); err != nil {
+			return fail("isolate", err)
+		}
 	}
 	cfg := &Config{
 		Rootfs: sc.Rootfs, Bundle: sc.Bundle, Spec: sc.Spec,
 		NoPivot: sc.NoPivot, UserNS: sc.UserNS || sc.FakeUserNS, CgroupNS: sc.CgroupNS,
+		NoMountNS: sc.NoMountNS,
 	}
 	t0 := time.Now()
 	if err := Prepare(cfg); err != nil {
@@ -290,6 +407,8 @@ func parseTestMountinfo(data string) []mountEntry {
 			continue
 		}
 		m := mountEntry{Root: unescapeMountinfo(f[3]), Mountpoint: unescapeMountinfo(f[4]), Options: strings.Split(f[5], ",")}
+		m.ID, _ = strconv.Atoi(f[0])
+		m.Parent, _ = strconv.Atoi(f[1])
 		i := 6
 		for ; i < len(f) && f[i] != "-"; i++ {
 			m.Optional = append(m.Optional, f[i])
@@ -314,9 +433,12 @@ func childCommand(sc *scenario, hop string) *exec.Cmd {
 	cmd.Stdin = bytes.NewReader(in)
 	cmd.Dir = sc.dir
 	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if hop == "premount" {
+	switch {
+	case hop == "premount" || hop == "hostns":
 		attr.Cloneflags = syscall.CLONE_NEWNS
-	} else {
+	case sc.NoMountNS:
+		// The "host" hop's namespaces, as a spec without any would get.
+	default:
 		attr.Cloneflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC
 		if sc.CgroupNS {
 			attr.Cloneflags |= syscall.CLONE_NEWCGROUP
@@ -337,7 +459,10 @@ func childCommand(sc *scenario, hop string) *exec.Cmd {
 func run(t *testing.T, sc *scenario) *result {
 	t.Helper()
 	hop := "scenario"
-	if sc.UserNS {
+	switch {
+	case sc.NoMountNS:
+		hop = "hostns"
+	case sc.UserNS:
 		hop = "premount"
 	}
 	if sc.dir == "" {

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -287,15 +288,66 @@ func TestParseMountinfo(t *testing.T) {
 		"short line\n"
 	got := parseMountinfo(in)
 	want := []mountinfoEntry{
-		{root: "/", mountpoint: "/proc", fstype: "proc"},
-		{root: "/", mountpoint: "/sys/fs/cgroup", fstype: "tmpfs"},
-		{root: "/sub", mountpoint: `/a b\c`, fstype: "ext4"},
+		{id: 22, parent: 27, dev: "0:21", root: "/", mountpoint: "/proc", fstype: "proc"},
+		{id: 31, parent: 23, dev: "0:28", root: "/", mountpoint: "/sys/fs/cgroup", fstype: "tmpfs"},
+		{id: 40, parent: 27, dev: "0:40", root: "/sub", mountpoint: `/a b\c`, fstype: "ext4"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("parseMountinfo:\n got %+v\nwant %+v", got, want)
 	}
 	if got := unescapeMountinfo(`trailing\04`); got != `trailing\04` {
 		t.Errorf("a short escape changed: %q", got)
+	}
+}
+
+// TestIsSelfBind: Cleanup removes a mount only when it shows what lies
+// beneath it; the caller's own mounts at the rootfs must be told apart.
+func TestIsSelfBind(t *testing.T) {
+	root := &mountinfoEntry{id: 1, dev: "254:0", root: "/", mountpoint: "/"}
+	tmp := &mountinfoEntry{id: 2, parent: 1, dev: "0:30", root: "/", mountpoint: "/tmp"}
+	bindDir := &mountinfoEntry{id: 3, parent: 1, dev: "254:0", root: "/srv/data", mountpoint: "/data"}
+	overlay := &mountinfoEntry{id: 4, parent: 1, dev: "0:50", root: "/", mountpoint: "/var/lib/b/rootfs"}
+	for _, tt := range []struct {
+		name      string
+		m, parent *mountinfoEntry
+		want      bool
+	}{
+		{"plain directory on /", &mountinfoEntry{dev: "254:0", root: "/var/lib/b/rootfs", mountpoint: "/var/lib/b/rootfs"}, root, true},
+		{"plain directory on a tmpfs", &mountinfoEntry{dev: "0:30", root: "/x/rootfs", mountpoint: "/tmp/x/rootfs"}, tmp, true},
+		{"directory of a bind mount", &mountinfoEntry{dev: "254:0", root: "/srv/data/c/rootfs", mountpoint: "/data/c/rootfs"}, bindDir, true},
+		{"stacked on an overlay", &mountinfoEntry{dev: "0:50", root: "/", mountpoint: "/var/lib/b/rootfs"}, overlay, true},
+		{"the overlay itself", overlay, root, false},
+		{"bind of another directory", &mountinfoEntry{dev: "254:0", root: "/elsewhere", mountpoint: "/var/lib/b/rootfs"}, root, false},
+		{"bind of a subdirectory of the overlay", &mountinfoEntry{dev: "0:50", root: "/sub", mountpoint: "/var/lib/b/rootfs"}, overlay, false},
+		{"other filesystem", &mountinfoEntry{dev: "0:99", root: "/tmp/x/rootfs", mountpoint: "/tmp/x/rootfs"}, tmp, false},
+		{"prefix that is not a parent directory", &mountinfoEntry{dev: "0:30", root: "/x", mountpoint: "/tmpx/x"}, tmp, false},
+		{"unknown parent", &mountinfoEntry{dev: "254:0", root: "/a", mountpoint: "/a"}, nil, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := isSelfBind(tt.m, tt.parent); got != tt.want {
+				t.Errorf("isSelfBind = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCleanupNothingMounted: Cleanup only reads when nothing is mounted (so
+// it runs unprivileged), and refuses paths it must never touch.
+func TestCleanupNothingMounted(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{dir, filepath.Join(dir, "missing", "rootfs")} {
+		if err := Cleanup(p); err != nil {
+			t.Errorf("Cleanup(%s) = %v, want nil", p, err)
+		}
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("/", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"", "relative/rootfs", "/", "/tmp/..", link} {
+		if err := Cleanup(p); err == nil {
+			t.Errorf("Cleanup(%q) accepted", p)
+		}
 	}
 }
 
@@ -312,6 +364,8 @@ func TestConfigCheck(t *testing.T) {
 		{"relative", &Config{Rootfs: "b/rootfs", Spec: spec}, false},
 		{"unclean", &Config{Rootfs: "/b/../rootfs/", Spec: spec}, false},
 		{"host root", &Config{Rootfs: "/", Spec: spec}, false},
+		{"no mount namespace", &Config{Rootfs: "/b/rootfs", Spec: spec, NoMountNS: true}, true},
+		{"no mount namespace in a user namespace", &Config{Rootfs: "/b/rootfs", Spec: spec, NoMountNS: true, UserNS: true}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := tt.cfg.check(); (err == nil) != tt.ok {

@@ -14,10 +14,15 @@ import (
 // default it uses pivot_root(".", ".") and detaches the old root, so nothing
 // of the host stays reachable; with NoPivot it moves the rootfs onto "/" and
 // chroots, after hiding the host's proc and sysfs mounts (which would
-// otherwise let the container mount an unmasked procfs).
+// otherwise let the container mount an unmasked procfs). With NoMountNS it
+// only chroots into the bind Prepare made: the namespace is the runtime's,
+// whose "/" must neither move nor lose its mounts.
 func Pivot(cfg *Config) error {
 	if err := cfg.check(); err != nil {
 		return err
+	}
+	if cfg.NoMountNS {
+		return chrootRoot(cfg.Rootfs)
 	}
 	if cfg.NoPivot {
 		return moveRoot(cfg.Rootfs)
@@ -80,6 +85,23 @@ func moveRoot(rootfs string) error {
 	return nil
 }
 
+// chrootRoot enters rootfs with chdir + chroot, all a shared mount namespace
+// allows. A process with CAP_SYS_CHROOT can leave a chroot: a container
+// without a mount namespace of its own is not isolated from the runtime's
+// filesystem, and the spec that asked for that knows it.
+func chrootRoot(rootfs string) error {
+	if err := unix.Chdir(rootfs); err != nil {
+		return fmt.Errorf("chdir %s: %w", rootfs, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot %s: %w", rootfs, err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
+
 // hideHostProcSys detaches every full proc or sysfs mount outside rootfs (or
 // covers it with a tmpfs where detaching is not allowed). The kernel lets a
 // namespace mount a fresh procfs only while an unobstructed one is visible in
@@ -113,6 +135,8 @@ func hideHostProcSys(rootfs string) error {
 
 // mountinfoEntry holds the fields of a /proc/self/mountinfo line used here.
 type mountinfoEntry struct {
+	id, parent               int
+	dev                      string // "major:minor" of the filesystem
 	root, mountpoint, fstype string
 }
 
@@ -134,7 +158,15 @@ func parseMountinfo(data string) []mountinfoEntry {
 		if sep < 0 || sep+1 >= len(f) {
 			continue
 		}
+		id, err1 := strconv.Atoi(f[0])
+		parent, err2 := strconv.Atoi(f[1])
+		if err1 != nil || err2 != nil {
+			continue
+		}
 		out = append(out, mountinfoEntry{
+			id:         id,
+			parent:     parent,
+			dev:        f[2],
 			root:       unescapeMountinfo(f[3]),
 			mountpoint: unescapeMountinfo(f[4]),
 			fstype:     f[sep+1],

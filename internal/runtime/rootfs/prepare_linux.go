@@ -36,10 +36,16 @@ var procAllowed = map[string]bool{
 // core) symlinks. Read-only tmpfs and /dev mounts stay writable until Finish
 // so that later steps can fill them.
 //
+// With NoMountNS the init shares the runtime's mount namespace: the
+// propagation of "/" and of the mount holding Rootfs is left alone, the bind
+// of Rootfs onto itself is made rprivate (so nothing mounted under it reaches
+// any other mount), and if Prepare fails that bind, with everything under it,
+// is detached again before it returns.
+//
 // Errors name the mount that failed: "mount SRC on DST: ...". A destination
 // that resolves outside the rootfs, onto its root, or into /proc (other than
 // the lxcfs files) is refused; proc and sysfs must go on real directories.
-func Prepare(cfg *Config) error {
+func Prepare(cfg *Config) (err error) {
 	if err := cfg.check(); err != nil {
 		return err
 	}
@@ -47,23 +53,31 @@ func Prepare(cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if prop == 0 {
-		prop = unix.MS_SLAVE | unix.MS_REC
+	if cfg.NoMountNS {
+		err = bindRootInHostNS(cfg.Rootfs)
+	} else {
+		err = bindRoot(cfg.Rootfs, prop)
 	}
-	if err := unix.Mount("", "/", "", prop, ""); err != nil {
-		return fmt.Errorf("set propagation of /: %w", err)
-	}
-	if err := privatizeParent(cfg.Rootfs, prop); err != nil {
-		return err
-	}
-	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("mount %s on %s: %w", cfg.Rootfs, cfg.Rootfs, err)
-	}
-	s, err := newSetup(cfg)
 	if err != nil {
 		return err
 	}
+	s, err := newSetup(cfg)
+	if err != nil {
+		if cfg.NoMountNS {
+			_ = unix.Unmount(cfg.Rootfs, unix.MNT_DETACH)
+		}
+		return err
+	}
 	defer s.close()
+	if cfg.NoMountNS {
+		defer func() {
+			if err != nil {
+				// s.root is the bind itself: detach exactly that mount,
+				// whatever was stacked on the path meanwhile.
+				_ = unix.Unmount(fdPath(s.root), unix.MNT_DETACH)
+			}
+		}()
+	}
 	for _, m := range cfg.Spec.Mounts {
 		if err := s.mount(m); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
@@ -76,6 +90,44 @@ func Prepare(cfg *Config) error {
 		if err := s.devLinks(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// bindRoot prepares a root in the init's own mount namespace: "/" gets prop
+// (rslave when 0), the mount holding rootfs is made private or slave, and
+// rootfs is bound onto itself so that it is a mount point pivot_root accepts.
+func bindRoot(rootfs string, prop uintptr) error {
+	if prop == 0 {
+		prop = unix.MS_SLAVE | unix.MS_REC
+	}
+	if err := unix.Mount("", "/", "", prop, ""); err != nil {
+		return fmt.Errorf("set propagation of /: %w", err)
+	}
+	if err := privatizeParent(rootfs, prop); err != nil {
+		return err
+	}
+	if err := unix.Mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("mount %s on %s: %w", rootfs, rootfs, err)
+	}
+	return nil
+}
+
+// bindRootInHostNS prepares a root in a mount namespace the container shares
+// with the runtime (NoMountNS). No existing mount's propagation changes: the
+// bind of rootfs onto itself is the only mount event other namespaces can
+// receive (when the mount holding rootfs is shared), and it is made rprivate
+// at once, before anything is mounted under it. Being a bind of a possibly
+// shared mount it starts as a peer of that mount; rprivate takes it and the
+// copies of the submounts it carries out of every peer group, and touches
+// nothing else, since MS_REC follows the new bind's own tree.
+func bindRootInHostNS(rootfs string) error {
+	if err := unix.Mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("mount %s on %s: %w", rootfs, rootfs, err)
+	}
+	if err := unix.Mount("", rootfs, "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
+		_ = unix.Unmount(rootfs, unix.MNT_DETACH)
+		return fmt.Errorf("make the bind of %s rprivate: %w", rootfs, err)
 	}
 	return nil
 }

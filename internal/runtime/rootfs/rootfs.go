@@ -27,6 +27,13 @@ type Config struct {
 	// against, as the runtime-spec asks; "" means the working directory
 	// (runc's behaviour, since runc runs in the bundle).
 	Bundle string
+	// NoMountNS says the init did not get a mount namespace of its own (the
+	// spec lists none, so it is inherited from the runtime): everything is
+	// mounted in the runtime's namespace, under a private bind of Rootfs
+	// onto itself, the propagation of "/" is left alone, Pivot chroots
+	// (NoPivot is ignored) and Cleanup must remove the mounts when the
+	// container is deleted. Cannot be combined with UserNS.
+	NoMountNS bool
 }
 
 // check validates what every entry point relies on.
@@ -36,6 +43,11 @@ func (c *Config) check() error {
 	}
 	if !filepath.IsAbs(c.Rootfs) || filepath.Clean(c.Rootfs) != c.Rootfs || c.Rootfs == "/" {
 		return fmt.Errorf("rootfs: %q must be an absolute, clean path other than /", c.Rootfs)
+	}
+	if c.NoMountNS && c.UserNS {
+		// The inherited mount namespace belongs to the parent user
+		// namespace: every mount would fail with EPERM.
+		return errors.New("rootfs: a container in a new user namespace needs a mount namespace of its own")
 	}
 	return nil
 }

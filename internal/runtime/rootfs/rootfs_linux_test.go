@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -64,13 +65,14 @@ func hostCgroups(t *testing.T) []cgroupLine {
 }
 
 // checkCgroupView asserts each v1 hierarchy is mounted read-only at
-// /sys/fs/cgroup/<dir> and shows exactly the test's own cgroup directory.
+// /sys/fs/cgroup/<dir> and shows exactly the test's own cgroup directory,
+// and that the tmpfs holding them stays writable, as runc leaves it.
 func checkCgroupView(t *testing.T, res *result, lines []cgroupLine, cgroupns bool) {
 	t.Helper()
 	if lines == nil {
 		return
 	}
-	res.wantMount(t, "/sys/fs/cgroup", "tmpfs", []string{"ro", "nosuid", "nodev", "noexec"}, []string{"mode=755"})
+	res.wantMount(t, "/sys/fs/cgroup", "tmpfs", []string{"rw", "nosuid", "nodev", "noexec"}, []string{"mode=755"})
 	for _, l := range lines {
 		mp := "/sys/fs/cgroup/" + l.dir
 		m := res.wantMount(t, mp, "cgroup", []string{"ro", "nosuid", "nodev", "noexec"}, nil)
@@ -192,6 +194,7 @@ func TestDefaultSpec(t *testing.T) {
 		}
 	}
 	res.wantErrno(t, "mkdir", "/sys/firmware/x", unix.EROFS)
+	checkMaskedTmpfs(t, res, "/proc/acpi", "/sys/firmware")
 
 	// Read-only paths and root; the writable mounts stay writable.
 	res.wantErrno(t, "write", "/proc/sys/kernel/hostname", unix.EROFS)
@@ -202,6 +205,174 @@ func TestDefaultSpec(t *testing.T) {
 	if hostExists(filepath.Join(b.Rootfs(), "probe-file")) {
 		t.Error("a write to the read-only root reached the rootfs")
 	}
+}
+
+// checkMaskedTmpfs asserts the masked directories among paths carry a
+// read-only tmpfs with no size or inode options: runc mounts it that way,
+// and /proc/self/mounts must read the same under both runtimes.
+func checkMaskedTmpfs(t *testing.T, res *result, paths ...string) {
+	t.Helper()
+	for _, d := range paths {
+		if !hostExists(d) {
+			continue
+		}
+		m := res.wantMount(t, d, "tmpfs", []string{"ro"}, nil)
+		if hasPrefixed(m.Super, "size=") || hasPrefixed(m.Super, "nr_inodes=") {
+			t.Errorf("masked %s: tmpfs options %v, want none of size or nr_inodes (as runc)", d, m.Super)
+		}
+	}
+}
+
+// TestNoMountNamespace runs the default spec with NoMountNS in a stand-in
+// for the runtime's mount namespace whose "/" is shared (see the harness).
+// The container gets the usual view from a chroot into a private bind of
+// its rootfs; "/" keeps its mount and propagation (NoPivot is ignored);
+// nothing mounted for the container propagates; Cleanup, twice, leaves
+// nothing under the rootfs.
+func TestNoMountNamespace(t *testing.T) {
+	testutil.RequiresRoot(t)
+	t.Parallel()
+	b := testutil.NewBundle(t, []string{"true"}, nil)
+	lines := hostCgroups(t)
+	sc := &scenario{Rootfs: b.Rootfs(), Spec: b.Spec, NoMountNS: true, NoPivot: true, Console: true}
+	sc.Probes = append(sc.Probes, probes("lstat", "/dev/null", "/dev/zero", "/dev/tty", "/bin/busybox")...)
+	sc.Probes = append(sc.Probes, probes("readlink", "/dev/ptmx", "/dev/fd")...)
+	sc.Probes = append(sc.Probes, probes("read", "/proc/keys", "/etc/hostname")...)
+	sc.Probes = append(sc.Probes, probes("readdir", "/proc/acpi", "/sys/firmware")...)
+	sc.Probes = append(sc.Probes, probes("write", "/probe-file", "/proc/sys/kernel/hostname", "/dev/shm/x")...)
+	sc.Probes = append(sc.Probes, cgroupProbes(lines)...)
+	res := runOK(t, sc)
+
+	if res.ConsoleRdev == 0 || res.ConsoleRdev != res.SlaveRdev {
+		t.Errorf("/dev/console rdev %#x, want the slave's %#x", res.ConsoleRdev, res.SlaveRdev)
+	}
+	if p := res.probe(t, "read", "/etc/hostname"); p.Content != "berth\n" {
+		t.Errorf("/etc/hostname reads %q (%s), want the rootfs's", p.Content, p.Err)
+	}
+	res.wantErrno(t, "lstat", "/bin/busybox", 0)
+	res.wantMount(t, "/", res.mount(t, "/").FSType, []string{"ro"}, nil)
+	res.wantMount(t, "/proc", "proc", nil, nil)
+	res.wantMount(t, "/dev", "tmpfs", []string{"nosuid"}, []string{"mode=755"})
+	res.wantMount(t, "/dev/pts", "devpts", nil, []string{"ptmxmode=666"})
+	res.wantMount(t, "/sys", "sysfs", []string{"ro"}, nil)
+	for _, d := range defaultDevices[:2] {
+		res.wantNode(t, d.path, unix.S_IFCHR, 0o666, 0, 0, d.major, d.minor)
+	}
+	if p := res.probe(t, "readlink", "/dev/ptmx"); p.Target != "pts/ptmx" {
+		t.Errorf("/dev/ptmx -> %q (%s)", p.Target, p.Err)
+	}
+	if p := res.probe(t, "read", "/proc/keys"); hostExists("/proc/keys") && (p.Err != "" || p.Content != "") {
+		t.Errorf("masked /proc/keys reads %q (%s)", p.Content, p.Err)
+	}
+	for _, d := range []string{"/proc/acpi", "/sys/firmware"} {
+		if p := res.probe(t, "readdir", d); hostExists(d) && (p.Err != "" || len(p.Names) != 0) {
+			t.Errorf("masked %s lists %v (%s)", d, p.Names, p.Err)
+		}
+	}
+	checkMaskedTmpfs(t, res, "/proc/acpi", "/sys/firmware")
+	res.wantErrno(t, "write", "/probe-file", unix.EROFS)
+	res.wantErrno(t, "write", "/proc/sys/kernel/hostname", unix.EROFS)
+	res.wantErrno(t, "write", "/dev/shm/x", 0)
+	checkCgroupView(t, res, lines, false)
+	if hostExists(filepath.Join(b.Rootfs(), "probe-file")) {
+		t.Error("a write to the read-only root reached the rootfs")
+	}
+
+	binds := checkHostView(t, res, b.Rootfs(), 0)
+	if binds != 1 {
+		t.Errorf("%d binds of the rootfs onto itself, want 1", binds)
+	}
+	// The container's mounts were all seen from the host namespace.
+	if len(res.HostMounts) < 10 {
+		t.Errorf("only %d mounts under the rootfs seen from the host: %v", len(res.HostMounts), res.HostMounts)
+	}
+}
+
+// TestNoMountNamespaceCallersMount: the caller's own mount at the rootfs
+// (here a bind of another directory, as a snapshotter's overlay would be)
+// carries the container's bind and survives Cleanup.
+func TestNoMountNamespaceCallersMount(t *testing.T) {
+	testutil.RequiresRoot(t)
+	t.Parallel()
+	b := testutil.NewBundle(t, []string{"true"}, nil)
+	mnt := filepath.Join(t.TempDir(), "rootfs")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sc := &scenario{Rootfs: mnt, RootfsFrom: b.Rootfs(), Spec: b.Spec, NoMountNS: true, Probes: probes("lstat", "/bin/busybox", "/dev/null")}
+	res := runOK(t, sc)
+	res.wantErrno(t, "lstat", "/bin/busybox", 0)
+	res.wantNode(t, "/dev/null", unix.S_IFCHR, 0o666, 0, 0, 1, 3)
+	if binds := checkHostView(t, res, mnt, 1); binds != 1 {
+		t.Errorf("%d binds of the rootfs onto itself, want 1", binds)
+	}
+	if len(res.AfterCleanup) == 1 && res.AfterCleanup[0].Root != b.Rootfs() {
+		t.Errorf("the mount left at the rootfs shows %s, want the caller's bind of %s", res.AfterCleanup[0].Root, b.Rootfs())
+	}
+}
+
+// TestNoMountNamespacePrepareFails: a Prepare that fails in the runtime's
+// namespace takes its bind, and what it mounted under it, away again.
+func TestNoMountNamespacePrepareFails(t *testing.T) {
+	testutil.RequiresRoot(t)
+	t.Parallel()
+	b := testutil.NewBundle(t, []string{"true"}, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/proc/self", Type: "bind", Source: "/tmp", Options: []string{"rbind"}})
+	})
+	res := run(t, &scenario{Rootfs: b.Rootfs(), Spec: b.Spec, NoMountNS: true})
+	if res.Stage != "prepare" || !strings.Contains(res.Err, "inside /proc") {
+		t.Fatalf("stage %q error %q, want the Prepare error about /proc/self", res.Stage, res.Err)
+	}
+	if len(res.HostMounts) != 0 {
+		t.Errorf("a failed Prepare left mounts under the rootfs: %v", res.HostMounts)
+	}
+	checkHostView(t, res, b.Rootfs(), 0)
+}
+
+// checkHostView asserts what the stand-in for the runtime's namespace saw of
+// a NoMountNS scenario: its "/" unchanged; under the rootfs, apart from the
+// caller's keep mounts at the bottom, only binds of the rootfs onto itself
+// and mounts below them, none of them propagating; after each Cleanup only
+// the caller's mounts. It returns how many binds onto itself there were.
+func checkHostView(t *testing.T, res *result, rootfs string, keep int) int {
+	t.Helper()
+	before, after := res.HostRootBefore, res.HostRootAfter
+	if before.ID == 0 || after.ID != before.ID || !reflect.DeepEqual(after.Optional, before.Optional) ||
+		!reflect.DeepEqual(after.Options, before.Options) {
+		t.Errorf("the host's / changed:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if !hasPrefixed(before.Optional, "shared:") {
+		t.Errorf("the host's / is %v, want shared (the harness makes it so)", before.Optional)
+	}
+	if res.CleanupErr != "" {
+		t.Errorf("Cleanup: %s", res.CleanupErr)
+	}
+	if len(res.HostMounts) < keep {
+		t.Fatalf("%d mounts under the rootfs, want at least the caller's %d", len(res.HostMounts), keep)
+	}
+	ours := map[int]bool{}
+	binds := 0
+	for i, m := range res.HostMounts {
+		switch {
+		case i < keep:
+			continue
+		case m.Mountpoint == rootfs && !ours[m.Parent]:
+			binds++
+		case !ours[m.Parent]:
+			t.Errorf("%s (%s, mount %d) is not under the container's bind: it reached the host's mount %d",
+				m.Mountpoint, m.FSType, m.ID, m.Parent)
+		}
+		ours[m.ID] = true
+		if hasPrefixed(m.Optional, "shared:") || hasPrefixed(m.Optional, "master:") {
+			t.Errorf("%s (%s) propagates: %v", m.Mountpoint, m.FSType, m.Optional)
+		}
+	}
+	for name, left := range map[string][]mountEntry{"Cleanup": res.AfterCleanup, "a second Cleanup": res.AfterSecondCleanup} {
+		if len(left) != keep || (keep > 0 && !reflect.DeepEqual(left, res.HostMounts[:keep])) {
+			t.Errorf("after %s, mounts under the rootfs: %v; want only the caller's %v", name, left, res.HostMounts[:keep])
+		}
+	}
+	return binds
 }
 
 // TestCgroupWithoutNamespace: without a cgroup namespace the container still

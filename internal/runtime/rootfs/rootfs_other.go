@@ -17,3 +17,6 @@ func BindConsole(slavePath string) error { return errUnsupported }
 
 // Finish is only implemented on Linux.
 func Finish(cfg *Config) error { return errUnsupported }
+
+// Cleanup is only implemented on Linux.
+func Cleanup(rootfs string) error { return errUnsupported }
