@@ -4,7 +4,13 @@
 // It owns:
 //   - the conversion of spec.Linux.Resources into the cgroup configuration of
 //     github.com/opencontainers/cgroups (including runc's default device
-//     allow-list, so /dev/null, /dev/pts/* and friends keep working);
+//     allow-list, so /dev/null, /dev/pts/* and friends keep working), plus
+//     what that library no longer writes: v1 memory.kernelTCP, and device
+//     rules in the spec's order on a new v1 cgroup;
+//   - refusing, with ErrHostUnsupported and the spec field's name, limits
+//     this host cannot enforce (an unmounted controller, an unknown huge page
+//     size or block device, blkio weights without BFQ). memory.kernel is the
+//     one such value ignored, as runc does: the kernel itself ignores it;
 //   - the choice of cgroup path (see New for the rule, which matches runc);
 //   - a Manager over that library's cgroupfs drivers, fs (v1) and fs2 (v2):
 //     create/apply, join extra processes, update, freeze/thaw, pids, stats,

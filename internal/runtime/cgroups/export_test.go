@@ -4,6 +4,8 @@ package cgroups
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/cgroups"
@@ -37,7 +39,36 @@ func newFakeV2(t *testing.T, id string, spec *specs.Spec, dir string) (*Manager,
 	}
 	m.createV2 = func(dir string, _ *cgroups.Cgroup) error { return os.MkdirAll(dir, 0o755) }
 	m.config.Resources.SkipDevices = true
+	// The host checks look at a sysfs that has what the fake tests name.
+	m.sysfs = fakeSysfs(t, []string{"8:16"}, []string{"2048", "1048576"})
 	return m, nil
+}
+
+// fakeSysfs lays out the parts of /sys that checkHost reads: a whole disk
+// dev/block/<dev> per entry of disks (a "<dev>p" entry is a partition of
+// <dev>'s numbers without the suffix), and kernel/mm/hugepages-<kb>kB per
+// entry of hugeKB.
+func fakeSysfs(t *testing.T, disks, hugeKB []string) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range disks {
+		dev, part := strings.CutSuffix(d, "p")
+		dir := filepath.Join(root, "dev/block", dev)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if part {
+			if err := os.WriteFile(filepath.Join(dir, "partition"), []byte("1\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, kb := range hugeKB {
+		if err := os.MkdirAll(filepath.Join(root, "kernel/mm/hugepages", "hugepages-"+kb+"kB"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
 }
 
 // newHybridV2 builds a v2 manager for a real cgroup2 directory in the unified

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/opencontainers/cgroups"
@@ -34,6 +35,9 @@ type State struct {
 	// Config is the library's cgroup configuration, resources included, as
 	// last applied; Update merges into it.
 	Config *cgroups.Cgroup `json:"config"`
+	// KernelTCP is the v1 memory.kmem.tcp.limit_in_bytes last written (0:
+	// never set), which the library's Resources cannot carry.
+	KernelTCP int64 `json:"kernelTCP,omitempty"`
 }
 
 // Manager manages the cgroup(s) of one container. It is safe for concurrent
@@ -44,6 +48,11 @@ type Manager struct {
 	config *cgroups.Cgroup
 	paths  map[string]string
 	mgr    cgroups.Manager
+	// kernelTCP is spec memory.kernelTCP (v1 only; see convertKernelTCP).
+	kernelTCP int64
+	// sysfs is where Create and Update look up huge page sizes and block
+	// devices (checkHost); "" skips those checks (fake-tree tests).
+	sysfs string
 	// createV2 makes the v2 cgroup directory (and enables controllers in its
 	// ancestors). It is fs2.CreateCgroupPath, which only works under
 	// /sys/fs/cgroup; tests against a fake tree replace it.
@@ -71,8 +80,9 @@ func IsV2() bool {
 // (DESIGN: berth's cgroups live under berth/); the empty rule places other
 // bundles exactly where runc would.
 //
-// Bad resource values, unified resources on a v1 host and unknown device
-// types are reported here, before anything is touched.
+// Bad resource values, unified resources on a v1 host, unknown device types
+// and, on v1, limits for a controller this host has not mounted
+// (ErrHostUnsupported) are reported here, before anything is touched.
 func New(id string, spec *specs.Spec, opts Options) (*Manager, error) {
 	return newManager(id, spec, opts, IsV2(), "")
 }
@@ -98,6 +108,12 @@ func newManager(id string, spec *specs.Spec, opts Options, v2 bool, v2Dir string
 	if err != nil {
 		return nil, fmt.Errorf("container %s: cgroup resources: %w", id, err)
 	}
+	var kernelTCP int64
+	if specR != nil {
+		if kernelTCP, err = convertKernelTCP(specR.Memory, v2); err != nil {
+			return nil, fmt.Errorf("container %s: cgroup resources: %w", id, err)
+		}
+	}
 	cg := &cgroups.Cgroup{Resources: res, Rootless: opts.Rootless}
 	if cgPath != "" {
 		// The library cleans the path (no escaping the hierarchy with "..").
@@ -109,9 +125,14 @@ func newManager(id string, spec *specs.Spec, opts Options, v2 bool, v2Dir string
 		cg.Name = id
 	}
 
-	m := &Manager{v2: v2, config: cg, createV2: fs2.CreateCgroupPath}
+	m := &Manager{v2: v2, config: cg, kernelTCP: kernelTCP, sysfs: "/sys", createV2: fs2.CreateCgroupPath}
 	if err := m.init(nil, v2Dir); err != nil {
 		return nil, fmt.Errorf("container %s: %w", id, err)
+	}
+	if !v2 {
+		if err := checkV1Controllers(res, kernelTCP, m.paths); err != nil {
+			return nil, fmt.Errorf("container %s: cgroup resources: %w", id, err)
+		}
 	}
 	return m, nil
 }
@@ -148,7 +169,7 @@ func Load(st State) (*Manager, error) {
 	if st.Config.Resources == nil {
 		st.Config.Resources = &cgroups.Resources{}
 	}
-	m := &Manager{v2: st.V2, config: st.Config, createV2: fs2.CreateCgroupPath}
+	m := &Manager{v2: st.V2, config: st.Config, kernelTCP: st.KernelTCP, sysfs: "/sys", createV2: fs2.CreateCgroupPath}
 	var err error
 	if st.V2 {
 		err = m.init(nil, st.Paths[""])
@@ -166,7 +187,7 @@ func Load(st State) (*Manager, error) {
 func (m *Manager) State() State {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return State{Version: stateVersion, V2: m.v2, Paths: maps.Clone(m.paths), Config: m.config}
+	return State{Version: stateVersion, V2: m.v2, Paths: maps.Clone(m.paths), Config: m.config, KernelTCP: m.kernelTCP}
 }
 
 // Paths returns the cgroup directories: subsystem -> absolute path on v1,
@@ -212,9 +233,17 @@ func (m *Manager) Apply(pid int) error {
 // Create makes the cgroup directories and writes every limit, moving no
 // process in. The container's first process then joins by itself (see
 // SelfJoin) or through Add. On error the directories it made are removed.
+//
+// Limits that name something the host lacks (a huge page size, a block
+// device, a blkio weight without BFQ) fail with ErrHostUnsupported. On v1,
+// the device rules of a cgroup it creates are written in the spec's order
+// (see writeV1DeviceRules).
 func (m *Manager) Create() (retErr error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := checkHost(m.config.Resources, m.sysfs); err != nil {
+		return fmt.Errorf("cgroup %s: %w", m.describe(), err)
+	}
 	created := m.missingDirs()
 	defer func() {
 		if retErr != nil {
@@ -239,8 +268,45 @@ func (m *Manager) Create() (retErr error) {
 		// hierarchies it may not write to; carry on with the rest.
 		m.paths = maps.Clone(m.mgr.GetPaths())
 	}
-	if err := m.mgr.Set(m.config.Resources); err != nil {
+	res := m.config.Resources
+	if !m.v2 {
+		if dir, ok := m.paths["blkio"]; ok {
+			if err := checkV1Blkio(res, dir); err != nil {
+				return fmt.Errorf("cgroup %s: %w", m.describe(), err)
+			}
+		}
+		if dir, ok := m.paths["devices"]; ok && slices.Contains(created, dir) && !res.SkipDevices && !m.config.Rootless {
+			writeV1DeviceRules(dir, res.Devices)
+		}
+	}
+	if err := m.mgr.Set(res); err != nil {
 		return fmt.Errorf("cgroup %s: set resources: %w", m.describe(), err)
+	}
+	if err := m.writeKernelTCP(m.kernelTCP); err != nil {
+		return fmt.Errorf("cgroup %s: set resources: %w", m.describe(), err)
+	}
+	return nil
+}
+
+// kmemTCPLimit is the v1 limit of a cgroup's TCP socket buffers.
+const kmemTCPLimit = "memory.kmem.tcp.limit_in_bytes"
+
+// writeKernelTCP writes the v1 TCP buffer limit v (0: leave alone). The
+// first write to it also turns on TCP buffer accounting for the cgroup.
+func (m *Manager) writeKernelTCP(v int64) error {
+	if m.v2 || v == 0 {
+		return nil
+	}
+	dir, ok := m.paths["memory"]
+	if !ok {
+		return fmt.Errorf("memory.kernelTCP: %w: the memory controller has no cgroup v1 hierarchy", ErrHostUnsupported)
+	}
+	err := cgroups.WriteFile(dir, kmemTCPLimit, strconv.FormatInt(v, 10))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("memory.kernelTCP: %w: %s does not exist (kernel without v1 kernel memory accounting)", ErrHostUnsupported, kmemTCPLimit)
+	}
+	if err != nil {
+		return fmt.Errorf("memory.kernelTCP: %s: %w", kmemTCPLimit, err)
 	}
 	return nil
 }
@@ -304,9 +370,26 @@ func (m *Manager) Update(r *specs.LinuxResources) error {
 	if err != nil {
 		return fmt.Errorf("cgroup %s: update: %w", m.describe(), err)
 	}
+	kernelTCP, err := convertKernelTCP(r.Memory, m.v2)
+	if err != nil {
+		return fmt.Errorf("cgroup %s: update: %w", m.describe(), err)
+	}
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !m.v2 {
+		if err := checkV1Controllers(upd, kernelTCP, m.paths); err != nil {
+			return fmt.Errorf("cgroup %s: update: %w", m.describe(), err)
+		}
+		if dir, ok := m.paths["blkio"]; ok {
+			if err := checkV1Blkio(upd, dir); err != nil {
+				return fmt.Errorf("cgroup %s: update: %w", m.describe(), err)
+			}
+		}
+	}
+	if err := checkHost(upd, m.sysfs); err != nil {
+		return fmt.Errorf("cgroup %s: update: %w", m.describe(), err)
+	}
 	merged := *m.config.Resources
 	// Copy the maps mergeLimits writes into, so a failed update leaves the
 	// stored config untouched.
@@ -323,6 +406,12 @@ func (m *Manager) Update(r *specs.LinuxResources) error {
 		return fmt.Errorf("cgroup %s: update: %w", m.describe(), err)
 	}
 	m.config.Resources = &merged
+	if err := m.writeKernelTCP(kernelTCP); err != nil {
+		return fmt.Errorf("cgroup %s: update: %w", m.describe(), err)
+	}
+	if kernelTCP != 0 {
+		m.kernelTCP = kernelTCP
+	}
 	return nil
 }
 

@@ -174,9 +174,11 @@ func convertMemory(m *specs.LinuxMemory, res *cgroups.Resources) error {
 	if res.Memory > 0 && res.MemorySwap > 0 && res.MemorySwap < res.Memory {
 		return fmt.Errorf("swap %d (memory+swap) is below limit %d", res.MemorySwap, res.Memory)
 	}
-	// m.Kernel and m.KernelTCP are ignored: kmem limits were deprecated in
-	// kernel 5.4 and writes to them fail on current kernels; cgroup v2 never
-	// had them. runc ignores them too.
+	// m.Kernel is ignored, as runc does: the kernel deprecated
+	// memory.kmem.limit_in_bytes in 5.4 and current kernels no longer
+	// enforce it (6.18 takes any write and the file keeps reading
+	// "unlimited"); cgroup v2 never had it. m.KernelTCP is not a Resources
+	// field of the library; see convertKernelTCP.
 	if m.Swappiness != nil {
 		// Docker sends -1 (as uint64) for "not set".
 		if s := *m.Swappiness; s != math.MaxUint64 {
@@ -195,6 +197,22 @@ func convertMemory(m *specs.LinuxMemory, res *cgroups.Resources) error {
 		res.MemoryCheckBeforeUpdate = *m.CheckBeforeUpdate
 	}
 	return nil
+}
+
+// convertKernelTCP returns the v1 memory.kmem.tcp.limit_in_bytes the spec
+// asks for (0: unset, -1: unlimited). Unlike the general kernel memory limit,
+// the TCP buffer limit still works on cgroup v1 (mm/memcontrol-v1.c), so it is
+// written, by the Manager itself since the library dropped it. cgroup v2 has
+// no such limit (socket buffers are charged to memory.max): there it is
+// ignored, as runc does.
+func convertKernelTCP(m *specs.LinuxMemory, v2 bool) (int64, error) {
+	if v2 || m == nil || m.KernelTCP == nil {
+		return 0, nil
+	}
+	if err := checkLimit("kernelTCP", *m.KernelTCP); err != nil {
+		return 0, fmt.Errorf("memory: %w", err)
+	}
+	return *m.KernelTCP, nil
 }
 
 func convertCPU(c *specs.LinuxCPU, res *cgroups.Resources) error {

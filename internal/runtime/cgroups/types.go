@@ -6,6 +6,16 @@ import "errors"
 // (`--systemd-cgroup`): berth-runtime drives cgroupfs directly.
 var ErrSystemdUnsupported = errors.New("systemd cgroup driver is not supported")
 
+// ErrHostUnsupported is wrapped by the errors of New, Create and Update for a
+// limit this host cannot enforce: its controller has no hierarchy (e.g. no
+// hugetlb, net_cls or net_prio mount), the kernel has no such huge page size
+// or block device, or the knob is missing (blkio weights without the BFQ
+// scheduler). The runtime spec leaves no choice ("Runtimes MUST generate an
+// error when invalid or unsupported values are encountered"), and runc 1.1
+// refuses the same configurations. A caller that prefers docker's behaviour,
+// dropping such a limit with a warning, must do so before it writes the spec.
+var ErrHostUnsupported = errors.New("not supported on this host")
+
 // Options are the runtime-wide settings that affect how a container's cgroup
 // is managed.
 type Options struct {
