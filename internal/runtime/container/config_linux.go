@@ -27,6 +27,7 @@ type initConfig struct {
 	Process     *specs.Process `json:"process"`
 	SeccompBPF  []byte         `json:"seccomp_bpf,omitempty"`
 	NoPivot     bool           `json:"no_pivot,omitempty"`
+	NoMountNS   bool           `json:"no_mountns,omitempty"`
 	NewUserNS   bool           `json:"new_userns,omitempty"`
 	NewNetNS    bool           `json:"new_netns,omitempty"`
 	NewUTS      bool           `json:"new_uts,omitempty"`
@@ -157,8 +158,10 @@ func validateSpec(s *specs.Spec, rootfs string, plan *namespacePlan) error {
 	if s.Linux == nil {
 		return errors.New("config.json: linux section is required")
 	}
-	if !plan.has[specs.MountNamespace] {
-		return errors.New("config.json: a mount namespace is required")
+	if !plan.has[specs.MountNamespace] && plan.has[specs.UserNamespace] {
+		// The inherited mount namespace belongs to the parent user
+		// namespace: every mount would fail with EPERM.
+		return errors.New("config.json: a user namespace needs a mount namespace")
 	}
 	if plan.newOf[specs.UserNamespace] {
 		if len(s.Linux.UIDMappings) == 0 || len(s.Linux.GIDMappings) == 0 {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/berth-engine/berth/internal/runtime/cgroups"
 	"github.com/berth-engine/berth/internal/runtime/nsexec"
+	"github.com/berth-engine/berth/internal/runtime/rootfs"
 )
 
 // CreateOpts are `create`'s flags.
@@ -56,18 +57,18 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if spec.Root == nil {
 		return nil, errors.New("config.json: root is required")
 	}
-	rootfs := spec.Root.Path
-	if !filepath.IsAbs(rootfs) {
-		rootfs = filepath.Join(bundle, rootfs)
+	rootfsPath := spec.Root.Path
+	if !filepath.IsAbs(rootfsPath) {
+		rootfsPath = filepath.Join(bundle, rootfsPath)
 	}
-	if rootfs, err = filepath.EvalSymlinks(rootfs); err != nil {
+	if rootfsPath, err = filepath.EvalSymlinks(rootfsPath); err != nil {
 		return nil, fmt.Errorf("rootfs: %w", err)
 	}
 	plan, err := planNamespaces(spec.Linux)
 	if err != nil {
 		return nil, err
 	}
-	if err := validateSpec(spec, rootfs, plan); err != nil {
+	if err := validateSpec(spec, rootfsPath, plan); err != nil {
 		return nil, err
 	}
 	trace("spec validated")
@@ -90,7 +91,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
 	c := &Container{rt: r, dir: dir, rec: record{
-		ID: id, Bundle: bundle, Rootfs: rootfs, Spec: spec,
+		ID: id, Bundle: bundle, Rootfs: rootfsPath, Spec: spec,
 		Created: time.Now().UTC(), Owner: ownerName(), SystemdCgroup: r.systemdCgroup,
 	}}
 	var cg *cgroups.Manager
@@ -105,6 +106,10 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		}
 		if cg != nil {
 			_ = cg.Destroy()
+		}
+		if !plan.has[specs.MountNamespace] {
+			// The init mounted in our namespace (see rootfs.Cleanup).
+			_ = rootfs.Cleanup(rootfsPath)
 		}
 		_ = os.RemoveAll(dir)
 	}()
@@ -165,8 +170,8 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		return nil
 	}
 	cfg := &initConfig{
-		ID: id, Bundle: bundle, Rootfs: rootfs, Spec: spec, Process: spec.Process,
-		NoPivot:   opts.NoPivot,
+		ID: id, Bundle: bundle, Rootfs: rootfsPath, Spec: spec, Process: spec.Process,
+		NoPivot: opts.NoPivot, NoMountNS: !plan.has[specs.MountNamespace],
 		NewUserNS: plan.newOf[specs.UserNamespace], NewUTS: plan.newOf[specs.UTSNamespace],
 		NewNetNS:    plan.newOf[specs.NetworkNamespace],
 		NewCgroupNS: plan.cgroupNew, CgroupNS: plan.has[specs.CgroupNamespace],

@@ -126,7 +126,7 @@ func initContainer(s *initSock, cfg *initConfig) error {
 	}
 	rcfg := &rootfs.Config{
 		Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, Spec: spec, NoPivot: cfg.NoPivot,
-		UserNS: cfg.NewUserNS, CgroupNS: cfg.CgroupNS,
+		UserNS: cfg.NewUserNS, CgroupNS: cfg.CgroupNS, NoMountNS: cfg.NoMountNS,
 	}
 	if err := rootfs.Prepare(rcfg); err != nil {
 		return err
@@ -173,8 +173,10 @@ func initContainer(s *initSock, cfg *initConfig) error {
 	}
 	// runc creates a missing working directory: as the container's root,
 	// inside its root (we have pivoted), before the root turns read-only.
+	// os.Root keeps the walk inside "/" whatever symlinks (or /proc magic
+	// links) the path goes through.
 	if cwd := cfg.Process.Cwd; cwd != "" {
-		if err := os.MkdirAll(cwd, 0o755); err != nil {
+		if err := mkdirInRoot(cwd); err != nil {
 			return fmt.Errorf("create cwd %q: %w", cwd, err)
 		}
 	}
@@ -502,4 +504,17 @@ func withHome(env []string, uid uint32) ([]string, error) {
 		home = users[0].Home
 	}
 	return append(append([]string(nil), env...), "HOME="+home), nil
+}
+
+func mkdirInRoot(path string) error {
+	root, err := os.OpenRoot("/")
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	rel := strings.TrimLeft(filepath.Clean("/"+path), "/")
+	if rel == "" {
+		return nil
+	}
+	return root.MkdirAll(rel, 0o755)
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-engine/berth/internal/runtime/cgroups"
+	"github.com/berth-engine/berth/internal/runtime/rootfs"
 )
 
 func (c *Container) cgroup() (*cgroups.Manager, error) {
@@ -243,6 +244,12 @@ func (c *Container) Delete(force bool) error {
 			return fmt.Errorf("container %s: remove cgroup: %w", c.rec.ID, err)
 		}
 	}
+	if !c.hasMountNS() {
+		// Its mounts were made in the runtime's namespace (rootfs.Cleanup).
+		if err := rootfs.Cleanup(c.rec.Rootfs); err != nil {
+			return fmt.Errorf("container %s: unmount rootfs: %w", c.rec.ID, err)
+		}
+	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("container %s: remove state: %w", c.rec.ID, err)
 	}
@@ -379,4 +386,16 @@ func (c *Container) OOMKillCount() (uint64, error) {
 		return 0, err
 	}
 	return cg.OOMKillCount()
+}
+
+func (c *Container) hasMountNS() bool {
+	if c.rec.Spec == nil || c.rec.Spec.Linux == nil {
+		return false
+	}
+	for _, ns := range c.rec.Spec.Linux.Namespaces {
+		if ns.Type == specs.MountNamespace {
+			return true
+		}
+	}
+	return false
 }
