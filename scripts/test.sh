@@ -18,4 +18,5 @@ go test -count=1 ./internal/... ./cmd/...
 echo "== integration tests (berth-runtime vs runc)"
 BERTH_RUNTIME=$PWD/bin/berth-runtime go test -count=1 -v ./integration/...
 echo "== OCI runtime validation suite (runtime-tools)"
-scripts/runtime-validation.sh --baseline test/validation/runc-1.1.5.pass "$PWD/bin/berth-runtime"
+# Floor: every test runc 1.1.5 passes here, at least its 3275 ok, fewer than its 35 not ok.
+scripts/runtime-validation.sh --baseline test/validation/runc-1.1.5.pass --min-ok 3275 --max-not-ok 34 "$PWD/bin/berth-runtime"
