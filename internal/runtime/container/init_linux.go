@@ -226,7 +226,8 @@ func initContainer(s *initSock, cfg *initConfig) error {
 	if _, err := unix.Write(fifo, []byte("0")); err != nil {
 		return fmt.Errorf("write exec fifo: %w", err)
 	}
-	unix.Close(fifo)
+	// The write end stays open (close-on-exec): `start` reads to EOF, which
+	// comes at execve, so poststart hooks run after the process is executed.
 	unix.Close(cfg.FifoFd)
 	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
 		st := State{ID: cfg.ID, Pid: os.Getpid(), Status: Created, Bundle: cfg.Bundle, Annotations: spec.Annotations}

@@ -2,6 +2,7 @@ package container
 
 import (
 	"encoding/json"
+	"io"
 	"errors"
 	"fmt"
 	"os"
@@ -130,10 +131,11 @@ func (c *Container) releaseFifo() error {
 		if r.err != nil {
 			return fmt.Errorf("open exec fifo: %w", r.err)
 		}
-		buf := make([]byte, 1)
-		n, _ := r.f.Read(buf)
+		// One byte says the init got past the fifo; EOF follows at its
+		// execve (or exit).
+		data, _ := io.ReadAll(r.f)
 		r.f.Close()
-		if n != 1 {
+		if len(data) != 1 {
 			return fmt.Errorf("container %s: init exited before start", c.rec.ID)
 		}
 		return os.Remove(path)
