@@ -3,11 +3,21 @@ package main
 
 import (
 	"os"
+	"runtime"
 
 	"github.com/berth-engine/berth/internal/runtime/cli"
 	"github.com/berth-engine/berth/internal/runtime/container"
 	_ "github.com/berth-engine/berth/internal/runtime/nsexec" // the C stage of `init`; see its doc
 )
+
+// The init must run on the process's main thread: it joins cgroups per
+// thread and execs from that thread, and the kernel accounts memory to the
+// thread group leader. Locking in init() keeps the main goroutine on it.
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		runtime.LockOSThread()
+	}
+}
 
 func main() {
 	// `init` is the container's own first process: skip the command line

@@ -28,6 +28,7 @@ type initConfig struct {
 	SeccompBPF  []byte         `json:"seccomp_bpf,omitempty"`
 	NoPivot     bool           `json:"no_pivot,omitempty"`
 	NoMountNS   bool           `json:"no_mountns,omitempty"`
+	CgroupTasks []string       `json:"cgroup_tasks,omitempty"` // v1 tasks files the init's thread joins
 	NewUserNS   bool           `json:"new_userns,omitempty"`
 	NewNetNS    bool           `json:"new_netns,omitempty"`
 	NewUTS      bool           `json:"new_uts,omitempty"`

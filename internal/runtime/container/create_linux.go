@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -95,6 +96,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		Created: time.Now().UTC(), Owner: ownerName(), SystemdCgroup: r.systemdCgroup,
 	}}
 	var cg *cgroups.Manager
+	cgCreated := func() error { return nil } // see whileStarting
 	var initPid int
 	defer func() {
 		if retErr == nil {
@@ -105,6 +107,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 			reapOrWait(initPid)
 		}
 		if cg != nil {
+			_ = cgCreated()
 			_ = cg.Destroy()
 		}
 		if !plan.has[specs.MountNamespace] {
@@ -153,30 +156,52 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if len(spec.Linux.TimeOffsets) > 0 {
 		boot.TimeOffsets = timeOffsets(spec.Linux.TimeOffsets)
 	}
-	// The cgroup is made while the init process starts up (exec, dynamic
-	// loading): the C stage waits for the bootstrap, which names the
-	// cgroup it joins by itself before it runs anything of the container's.
-	whileStarting := func() error {
-		m, err := cgroups.New(id, spec, cgroups.Options{Systemd: r.systemdCgroup})
-		if err != nil {
-			return err
-		}
-		if err := m.Create(); err != nil {
-			return err
-		}
-		cg = m
-		trace("cgroup created")
-		boot.CgroupTasks, boot.CgroupV2 = cg.SelfJoin()
-		return nil
-	}
 	cfg := &initConfig{
-		ID: id, Bundle: bundle, Rootfs: rootfsPath, Spec: spec, Process: spec.Process,
+		ID: id, Bundle: bundle, Rootfs: rootfsPath, Spec: initSpec(spec), Process: spec.Process,
 		NoPivot: opts.NoPivot, NoMountNS: !plan.has[specs.MountNamespace],
 		NewUserNS: plan.newOf[specs.UserNamespace], NewUTS: plan.newOf[specs.UTSNamespace],
 		NewNetNS:    plan.newOf[specs.NetworkNamespace],
 		NewCgroupNS: plan.cgroupNew, CgroupNS: plan.has[specs.CgroupNamespace],
 		HooksSync:   spec.Hooks != nil && (len(spec.Hooks.Prestart) > 0 || len(spec.Hooks.CreateRuntime) > 0), //nolint:staticcheck // prestart is deprecated but still honoured
 		PreserveFDs: opts.PreserveFDs, SeccompBPF: bpf, Trace: traceOn,
+	}
+	// The cgroups are made while the init process starts up. Without a
+	// user namespace the init's Go stage joins the v1 hierarchies itself
+	// (cfg.CgroupTasks), so their creation and limits overlap the init's
+	// exec, linking and runtime start; only the hybrid host's unified
+	// directory must exist before the bootstrap, since the C stage clones
+	// the init into it. With a user namespace (the init loses the right to
+	// write cgroupfs) or on a v2-only host, the C stage joins everything,
+	// so it all exists before the bootstrap.
+	whileStarting := func() error {
+		m, err := cgroups.New(id, spec, cgroups.Options{Systemd: r.systemdCgroup})
+		if err != nil {
+			return err
+		}
+		cg = m
+		tasks, v2 := m.SelfJoin()
+		if plan.has[specs.UserNamespace] || cgroups.IsV2() {
+			if err := m.Create(); err != nil {
+				return err
+			}
+			trace("cgroup created")
+			boot.CgroupTasks, boot.CgroupV2 = tasks, v2
+			return nil
+		}
+		if v2 != "" {
+			if err := os.MkdirAll(v2, 0o755); err != nil {
+				return fmt.Errorf("cgroup %s: %w", v2, err)
+			}
+			boot.CgroupV2 = v2
+		}
+		cfg.CgroupTasks = tasks
+		done := make(chan error, 1)
+		go func() {
+			done <- m.Create()
+			trace("cgroup created")
+		}()
+		cgCreated = sync.OnceValue(func() error { return <-done })
+		return nil
 	}
 	p, err := r.spawn(boot, whileStarting, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, fifo, console, cfg)
 	if err != nil {
@@ -191,6 +216,9 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		c.rec.InitPid, c.rec.InitStartTime = initPid, start
 	} else {
 		return nil, fmt.Errorf("init exited early: %w", err)
+	}
+	if err := cgCreated(); err != nil {
+		return nil, err
 	}
 	if c.rec.Cgroup, err = json.Marshal(cg.State()); err != nil {
 		return nil, err
@@ -499,4 +527,27 @@ func hostRoot(l *specs.Linux) (uint32, uint32) {
 		return 0
 	}
 	return find(l.UIDMappings), find(l.GIDMappings)
+}
+
+// initSpec is the part of the spec the init uses (filesystem, hooks that
+// run inside, hostname, sysctls, personality; the process goes separately).
+// Decoding JSON cold costs the init ~15 µs per Go type it meets, so the
+// resource limits and the seccomp profile (handled by the parent, or
+// already compiled) stay out.
+func initSpec(s *specs.Spec) *specs.Spec {
+	out := &specs.Spec{
+		Version: s.Version, Root: s.Root, Mounts: s.Mounts,
+		Hostname: s.Hostname, Domainname: s.Domainname, Annotations: s.Annotations,
+	}
+	if h := s.Hooks; h != nil && (len(h.CreateContainer) > 0 || len(h.StartContainer) > 0) {
+		out.Hooks = &specs.Hooks{CreateContainer: h.CreateContainer, StartContainer: h.StartContainer}
+	}
+	if l := s.Linux; l != nil {
+		out.Linux = &specs.Linux{
+			Devices: l.Devices, MaskedPaths: l.MaskedPaths, ReadonlyPaths: l.ReadonlyPaths,
+			RootfsPropagation: l.RootfsPropagation, Sysctl: l.Sysctl, Personality: l.Personality,
+			MountLabel: l.MountLabel,
+		}
+	}
+	return out
 }

@@ -114,8 +114,17 @@ func runInit(f *os.File) error {
 
 func initContainer(s *initSock, cfg *initConfig) error {
 	spec := cfg.Spec
-	// Placed in its cgroup by now, so the new cgroup namespace is rooted
-	// at the container's own cgroup.
+	// Join the v1 cgroups the C stage left to us. "0" in a tasks file moves
+	// only this thread, without the kernel's global lock that moving a
+	// whole process takes; it is the one that execs, and everything the
+	// container starts descends from it.
+	for _, t := range cfg.CgroupTasks {
+		if err := writeFile(t, "0"); err != nil {
+			return fmt.Errorf("join cgroup: %w", err)
+		}
+	}
+	// In its cgroups by now, so the new cgroup namespace is rooted at the
+	// container's own cgroup.
 	if cfg.NewCgroupNS {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
@@ -518,4 +527,16 @@ func mkdirInRoot(path string) error {
 		return nil
 	}
 	return root.MkdirAll(rel, 0o755)
+}
+
+func writeFile(path, data string) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte(data)); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }

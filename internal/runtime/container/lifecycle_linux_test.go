@@ -311,3 +311,38 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not reached")
 }
+
+// The init joins every hierarchy (v1 tasks by its own thread, the hybrid
+// unified one through clone3) before anything of the container runs, and
+// with a user namespace through the C stage.
+func TestInitInEveryCgroup(t *testing.T) {
+	rt := newRuntime(t)
+	for _, userns := range []bool{false, true} {
+		b := bundle(t, []string{"sleep", "100"}, func(s *specs.Spec) {
+			if userns {
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+				s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+				s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+			}
+		})
+		id := "cg" + strconv.FormatBool(userns)
+		c, err := rt.Create(id, CreateOpts{Bundle: b.Dir, Stdin: devNull(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile("/proc/" + strconv.Itoa(c.Pid()) + "/cgroup")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := b.Spec.Linux.CgroupsPath
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			if !strings.HasSuffix(line, want) {
+				t.Errorf("userns=%v: %q is not in %s", userns, line, want)
+			}
+		}
+		if err := c.Delete(true); err != nil {
+			t.Fatal(err)
+		}
+		cgroupGone(t, want)
+	}
+}
