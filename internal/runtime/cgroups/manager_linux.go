@@ -482,13 +482,22 @@ func (m *Manager) OOMKillCount() (uint64, error) {
 func (m *Manager) Destroy() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var errs []error
+	// One rmdir per hierarchy, each waiting for the kernel to take the
+	// cgroup offline: side by side they cost one wait, not ten.
+	errs := make([]error, 0, len(m.paths))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for _, p := range m.paths {
-		// RemovePath ignores ENOENT and retries EBUSY with backoff (~1s).
-		if err := cgroups.RemovePath(p); err != nil {
-			errs = append(errs, err)
-		}
+		wg.Go(func() {
+			// RemovePath ignores ENOENT and retries EBUSY with backoff (~1s).
+			if err := cgroups.RemovePath(p); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("cgroup %s: destroy: %w", m.describe(), err)
 	}

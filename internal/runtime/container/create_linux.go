@@ -223,6 +223,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if c.rec.Cgroup, err = json.Marshal(cg.State()); err != nil {
 		return nil, err
 	}
+	c.cg = cg
 	if err := p.send(syncMsg{Type: msgConfig, Config: cfg}); err != nil {
 		return nil, err
 	}

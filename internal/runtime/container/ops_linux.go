@@ -17,6 +17,9 @@ import (
 )
 
 func (c *Container) cgroup() (*cgroups.Manager, error) {
+	if c.cg != nil {
+		return c.cg, nil
+	}
 	if len(c.rec.Cgroup) == 0 {
 		return nil, fmt.Errorf("container %s: no cgroup recorded", c.rec.ID)
 	}
@@ -24,7 +27,12 @@ func (c *Container) cgroup() (*cgroups.Manager, error) {
 	if err := json.Unmarshal(c.rec.Cgroup, &st); err != nil {
 		return nil, fmt.Errorf("container %s: corrupt cgroup state: %w", c.rec.ID, err)
 	}
-	return cgroups.Load(st)
+	cg, err := cgroups.Load(st)
+	if err != nil {
+		return nil, err
+	}
+	c.cg = cg
+	return cg, nil
 }
 
 // Status derives the container's status from the running system.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/berth-engine/berth/internal/runtime/cgroups"
 )
 
 // DefaultRoot is where berth-runtime keeps container state unless --root says
@@ -66,6 +68,7 @@ type Container struct {
 	rt  *Runtime
 	dir string
 	rec record
+	cg  *cgroups.Manager // loaded from rec.Cgroup on first use
 }
 
 // ID is the container's ID.
