@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-	gcc make git pkg-config libseccomp-dev   # cgo: libseccomp for the seccomp filter
+	gcc libc6-dev make git pkg-config libseccomp-dev  # cgo, libseccomp; static libc for test probes
 	busybox-static                           # fixture root filesystems
 	runc crun                                # reference runtimes: comparison table and bench
 	iproute2 procps util-linux kmod          # ip, ps, unshare/nsenter
