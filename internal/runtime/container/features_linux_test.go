@@ -222,3 +222,27 @@ func TestProcessEnvironmentParity(t *testing.T) {
 		t.Fatalf("unknown capability: %v", err)
 	}
 }
+
+// A new time namespace with offsets: the container's boottime clock (as
+// /proc/uptime shows it) runs a day ahead of the host's.
+func TestTimeNamespaceOffsets(t *testing.T) {
+	if _, err := os.Stat("/proc/self/ns/time"); err != nil {
+		t.Skip("kernel without time namespaces")
+	}
+	rt := newRuntime(t)
+	b := bundle(t, []string{"cat", "/proc/uptime"}, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 86400}, "monotonic": {Secs: 3600}}
+	})
+	host, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := run(t, rt, "timens", b)
+	var hostUp, ctrUp float64
+	fmt.Sscan(string(host), &hostUp)
+	fmt.Sscan(out, &ctrUp)
+	if code != 0 || ctrUp-hostUp < 86400-5 || ctrUp-hostUp > 86400+5 {
+		t.Fatalf("code %d: container uptime %v, host %v; want a day ahead", code, ctrUp, hostUp)
+	}
+}
