@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
@@ -171,18 +170,9 @@ func runExec(c *container.Container, p *specs.Process, o *execOpts) (int, error)
 		defer tty.close()
 		eo.Console = tty.remote
 	}
-	sigs := make(chan os.Signal, 64)
-	notified := make(chan struct{})
-	if o.detach {
-		close(notified)
-	} else {
-		go func() { // see runContainer
-			signal.Notify(sigs)
-			close(notified)
-		}()
-	}
+	fwd := forwardSignals(o.detach)
 	proc, err := c.Exec(eo)
-	<-notified
+	fwd.ready()
 	if err != nil {
 		return -1, err
 	}
@@ -194,32 +184,5 @@ func runExec(c *container.Container, p *specs.Process, o *execOpts) (int, error)
 	if o.detach {
 		return 0, nil
 	}
-	done := make(chan int, 1)
-	go func() {
-		code, err := proc.Wait()
-		if err != nil {
-			code = 255
-		}
-		done <- code
-	}()
-	for {
-		select {
-		case code := <-done:
-			if tty != nil {
-				tty.drain()
-			}
-			return code, nil
-		case s := <-sigs:
-			sig := s.(unix.Signal)
-			switch sig {
-			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
-			case unix.SIGWINCH:
-				if tty != nil {
-					tty.resize()
-				}
-			default:
-				_ = unix.Kill(proc.Pid, sig)
-			}
-		}
-	}
+	return fwd.wait(proc.Wait, func(sig unix.Signal) { _ = unix.Kill(proc.Pid, sig) }, tty), nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -64,20 +63,9 @@ func runContainer(rt *container.Runtime, id string, o *createOpts, detach, keep 
 	}
 	// Catch signals before the container exists so none is lost.
 	copts.Spec = spec
-	sigs := make(chan os.Signal, 64)
-	notified := make(chan struct{})
-	if detach {
-		close(notified)
-	} else {
-		// Registering for every signal takes ~1.5 ms (one sigaction
-		// each): do it while the container is being created.
-		go func() {
-			signal.Notify(sigs)
-			close(notified)
-		}()
-	}
+	fwd := forwardSignals(detach)
 	c, err := rt.Create(id, copts)
-	<-notified
+	fwd.ready()
 	if err != nil {
 		return -1, err
 	}
@@ -94,40 +82,13 @@ func runContainer(rt *container.Runtime, id string, o *createOpts, detach, keep 
 	if detach {
 		return 0, nil
 	}
-	done := make(chan int, 1)
-	go func() {
-		code, err := c.Wait()
-		if err != nil {
-			code = 255
-		}
-		done <- code
-	}()
-	for {
-		select {
-		case code := <-done:
-			if tty != nil {
-				tty.drain()
-			}
-			if !keep {
-				if err := c.Delete(true); err != nil {
-					return code, err
-				}
-			}
-			return code, nil
-		case s := <-sigs:
-			sig := s.(unix.Signal)
-			switch sig {
-			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
-				// SIGURG is the Go runtime's own preemption signal.
-			case unix.SIGWINCH:
-				if tty != nil {
-					tty.resize()
-				}
-			default:
-				_ = c.Signal(sig, false)
-			}
+	code := fwd.wait(c.Wait, func(sig unix.Signal) { _ = c.Signal(sig, false) }, tty)
+	if !keep {
+		if err := c.Delete(true); err != nil {
+			return code, err
 		}
 	}
+	return code, nil
 }
 
 // ttyProxy is run's own console when no --console-socket is given: it
