@@ -320,6 +320,19 @@ func (p *initProc) close() { p.sock.Close() }
 // the init socket, the fifo and the console socket; their numbers go into
 // cfg.
 func (r *Runtime) spawn(boot *nsexec.Bootstrap, whileStarting func() error, preserve int, io3 stdio, fifo, console *os.File, cfg *initConfig) (*initProc, error) {
+	// whileStarting runs beside everything up to the bootstrap: making the
+	// protected executable and starting the child (cmd.Start blocks until
+	// the child's execve is done).
+	started := make(chan error, 1)
+	if whileStarting == nil {
+		started <- nil
+	} else {
+		go func() { started <- whileStarting() }()
+	}
+	startedErr := sync.OnceValue(func() error { return <-started })
+	// Every return path waits for it, so the caller's cleanup sees what it
+	// made.
+	defer startedErr()
 	exe, err := r.protectedSelf()
 	if err != nil {
 		return nil, err
@@ -381,10 +394,8 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, whileStarting func() error, pres
 		parent.Close()
 		return nil, err
 	}
-	if whileStarting != nil {
-		if err := whileStarting(); err != nil {
-			return fail(err)
-		}
+	if err := startedErr(); err != nil {
+		return fail(err)
 	}
 	data, err := boot.Encode()
 	if err != nil {
