@@ -103,9 +103,10 @@ func runInit(f *os.File) error {
 	}
 	s.trace = cfg.Trace
 	if s.trace {
+		received := monotonic() // before the first (cold) JSON encode below
 		_ = s.send(syncMsg{Type: msgTrace, Message: "main entered", Time: initEntered})
+		_ = s.send(syncMsg{Type: msgTrace, Message: "config received", Time: received})
 	}
-	s.phase("config received")
 	if cfg.Exec {
 		return execProcess(s, cfg)
 	}
