@@ -1,0 +1,160 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/system"
+
+	"github.com/berth-engine/berth/internal/daemon/config"
+	"github.com/berth-engine/berth/internal/log"
+)
+
+// Daemon is the running engine. Build it with New and release it with Close.
+type Daemon struct {
+	cfg      *config.Config
+	id       string
+	lock     *os.File // held open: its flock keeps a second berthd off the data root
+	runtimes map[string]system.Runtime
+	started  time.Time
+}
+
+// New prepares the data root (0711) and the exec root (0700), takes the
+// data root's lock (a second daemon on the same root gets an error naming
+// the pid that holds it), and loads or creates the engine ID.
+func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	for _, r := range []struct {
+		path string
+		mode os.FileMode
+	}{{cfg.DataRoot, 0o711}, {cfg.ExecRoot, 0o700}} {
+		if err := makeRoot(r.path, r.mode); err != nil {
+			return nil, err
+		}
+	}
+	lock, err := lockRoot(cfg.DataRoot)
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, lock: lock, started: time.Now()}
+	if d.id, err = engineID(cfg.DataRoot); err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.runtimes = findRuntimes(cfg)
+	if _, ok := d.runtimes[cfg.DefaultRuntime]; !ok {
+		// The API still serves; containers will fail to start, and /info
+		// says why.
+		log.G(ctx).Warn(d.missingRuntime())
+	}
+	log.G(ctx).Info("daemon ready", "id", d.id, "data-root", cfg.DataRoot, "exec-root", cfg.ExecRoot, "default-runtime", cfg.DefaultRuntime)
+	return d, nil
+}
+
+// Close releases the data root's lock. The lock file stays, so that the
+// next daemon finds the same file.
+func (d *Daemon) Close() error {
+	if d.lock == nil {
+		return nil
+	}
+	err := d.lock.Close()
+	d.lock = nil
+	return err
+}
+
+// Config returns the daemon's configuration; callers must not modify it.
+func (d *Daemon) Config() *config.Config { return d.cfg }
+
+func makeRoot(path string, mode os.FileMode) error {
+	if !filepath.IsAbs(path) {
+		return fmt.Errorf("root %s: must be an absolute path", path)
+	}
+	if err := os.MkdirAll(path, mode); err != nil {
+		return fmt.Errorf("cannot create root %s: %w", path, err)
+	}
+	// MkdirAll leaves an existing directory's mode alone and the umask
+	// narrows a new one; the roots' modes are part of their contract.
+	if err := os.Chmod(path, mode); err != nil {
+		return fmt.Errorf("root %s: %w", path, err)
+	}
+	probe, err := os.CreateTemp(path, ".write-test-")
+	if err != nil {
+		return fmt.Errorf("root %s is not writable: %w", path, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// engineID returns the engine's ID, a random UUID made on first start and
+// kept in <data-root>/engine-id, as dockerd does.
+func engineID(root string) (string, error) {
+	p := filepath.Join(root, "engine-id")
+	b, err := os.ReadFile(p)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("engine id: %w", err)
+	}
+	var u [16]byte
+	rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	id := fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("engine id: %w", err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return "", fmt.Errorf("engine id: %w", err)
+	}
+	return id, nil
+}
+
+// findRuntimes returns the configured runtimes plus berth-runtime (beside
+// the berthd executable, else in PATH) and runc (in PATH) when found and
+// not configured otherwise.
+func findRuntimes(cfg *config.Config) map[string]system.Runtime {
+	rts := map[string]system.Runtime{}
+	for name, rt := range cfg.Runtimes {
+		rts[name] = rt
+	}
+	if _, ok := rts[config.DefaultRuntime]; !ok {
+		if exe, err := os.Executable(); err == nil {
+			if p := filepath.Join(filepath.Dir(exe), config.DefaultRuntime); isExecutable(p) {
+				rts[config.DefaultRuntime] = system.Runtime{Path: p}
+			}
+		}
+	}
+	for _, name := range []string{config.DefaultRuntime, "runc"} {
+		if _, ok := rts[name]; ok {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			rts[name] = system.Runtime{Path: p}
+		}
+	}
+	return rts
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
+}
+
+func (d *Daemon) missingRuntime() string {
+	if _, ok := d.runtimes[d.cfg.DefaultRuntime]; ok {
+		return ""
+	}
+	return fmt.Sprintf("WARNING: default runtime %s not found beside berthd nor in PATH; add it with --add-runtime %s=/path", d.cfg.DefaultRuntime, d.cfg.DefaultRuntime)
+}
