@@ -1,0 +1,296 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// ConfigFile is the record's file name inside its directory, docker's own.
+const ConfigFile = "config.v2.json"
+
+const tempPrefix = "." + ConfigFile + ".tmp-"
+
+// Store holds every container record, keyed by ID and by name, and keeps
+// each one in <root>/containers/<id>/config.v2.json.
+type Store struct {
+	dir string // <root>/containers
+
+	mu     sync.RWMutex
+	byID   map[string]*Container
+	byName map[string]string // "/name" → ID
+}
+
+// LoadError names a container directory that could not be loaded; Open
+// skips it and reports it so berthd can log it and go on.
+type LoadError struct {
+	Dir string
+	Err error
+}
+
+func (e *LoadError) Error() string { return fmt.Sprintf("container %s: %v", e.Dir, e.Err) }
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// Open loads every record under <root>/containers, creating the directory
+// if needed. Leftover temp files from an interrupted Save are removed (the
+// rename never happened, so the previous config.v2.json is intact).
+// Directories with no readable record are skipped and returned as
+// LoadErrors; the error return is for the directory itself being unusable.
+func Open(root string) (*Store, []*LoadError, error) {
+	s := &Store{dir: filepath.Join(root, "containers"), byID: map[string]*Container{}, byName: map[string]string{}}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	var bad []*LoadError
+	for _, e := range ents {
+		if !e.IsDir() || !validID.MatchString(e.Name()) {
+			continue
+		}
+		cdir := filepath.Join(s.dir, e.Name())
+		removeTemps(cdir)
+		c, err := readRecord(cdir)
+		if err == nil && c.ID != e.Name() {
+			err = fmt.Errorf("record has ID %q", c.ID)
+		}
+		if err == nil && s.byName[c.Name] != "" {
+			err = fmt.Errorf("name %s is already used by %s", c.Name, s.byName[c.Name])
+		}
+		if err != nil {
+			bad = append(bad, &LoadError{Dir: cdir, Err: err})
+			continue
+		}
+		s.byID[c.ID] = c
+		s.byName[c.Name] = c.ID
+	}
+	return s, bad, nil
+}
+
+func removeTemps(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), tempPrefix) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+func readRecord(dir string) (*Container, error) {
+	data, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	c := &Container{}
+	if err := json.Unmarshal(data, c); err != nil {
+		return nil, fmt.Errorf("%s: %w", ConfigFile, err)
+	}
+	if c.Config == nil || c.HostConfig == nil {
+		return nil, fmt.Errorf("%s: no Config or HostConfig", ConfigFile)
+	}
+	return c, nil
+}
+
+// Dir is the container's own directory (<root>/containers/<id>), where its
+// log and other per-container files live.
+func (s *Store) Dir(id string) string { return filepath.Join(s.dir, id) }
+
+// Add registers a new record and saves it. A taken name is a conflict with
+// docker's message; a taken ID is a conflict too.
+func (s *Store) Add(c *Container) error {
+	if !validID.MatchString(c.ID) {
+		return invalid(fmt.Sprintf("invalid container ID %q", c.ID))
+	}
+	s.mu.Lock()
+	if other, ok := s.byName[c.Name]; ok {
+		s.mu.Unlock()
+		return nameConflict(c.Name, other)
+	}
+	if _, ok := s.byID[c.ID]; ok {
+		s.mu.Unlock()
+		return conflict(fmt.Sprintf("container ID %s already exists", c.ID))
+	}
+	s.byID[c.ID] = c
+	s.byName[c.Name] = c.ID
+	s.mu.Unlock()
+	c.Lock()
+	err := s.Save(c)
+	c.Unlock()
+	if err != nil {
+		s.mu.Lock()
+		delete(s.byID, c.ID)
+		delete(s.byName, c.Name)
+		s.mu.Unlock()
+		os.RemoveAll(s.Dir(c.ID))
+	}
+	return err
+}
+
+func nameConflict(name, id string) error {
+	return conflict(fmt.Sprintf("Conflict. The container name %q is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name.", name, id))
+}
+
+// NameTaken reports whether name ("/x") is in use; GenerateName uses it.
+func (s *Store) NameTaken(name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.byName[name]
+	return ok
+}
+
+// Save writes the record atomically: a temp file in the container's
+// directory, fsync, rename over config.v2.json, fsync of the directory.
+// A crash at any point leaves either the old or the new record. The
+// caller holds c's lock.
+func (s *Store) Save(c *Container) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	dir := s.Dir(c.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return writeAtomic(dir, ConfigFile, data)
+}
+
+func writeAtomic(dir, name string, data []byte) error {
+	f, err := os.CreateTemp(dir, tempPrefix)
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	ok = true
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Get finds a container by full ID, exact name (with or without "/"), or
+// unique ID prefix, in docker's order. Errors: not found ("No such
+// container: x"), or invalid parameter for an ambiguous prefix.
+func (s *Store) Get(idOrName string) (*Container, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if idOrName == "" {
+		return nil, notFound("No such container: ")
+	}
+	if c, ok := s.byID[idOrName]; ok {
+		return c, nil
+	}
+	name := idOrName
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	if id, ok := s.byName[name]; ok {
+		return s.byID[id], nil
+	}
+	var found *Container
+	for id, c := range s.byID {
+		if strings.HasPrefix(id, idOrName) {
+			if found != nil {
+				return nil, invalid(fmt.Sprintf("multiple IDs found with provided prefix: %s", idOrName))
+			}
+			found = c
+		}
+	}
+	if found == nil {
+		return nil, notFound("No such container: " + idOrName)
+	}
+	return found, nil
+}
+
+// List returns every record, newest first (docker's ps order).
+func (s *Store) List() []*Container {
+	s.mu.RLock()
+	out := make([]*Container, 0, len(s.byID))
+	for _, c := range s.byID {
+		out = append(out, c)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Rename gives c a new name (validated; conflict if taken) and saves it.
+func (s *Store) Rename(c *Container, newName string) error {
+	name, err := ValidateName(newName)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.Lock()
+	defer c.Unlock()
+	if name == c.Name {
+		return invalid("Renaming a container with the same name as its current name")
+	}
+	if other, ok := s.byName[name]; ok {
+		return nameConflict(name, other)
+	}
+	old := c.Name
+	c.Name = name
+	if err := s.Save(c); err != nil {
+		c.Name = old
+		return err
+	}
+	delete(s.byName, old)
+	s.byName[name] = c.ID
+	return nil
+}
+
+// Delete forgets the record and removes its directory.
+func (s *Store) Delete(id string) error {
+	s.mu.Lock()
+	c, ok := s.byID[id]
+	if ok {
+		delete(s.byID, id)
+		delete(s.byName, c.Name)
+	}
+	s.mu.Unlock()
+	if !ok {
+		return notFound("No such container: " + id)
+	}
+	if err := os.RemoveAll(s.Dir(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
