@@ -1,20 +1,20 @@
-// Command berth is berth's command line, mirroring the docker CLI.
-// It arrives with the daemon issue; until then the binary only reports its
-// version, so that packaging, `make install` and the import rules are in place.
+// Command berth is berth's command line, mirroring the docker CLI; the
+// commands live in internal/cli.
 package main
 
 import (
-	"fmt"
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
-	"github.com/berth-engine/berth/internal/version"
+	"github.com/berth-engine/berth/internal/cli"
+	"github.com/berth-engine/berth/internal/cli/command"
 )
 
 func main() {
-	if len(os.Args) > 1 && (os.Args[1] == "--version" || os.Args[1] == "-v" || os.Args[1] == "version") {
-		fmt.Printf("berth version %s\n", version.Version)
-		return
-	}
-	fmt.Fprintln(os.Stderr, "berth: not built yet in this release; berth-runtime is the usable component")
-	os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, command.NewCli(os.Stdout, os.Stderr, os.Getenv), os.Args[1:])
+	stop()
+	os.Exit(code)
 }

@@ -1,0 +1,160 @@
+// Package clitest is a fake Engine API server for the CLI's tests: it answers
+// _ping, version, info and the list endpoints with JSON built from the API
+// types, over a unix socket, and records what it was asked. It stands in for
+// berthd (written elsewhere) so the commands can be driven end to end.
+package clitest
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/system"
+)
+
+// Data is what the fake server answers.
+type Data struct {
+	APIVersion string // sent in the Api-Version header of every answer
+	Version    system.VersionResponse
+	Info       system.Info
+	Containers []container.Summary
+	Images     []image.Summary
+	// Errors maps an unversioned path ("/info") to a status and message the
+	// server answers instead.
+	Errors map[string]Failure
+}
+
+// Failure is an error answer in the Engine API's shape.
+type Failure struct {
+	Status  int
+	Message string
+}
+
+// Request is one request the server received.
+type Request struct {
+	Method  string
+	Version string // the /v1.NN prefix without "v", or ""
+	Path    string // without the version prefix
+	Query   map[string][]string
+}
+
+// Server is a running fake API server.
+type Server struct {
+	Host string // unix://... for -H or DOCKER_HOST
+
+	mu       sync.Mutex
+	requests []Request
+	data     Data
+}
+
+var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)$`)
+
+// Start serves data on a unix socket in a fresh temporary directory until
+// the test ends.
+func Start(tb testing.TB, data Data) *Server {
+	tb.Helper()
+	// t.TempDir paths can exceed the 108-byte sun_path limit.
+	dir, err := os.MkdirTemp("", "bcli")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	s, hs, err := Listen(filepath.Join(dir, "api.sock"), data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { hs.Close() })
+	return s
+}
+
+// Listen serves data on the unix socket at path; close the returned
+// http.Server to stop.
+func Listen(path string, data Data) (*Server, *http.Server, error) {
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &Server{Host: "unix://" + path, data: data}
+	hs := &http.Server{Handler: s}
+	go hs.Serve(ln)
+	return s, hs, nil
+}
+
+// Requests returns the requests received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// ServeHTTP answers like the Engine API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()}
+	if m := versionPrefix.FindStringSubmatch(r.URL.Path); m != nil {
+		req.Version, req.Path = m[1], m[2]
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, req)
+	s.mu.Unlock()
+
+	api := s.data.APIVersion
+	if api == "" {
+		api = s.data.Version.APIVersion
+	}
+	w.Header().Set("Api-Version", api)
+	w.Header().Set("Ostype", "linux")
+	w.Header().Set("Docker-Experimental", "false")
+	w.Header().Set("Server", "Berth-fake/"+s.data.Version.Version+" (linux)")
+	if f, ok := s.data.Errors[req.Path]; ok {
+		writeJSON(w, f.Status, map[string]string{"message": f.Message})
+		return
+	}
+	switch req.Path {
+	case "/_ping":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
+		if r.Method != http.MethodHead {
+			w.Write([]byte("OK"))
+		}
+	case "/version":
+		writeJSON(w, http.StatusOK, s.data.Version)
+	case "/info":
+		writeJSON(w, http.StatusOK, s.data.Info)
+	case "/containers/json":
+		items := s.data.Containers
+		if items == nil {
+			items = []container.Summary{}
+		}
+		if r.URL.Query().Get("all") == "" {
+			running := []container.Summary{}
+			for _, c := range items {
+				if c.State == container.StateRunning {
+					running = append(running, c)
+				}
+			}
+			items = running
+		}
+		writeJSON(w, http.StatusOK, items)
+	case "/images/json":
+		items := s.data.Images
+		if items == nil {
+			items = []image.Summary{}
+		}
+		writeJSON(w, http.StatusOK, items)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "page not found"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,122 @@
+package command
+
+import (
+	"context"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+// APIClient is the part of the Engine API client the commands use; tests
+// substitute a fake with func fields.
+type APIClient interface {
+	Ping(ctx context.Context, opts client.PingOptions) (client.PingResult, error)
+	ServerVersion(ctx context.Context, opts client.ServerVersionOptions) (client.ServerVersionResult, error)
+	Info(ctx context.Context, opts client.InfoOptions) (client.SystemInfoResult, error)
+	ContainerList(ctx context.Context, opts client.ContainerListOptions) (client.ContainerListResult, error)
+	ImageList(ctx context.Context, opts client.ImageListOptions) (client.ImageListResult, error)
+	ClientVersion() string
+	Close() error
+}
+
+// Options are the global flags.
+type Options struct {
+	Hosts     []string
+	Context   string
+	Debug     bool
+	LogLevel  string
+	ConfigDir string
+	TLS       bool
+	TLSVerify bool
+	TLSCACert string
+	TLSCert   string
+	TLSKey    string
+}
+
+// Cli is what a command is given: output streams, the global options and
+// the API client, connected on first use.
+type Cli struct {
+	out, err io.Writer
+	Options  Options
+	// Getenv reads the environment (os.Getenv outside tests).
+	Getenv func(string) string
+	// Clock is the time ages ("2 hours ago") are measured from; nil means
+	// time.Now.
+	Clock func() time.Time
+	// NewClient connects to the daemon at host; nil means the real client.
+	NewClient func(host string) (APIClient, error)
+
+	once   sync.Once
+	client APIClient
+	host   string
+	cerr   error
+}
+
+// NewCli returns a Cli writing to out and errOut.
+func NewCli(out, errOut io.Writer, getenv func(string) string) *Cli {
+	return &Cli{out: out, err: errOut, Getenv: getenv}
+}
+
+// Out is where command output goes.
+func (c *Cli) Out() io.Writer { return c.out }
+
+// Err is where warnings and errors go.
+func (c *Cli) Err() io.Writer { return c.err }
+
+// Host is the daemon address the client uses (after Client was called).
+func (c *Cli) Host() string {
+	if c.host == "" {
+		h, err := ResolveHost(c.Options.Hosts, c.Getenv)
+		if err == nil {
+			return h
+		}
+	}
+	return c.host
+}
+
+// Client returns the API client, creating it on first use. The version is
+// negotiated with the server on the first request, unless BERTH_API_VERSION
+// or DOCKER_API_VERSION pins it.
+func (c *Cli) Client() (APIClient, error) {
+	c.once.Do(func() {
+		c.host, c.cerr = ResolveHost(c.Options.Hosts, c.Getenv)
+		if c.cerr != nil {
+			return
+		}
+		newClient := c.NewClient
+		if newClient == nil {
+			newClient = c.realClient
+		}
+		c.client, c.cerr = newClient(c.host)
+	})
+	return c.client, c.cerr
+}
+
+func (c *Cli) realClient(host string) (APIClient, error) {
+	opts := []client.Opt{client.WithHost(host), client.WithUserAgent("Berth-Client/" + ClientVersion())}
+	for _, env := range []string{"BERTH_API_VERSION", "DOCKER_API_VERSION"} {
+		if v := c.Getenv(env); v != "" {
+			opts = append(opts, client.WithAPIVersion(v))
+			break
+		}
+	}
+	return client.New(opts...)
+}
+
+// Now is the current time as the commands see it.
+func (c *Cli) Now() time.Time {
+	if c.Clock != nil {
+		return c.Clock()
+	}
+	return time.Now()
+}
+
+// Close releases the client's connections.
+func (c *Cli) Close() error {
+	if c.client != nil {
+		return c.client.Close()
+	}
+	return nil
+}

@@ -1,0 +1,21 @@
+// Package container holds `berth container` and its verbs, one file per
+// verb; the top-level aliases (`berth ps`) reuse the same constructors.
+package container
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/berth-engine/berth/internal/cli/command"
+)
+
+// NewContainerCommand returns `berth container` and its verbs.
+func NewContainerCommand(cli *command.Cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "container",
+		Short: "Manage containers",
+		Args:  command.NoArgs,
+		RunE:  command.ShowHelp(cli),
+	}
+	cmd.AddCommand(NewListCommand(cli))
+	return cmd
+}
