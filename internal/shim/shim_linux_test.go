@@ -45,7 +45,7 @@ var seq atomic.Int64
 
 type env struct {
 	execRoot, rtRoot, logPath, id, cgroup string
-	opts                                   Options
+	opts                                  Options
 }
 
 // newEnv makes a bundle running args and the options to start its shim.
