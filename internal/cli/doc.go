@@ -8,3 +8,17 @@
 // client (github.com/moby/moby/api, .../client): never the daemon, server,
 // runtime, image or container packages.
 package cli
+
+// Adding a command: write command/<resource>/<verb>.go with an options
+// struct, NewXCommand(cli *command.Cli) *cobra.Command and
+// runX(ctx, cli, opts); add it in that package's New<Resource>Command and,
+// if docker has a top-level alias (`berth rm`), once more in addCommands
+// with alias(). Extend command.APIClient (and clitest.FakeClient) with the
+// client calls it needs, route any rows through formatter, and test it
+// with the fake client and, end to end, with clitest's server and a
+// golden file.
+//
+// Exit codes follow the docker 28 CLI as measured: 0 on success, 125 for
+// flag errors, 1 for other errors (a daemon error message, a connection
+// failure, a bad template, wrong arguments), and for run the container's
+// status or 125/126/127 through command.StatusError.
