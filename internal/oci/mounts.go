@@ -53,8 +53,21 @@ func (b *builder) defaultMounts() ([]specs.Mount, error) {
 	case b.ipcNone:
 	case b.ipcHost:
 		ms = append(ms, specs.Mount{Destination: "/dev/shm", Type: "bind", Source: "/dev/shm", Options: []string{"rbind", "nosuid", "noexec", "nodev"}})
-	case b.ipcPid > 0:
-		ms = append(ms, specs.Mount{Destination: "/dev/shm", Type: "bind", Source: fmt.Sprintf("/proc/%d/root/dev/shm", b.ipcPid), Options: []string{"rbind", "nosuid", "noexec", "nodev"}})
+	case b.ipcContainer != "":
+		// The kernel refuses a bind from another mount namespace
+		// (/proc/<pid>/root/dev/shm gives EINVAL), so sharing /dev/shm needs
+		// the other container's shm on the host, as dockerd keeps it.
+		if b.opts.ResolveShm == nil {
+			b.opts.warnf("IpcMode %s: /dev/shm is not shared (no shm resolver)", b.hc.IpcMode)
+			break
+		}
+		src, err := b.opts.ResolveShm(b.ipcContainer)
+		if err != nil {
+			return nil, fmt.Errorf("sharing /dev/shm of container %s: %w", b.ipcContainer, err)
+		}
+		ms = append(ms, specs.Mount{Destination: "/dev/shm", Type: "bind", Source: src, Options: []string{"rbind", "nosuid", "noexec", "nodev"}})
+	case b.opts.ShmPath != "":
+		ms = append(ms, specs.Mount{Destination: "/dev/shm", Type: "bind", Source: b.opts.ShmPath, Options: []string{"rbind", "nosuid", "noexec", "nodev"}})
 	default:
 		size := hc.ShmSize
 		if size == 0 {

@@ -90,7 +90,7 @@ func (b *builder) namespaces() error {
 			}
 			nss = append(nss, specs.LinuxNamespace{Type: n.typ, Path: fmt.Sprintf("/proc/%d/ns/%s", pid, nsFile[n.typ])})
 			if n.typ == specs.IPCNamespace {
-				b.ipcPid = pid
+				b.ipcContainer = m.container
 			}
 			if n.typ == specs.UTSNamespace {
 				b.s.Hostname, b.s.Domainname = "", ""

@@ -29,6 +29,14 @@ type SpecOpts struct {
 	// ResolveContainer gives the init pid of another container named in
 	// a "container:<id>" namespace mode; that container must be running.
 	ResolveContainer func(idOrName string) (pid int, err error)
+	// ShmPath, when set, is a host directory (a tmpfs the daemon mounted
+	// with the container's ShmSize) bind-mounted on /dev/shm, so that
+	// containers with IpcMode "container:<this>" can share it. Empty means
+	// a private tmpfs of ShmSize.
+	ShmPath string
+	// ResolveShm gives the ShmPath of another container named in IpcMode
+	// "container:<id>"; without it that /dev/shm is not shared (a warning).
+	ResolveShm func(idOrName string) (hostPath string, err error)
 	// InitPath is the init binary run as PID 1 when HostConfig.Init is
 	// set; the command follows it after "--".
 	InitPath string
@@ -160,7 +168,7 @@ type builder struct {
 	home string // from /etc/passwd, for HOME
 
 	ipcHost, ipcNone, netHost bool
-	ipcPid                    int // the container whose IPC namespace is joined
+	ipcContainer              string // the container whose IPC namespace is joined
 }
 
 func (b *builder) env() error {

@@ -437,9 +437,18 @@ func TestNamespaces(t *testing.T) {
 			}
 		})
 	}
-	s, _ := mustBuild(t, func(_ *ctypes.Config, hc *ctypes.HostConfig) { hc.IpcMode = "container:other" }, SpecOpts{})
-	if m := mountAt(s, "/dev/shm"); m == nil || m.Source != "/proc/4242/root/dev/shm" {
+	shmOf := func(id string) (string, error) { return "/var/lib/berth/containers/" + id + "/shm", nil }
+	s, _ := mustBuild(t, func(_ *ctypes.Config, hc *ctypes.HostConfig) { hc.IpcMode = "container:other" }, SpecOpts{ResolveShm: shmOf})
+	if m := mountAt(s, "/dev/shm"); m == nil || m.Source != "/var/lib/berth/containers/other/shm" || m.Type != "bind" {
 		t.Errorf("container ipc /dev/shm = %+v", m)
+	}
+	s, w := mustBuild(t, func(_ *ctypes.Config, hc *ctypes.HostConfig) { hc.IpcMode = "container:other" }, SpecOpts{})
+	if mountAt(s, "/dev/shm") != nil || !slices.ContainsFunc(w, func(m string) bool { return strings.Contains(m, "not shared") }) {
+		t.Errorf("no shm resolver: mount %+v warnings %v", mountAt(s, "/dev/shm"), w)
+	}
+	s, _ = mustBuild(t, func(_ *ctypes.Config, hc *ctypes.HostConfig) {}, SpecOpts{ShmPath: "/x/shm"})
+	if m := mountAt(s, "/dev/shm"); m == nil || m.Source != "/x/shm" {
+		t.Errorf("ShmPath /dev/shm = %+v", m)
 	}
 	s, _ = mustBuild(t, func(_ *ctypes.Config, hc *ctypes.HostConfig) { hc.IpcMode = "none" }, SpecOpts{})
 	if mountAt(s, "/dev/shm") != nil {
@@ -528,7 +537,9 @@ func TestMounts(t *testing.T) {
 			hc.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: filepath.Join(dir, "nope"), Target: "/x"}}
 		}, nil, "bind source path does not exist"},
 		{"mount tmpfs on root", func(hc *ctypes.HostConfig) { hc.Mounts = []mount.Mount{{Type: mount.TypeTmpfs, Target: "/"}} }, nil, "destination can't be '/'"},
-		{"volume mount", func(hc *ctypes.HostConfig) { hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: "v", Target: "/v"}} }, nil, "not supported yet"},
+		{"volume mount", func(hc *ctypes.HostConfig) {
+			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: "v", Target: "/v"}}
+		}, nil, "not supported yet"},
 		{"negative shm", func(hc *ctypes.HostConfig) { hc.ShmSize = -1 }, nil, "SHM size"},
 	}
 	for _, tc := range cases {
