@@ -1,0 +1,197 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/distribution/reference"
+	"github.com/moby/moby/api/types/image"
+	"github.com/opencontainers/go-digest"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/berth-engine/berth/internal/snapshot"
+)
+
+// DeleteOptions are docker rmi's flags.
+type DeleteOptions struct {
+	Force bool
+	// PruneChildren is accepted for the API; imported images have no
+	// parent images to prune.
+	PruneChildren bool
+}
+
+type deleteConflict struct {
+	id   string
+	hard bool // force does not help
+	used bool // a container uses it
+	msg  string
+}
+
+func (c *deleteConflict) err() error {
+	how := "must be forced"
+	if c.hard {
+		how = "cannot be forced"
+	}
+	return conflict(fmt.Sprintf("conflict: unable to delete %s (%s) - %s", shortID(c.id), how, c.msg))
+}
+
+const (
+	checkRunning = 1 << iota
+	checkRefs
+	checkStopped
+)
+
+func (s *Store) containers(id string) (running, stopped []string) {
+	if s.opts.Containers == nil {
+		return nil, nil
+	}
+	return s.opts.Containers(id)
+}
+
+func (s *Store) checkConflict(tx *bolt.Tx, id string, mask int) *deleteConflict {
+	running, stopped := s.containers(id)
+	if mask&checkRunning != 0 && len(running) > 0 {
+		return &deleteConflict{id: id, hard: true, used: true, msg: "image is being used by running container " + shortID(running[0])}
+	}
+	if mask&checkRefs != 0 && len(refsOf(tx, id)) > 0 {
+		return &deleteConflict{id: id, msg: "image is referenced in multiple repositories"}
+	}
+	if mask&checkStopped != 0 && len(stopped) > 0 {
+		return &deleteConflict{id: id, used: true, msg: "image is being used by stopped container " + shortID(stopped[0])}
+	}
+	return nil
+}
+
+// Delete removes the tag refOrID names, or the image it names by ID, with
+// docker's rules: a tag is untagged, and the image goes with its last tag
+// unless a container uses it; by ID, an image with several tags needs force,
+// and an image a running container uses cannot be deleted. It returns
+// docker's Untagged/Deleted items. ErrNotFound as Resolve, ErrConflict with
+// docker's "conflict: unable to delete ..." messages.
+func (s *Store) Delete(ctx context.Context, refOrID string, opts DeleteOptions) ([]image.DeleteResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var (
+		items   []image.DeleteResponse
+		removed *record
+		id      string
+	)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var ref reference.Named
+		var err error
+		id, ref, err = resolve(tx, refOrID)
+		if err != nil {
+			return err
+		}
+		refs := refsOf(tx, id)
+		quiet := false
+		if ref != nil {
+			if !opts.Force && len(refs) == 1 {
+				if running, stopped := s.containers(id); len(running)+len(stopped) > 0 {
+					c := append(running, stopped...)[0]
+					return conflict(fmt.Sprintf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s", refOrID, shortID(c), shortID(id)))
+				}
+			}
+			if err := tx.Bucket(bucketRefs).Delete([]byte(ref.String())); err != nil {
+				return err
+			}
+			items = append(items, image.DeleteResponse{Untagged: reference.FamiliarString(ref)})
+			if len(refsOf(tx, id)) > 0 {
+				return nil
+			}
+			quiet = true
+		} else if len(refs) == 1 {
+			mask := checkRunning
+			if !opts.Force {
+				mask |= checkStopped
+			}
+			if c := s.checkConflict(tx, id, mask); c != nil {
+				return c.err()
+			}
+			if err := s.untagAll(tx, id, &items); err != nil {
+				return err
+			}
+		}
+		mask := checkRunning
+		if !opts.Force {
+			mask |= checkRefs | checkStopped
+		}
+		if c := s.checkConflict(tx, id, mask); c != nil {
+			if quiet {
+				return nil // untagged; the image stays for its containers
+			}
+			return c.err()
+		}
+		if err := s.untagAll(tx, id, &items); err != nil {
+			return err
+		}
+		rec, _, err := getRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		removed = &rec
+		items = append(items, image.DeleteResponse{Deleted: id})
+		return tx.Bucket(bucketImages).Delete([]byte(id))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if removed != nil {
+		// After the commit: a crash here leaves only unreferenced files.
+		items = append(items, s.release(ctx, id, *removed)...)
+	}
+	return items, nil
+}
+
+func (s *Store) untagAll(tx *bolt.Tx, id string, items *[]image.DeleteResponse) error {
+	for _, r := range refsOf(tx, id) {
+		if err := tx.Bucket(bucketRefs).Delete([]byte(r.String())); err != nil {
+			return err
+		}
+		*items = append(*items, image.DeleteResponse{Untagged: reference.FamiliarString(r)})
+	}
+	return nil
+}
+
+// release removes the snapshots and blobs of a deleted image that no other
+// image shares, reporting removed layers as docker does.
+func (s *Store) release(ctx context.Context, id string, rec record) []image.DeleteResponse {
+	usedChains, usedBlobs := map[digest.Digest]bool{}, map[digest.Digest]bool{}
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketImages).ForEach(func(k, v []byte) error {
+			r, _, err := getRecord(tx, string(k))
+			if err != nil {
+				return nil
+			}
+			usedBlobs[digest.Digest(k)], usedBlobs[r.Manifest] = true, true
+			for _, l := range r.Layers {
+				usedChains[l.ChainID], usedBlobs[l.Blob] = true, true
+			}
+			return nil
+		})
+	})
+	var items []image.DeleteResponse
+	for i := len(rec.Layers) - 1; i >= 0; i-- {
+		l := rec.Layers[i]
+		if !usedChains[l.ChainID] {
+			err := s.sn.Remove(ctx, l.ChainID.String())
+			switch {
+			case err == nil:
+				items = append(items, image.DeleteResponse{Deleted: l.ChainID.String()})
+			case errors.Is(err, snapshot.ErrFailedPrecondition):
+				// A container's layer still sits on it: it stays until
+				// that container is removed.
+			}
+		}
+		if !usedBlobs[l.Blob] {
+			_ = s.content.Delete(ctx, l.Blob)
+		}
+	}
+	for _, d := range []digest.Digest{rec.Manifest, digest.Digest(id)} {
+		if !usedBlobs[d] {
+			_ = s.content.Delete(ctx, d)
+		}
+	}
+	return items
+}
