@@ -36,6 +36,8 @@ func TestCrashChild(t *testing.T) {
 		if _, err := e.store.Import(ctx, bytes.NewReader(data), ImportOptions{Ref: ref, Changes: []string{fmt.Sprintf("ENV N=%d", i)}}); err != nil {
 			t.Fatal(err)
 		}
+		// Progress for the parent, which kills only after some.
+		_ = os.WriteFile(filepath.Join(root, "progress"), []byte(fmt.Sprint(i+1)), 0o600)
 		if i%3 == 2 {
 			if _, err := e.store.Delete(ctx, fmt.Sprintf("crash:%d", (i+1)%4), DeleteOptions{Force: true}); err != nil && !strings.Contains(err.Error(), "No such image") {
 				t.Fatal(err)
@@ -57,7 +59,10 @@ func TestKillDuringImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for round, wait := range []time.Duration{400 * time.Millisecond, 650 * time.Millisecond, 900 * time.Millisecond} {
+	// Kill at different points: after the child's next completed import,
+	// plus a delay that lands inside the following import or delete.
+	for round, wait := range []time.Duration{0, 15 * time.Millisecond, 40 * time.Millisecond, 70 * time.Millisecond} {
+		_ = os.Remove(filepath.Join(root, "progress"))
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), crashEnv+"="+root, "TMPDIR="+tmp)
 		// The child's mounts live and die in its own mount namespace.
@@ -66,6 +71,18 @@ func TestKillDuringImport(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if b, err := os.ReadFile(filepath.Join(root, "progress")); err == nil && len(b) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatalf("child made no progress:\n%s", out.String())
+			}
+			time.Sleep(2 * time.Millisecond)
 		}
 		time.Sleep(wait)
 		_ = cmd.Process.Kill()
@@ -79,8 +96,8 @@ func TestKillDuringImport(t *testing.T) {
 		if err != nil {
 			t.Fatalf("round %d: list after kill: %v", round, err)
 		}
-		if round == len([]int{0, 1, 2})-1 && len(list) == 0 {
-			t.Errorf("child imported nothing in %v", wait)
+		if len(list) == 0 {
+			t.Errorf("round %d: no images after the child's first import", round)
 		}
 		for _, img := range list {
 			key, err := e.store.RootFS(ctx, img.ID)

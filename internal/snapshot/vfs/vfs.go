@@ -7,10 +7,12 @@ package vfs
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/moby/go-archive"
+	"github.com/moby/sys/user"
 
 	"github.com/berth-engine/berth/internal/mount"
 	"github.com/berth-engine/berth/internal/snapshot"
@@ -78,7 +80,7 @@ func (s *Snapshotter) create(ctx context.Context, kind snapshot.Kind, key, paren
 		if kind == snapshot.KindActive && p != nil {
 			// The copy runs inside the metadata transaction: slow for big
 			// layers, but a crash can never leave a record over half a copy.
-			return archive.NewDefaultArchiver().CopyWithTar(s.dir(p.ID), made)
+			return copier().CopyWithTar(s.dir(p.ID), made)
 		}
 		return os.Mkdir(made, 0o755)
 	})
@@ -136,4 +138,23 @@ func (s *Snapshotter) DriverData(ctx context.Context, key string) (string, map[s
 		return "", nil, err
 	}
 	return DriverName, map[string]string{"Dir": s.dir(sn.ID)}, nil
+}
+
+// copier copies directories keeping ownership as root; unprivileged (tests,
+// rootless), everything belongs to the caller, who cannot chown.
+func copier() *archive.Archiver {
+	if os.Geteuid() == 0 {
+		return archive.NewDefaultArchiver()
+	}
+	uid, gid := int64(os.Geteuid()), int64(os.Getegid())
+	return &archive.Archiver{
+		Untar: func(r io.Reader, dst string, o *archive.TarOptions) error {
+			o.NoLchown = true
+			return archive.Untar(r, dst, o)
+		},
+		IDMapping: user.IdentityMapping{
+			UIDMaps: []user.IDMap{{ID: 0, ParentID: uid, Count: 1}},
+			GIDMaps: []user.IDMap{{ID: 0, ParentID: gid, Count: 1}},
+		},
+	}
 }
