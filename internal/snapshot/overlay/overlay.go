@@ -76,6 +76,9 @@ func (s *Snapshotter) View(ctx context.Context, key, parent string) ([]mount.Mou
 func (s *Snapshotter) create(ctx context.Context, kind snapshot.Kind, key, parent string) ([]mount.Mount, error) {
 	var made string
 	sn, err := s.ms.Create(ctx, kind, key, parent, func(sn storage.Snapshot, _ *storage.Snapshot) error {
+		if err := fitsPage(s.mounts(sn)); err != nil {
+			return fmt.Errorf("snapshot %s: %w", key, err)
+		}
 		made = s.dir(sn.ID)
 		if err := os.MkdirAll(filepath.Join(made, "fs"), 0o755); err != nil {
 			return err
@@ -127,6 +130,18 @@ func (s *Snapshotter) mounts(sn storage.Snapshot) []mount.Mount {
 		opts = append(opts, "upperdir="+s.fs(sn.ID), "workdir="+filepath.Join(s.dir(sn.ID), "work"))
 	}
 	return []mount.Mount{{Type: "overlay", Source: "overlay", Options: opts}}
+}
+
+// fitsPage refuses a mount whose options the kernel would cut at one page
+// (it copies mount data with a page limit), which would fail later with a
+// bare EINVAL.
+func fitsPage(ms []mount.Mount) error {
+	for _, m := range ms {
+		if n := len(strings.Join(m.Options, ",")); n >= os.Getpagesize() {
+			return fmt.Errorf("%w: overlay options of %d bytes exceed the kernel's %d-byte limit (too many layers)", snapshot.ErrInvalidArgument, n, os.Getpagesize())
+		}
+	}
+	return nil
 }
 
 // Commit implements snapshot.Snapshotter.

@@ -2,6 +2,8 @@ package overlay
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,5 +47,31 @@ func TestOrphanDirectoryRemoved(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "snapshots", "1", "fs")); err != nil {
 		t.Fatalf("live snapshot removed: %v", err)
+	}
+}
+
+func TestTooManyLayers(t *testing.T) {
+	ctx := context.Background()
+	s, err := New(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	parent := ""
+	for i := 0; ; i++ {
+		key := fmt.Sprintf("a%d", i)
+		if _, err := s.Prepare(ctx, key, parent); err != nil {
+			if !errors.Is(err, snapshot.ErrInvalidArgument) {
+				t.Fatalf("layer %d: %v", i, err)
+			}
+			if i < 50 {
+				t.Fatalf("only %d layers fit", i)
+			}
+			return
+		}
+		parent = fmt.Sprintf("L%d", i)
+		if err := s.Commit(ctx, parent, key); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
