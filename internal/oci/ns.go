@@ -4,6 +4,7 @@ package oci
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -154,6 +155,7 @@ func (b *builder) user() error {
 			push(g)
 		}
 	}
+	slices.Sort(add) // the group library returns map order
 	b.s.Process.User.AdditionalGids = add
 	return nil
 }

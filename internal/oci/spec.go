@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	ctypes "github.com/moby/moby/api/types/container"
@@ -87,6 +88,9 @@ func Spec(ctx context.Context, c *container.Container, opts SpecOpts) (*specs.Sp
 		host = h
 	}
 	cfg, hc := c.Config, c.HostConfig
+	if p := hc.CgroupParent; p != "" && (strings.ContainsRune(p, 0) || slices.Contains(strings.Split(p, "/"), "..")) {
+		return nil, invalidf("invalid cgroup parent %q", p)
+	}
 	s := &specs.Spec{
 		Version:    specs.Version,
 		Root:       &specs.Root{Path: opts.RootfsPath, Readonly: hc.ReadonlyRootfs},

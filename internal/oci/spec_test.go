@@ -575,7 +575,7 @@ func TestProcess(t *testing.T) {
 	}{
 		{"named user", func(c *ctypes.Config, hc *ctypes.HostConfig) { c.User = "app"; hc.GroupAdd = []string{"video", "7"} }, func(s *specs.Spec) error {
 			u := s.Process.User
-			if u.UID != 1000 || u.GID != 1000 || !slices.Equal(u.AdditionalGids, []uint32{29, 44, 7}) || !slices.Contains(s.Process.Env, "HOME=/home/app") {
+			if u.UID != 1000 || u.GID != 1000 || !slices.Equal(u.AdditionalGids, []uint32{7, 29, 44}) || !slices.Contains(s.Process.Env, "HOME=/home/app") {
 				return fmt.Errorf("user %+v env %v", u, s.Process.Env)
 			}
 			return nil
@@ -609,6 +609,12 @@ func TestProcess(t *testing.T) {
 			}
 			return nil
 		}, ""},
+		{"cgroup parent", func(_ *ctypes.Config, hc *ctypes.HostConfig) { hc.CgroupParent = "/tenants/a/" }, func(s *specs.Spec) error {
+			if s.Linux.CgroupsPath != "/tenants/a/"+testID {
+				return fmt.Errorf("cgroupsPath %q", s.Linux.CgroupsPath)
+			}
+			return nil
+		}, ""},
 		{"unknown user", func(c *ctypes.Config, _ *ctypes.HostConfig) { c.User = "ghost" }, nil, "unable to find user ghost"},
 		{"unknown group", func(_ *ctypes.Config, hc *ctypes.HostConfig) { hc.GroupAdd = []string{"ghosts"} }, nil, "additional groups"},
 		{"no command", func(c *ctypes.Config, _ *ctypes.HostConfig) { c.Cmd = nil }, nil, "no command specified"},
@@ -623,6 +629,7 @@ func TestProcess(t *testing.T) {
 			hc.IpcMode = "host"
 			hc.Sysctls = map[string]string{"kernel.sem": "1"}
 		}, nil, "not allowed in host IPC namespace"},
+		{"cgroup parent escape", func(_ *ctypes.Config, hc *ctypes.HostConfig) { hc.CgroupParent = "../../etc" }, nil, "invalid cgroup parent"},
 		{"bad env", func(c *ctypes.Config, _ *ctypes.HostConfig) { c.Env = []string{"=x"} }, nil, "invalid environment variable"},
 		{"bad device", func(_ *ctypes.Config, hc *ctypes.HostConfig) {
 			hc.Devices = []ctypes.DeviceMapping{{PathOnHost: "/etc/hostname"}}
