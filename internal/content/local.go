@@ -3,6 +3,7 @@ package content
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 const layoutFile = `{"imageLayoutVersion":"1.0.0"}`
@@ -225,4 +227,14 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// WriteIndex replaces the layout's index.json (the images a standard OCI
+// tool sees) atomically.
+func (s *Local) WriteIndex(ctx context.Context, idx ocispec.Index) error {
+	data, err := json.Marshal(idx)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(s.root, "index.json"), data)
 }

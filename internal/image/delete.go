@@ -137,6 +137,7 @@ func (s *Store) Delete(ctx context.Context, refOrID string, opts DeleteOptions) 
 	if err != nil {
 		return nil, err
 	}
+	s.syncIndex(ctx)
 	if removed != nil {
 		// After the commit: a crash here leaves only unreferenced files.
 		items = append(items, s.release(ctx, id, *removed)...)

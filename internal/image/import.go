@@ -118,9 +118,10 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (st
 
 	id := cfgBlob.Digest.String()
 	rec := record{
-		Manifest: mBlob.Digest,
-		Layers:   []layer{{DiffID: diffID, Blob: blob.Digest, Size: size, ChainID: diffID}},
-		Created:  now,
+		Manifest:     mBlob.Digest,
+		ManifestSize: mBlob.Size,
+		Layers:       []layer{{DiffID: diffID, Blob: blob.Digest, Size: size, ChainID: diffID}},
+		Created:      now,
 	}
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		if tagged != nil {
@@ -134,6 +135,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (st
 	if err != nil {
 		return "", fmt.Errorf("import: %w", err)
 	}
+	s.syncIndex(ctx)
 	return id, nil
 }
 

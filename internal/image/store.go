@@ -13,6 +13,8 @@ import (
 
 	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/berth-engine/berth/internal/content"
@@ -38,10 +40,11 @@ type layer struct {
 
 // record is an image's metadata; its key is the config digest (the image ID).
 type record struct {
-	Manifest    digest.Digest `json:"manifest"`
-	Layers      []layer       `json:"layers"`
-	Created     time.Time     `json:"created"`
-	LastTagTime time.Time     `json:"lastTagTime,omitzero"`
+	Manifest     digest.Digest `json:"manifest"`
+	ManifestSize int64         `json:"manifestSize"`
+	Layers       []layer       `json:"layers"`
+	Created      time.Time     `json:"created"`
+	LastTagTime  time.Time     `json:"lastTagTime,omitzero"`
 }
 
 func (r record) size() int64 {
@@ -109,6 +112,7 @@ func New(ctx context.Context, root string, cs content.Store, sn snapshot.Snapsho
 	for _, k := range stale {
 		_ = sn.Remove(ctx, k)
 	}
+	s.syncIndex(ctx)
 	return s, nil
 }
 
@@ -273,6 +277,9 @@ func (s *Store) Tag(ctx context.Context, source, target string) error {
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.syncIndex(ctx)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		id, _, err := resolve(tx, source)
 		if err != nil {
@@ -288,4 +295,43 @@ func (s *Store) Tag(ctx context.Context, source, target string) error {
 		}
 		return tx.Bucket(bucketRefs).Put([]byte(tagged.String()), []byte(id))
 	})
+}
+
+// indexWriter is a content store laid out as an OCI image layout.
+type indexWriter interface {
+	WriteIndex(ctx context.Context, idx ocispec.Index) error
+}
+
+// syncIndex rewrites the layout's index.json from the records, one entry
+// per tag (and one per untagged image) so standard OCI tools see the images.
+// It is a derived view, rebuilt after every change and at open, so a failure
+// here loses nothing. Callers hold s.mu (or are New).
+func (s *Store) syncIndex(ctx context.Context) {
+	iw, ok := s.content.(indexWriter)
+	if !ok {
+		return
+	}
+	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{}}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketImages).ForEach(func(k, v []byte) error {
+			r, _, err := getRecord(tx, string(k))
+			if err != nil {
+				return nil
+			}
+			d := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: r.Manifest, Size: r.ManifestSize}
+			refs := refsOf(tx, string(k))
+			if len(refs) == 0 {
+				idx.Manifests = append(idx.Manifests, d)
+			}
+			for _, ref := range refs {
+				d := d
+				d.Annotations = map[string]string{ocispec.AnnotationRefName: ref.String()}
+				idx.Manifests = append(idx.Manifests, d)
+			}
+			return nil
+		})
+	})
+	if err == nil {
+		_ = iw.WriteIndex(ctx, idx)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	goarchive "github.com/moby/go-archive"
 	"github.com/moby/go-archive/compression"
 	"github.com/moby/moby/api/types/image"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-engine/berth/internal/content"
 	"github.com/berth-engine/berth/internal/mount"
@@ -196,6 +198,30 @@ func TestImportInspectListHistory(t *testing.T) {
 	if committed != 1 {
 		t.Errorf("%d committed snapshots, want 1 shared", committed)
 	}
+	idx := readIndex(t, e)
+	var names []string
+	for _, m := range idx.Manifests {
+		names = append(names, m.Annotations[ocispec.AnnotationRefName])
+		if _, err := e.cs.Info(ctx, m.Digest); err != nil {
+			t.Errorf("index names a missing manifest: %v", err)
+		}
+	}
+	if strings.Join(names, ",") != "docker.io/library/busybox:latest,docker.io/library/other:1" && strings.Join(names, ",") != "docker.io/library/other:1,docker.io/library/busybox:latest" {
+		t.Errorf("index.json names %v", names)
+	}
+}
+
+func readIndex(t *testing.T, e *env) ocispec.Index {
+	t.Helper()
+	var idx ocispec.Index
+	data, err := os.ReadFile(filepath.Join(e.cs.Root(), "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &idx); err != nil {
+		t.Fatal(err)
+	}
+	return idx
 }
 
 func items(rs []image.DeleteResponse) string {
@@ -280,6 +306,9 @@ func TestTagAndDelete(t *testing.T) {
 	_ = e.cs.Walk(ctx, func(content.Info) error { n++; return nil })
 	if n != 0 {
 		t.Errorf("%d blobs left", n)
+	}
+	if idx := readIndex(t, e); len(idx.Manifests) != 0 {
+		t.Errorf("index.json after delete: %+v", idx.Manifests)
 	}
 }
 
