@@ -9,9 +9,11 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,13 +48,17 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) (int64, e
 		return 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	defer dr.Close()
-	root, err := os.OpenRoot(dir)
+	rootPath, err := filepath.EvalSymlinks(filepath.Clean(dir))
+	if err != nil {
+		return 0, err
+	}
+	root, err := os.OpenRoot(rootPath)
 	if err != nil {
 		return 0, err
 	}
 	defer root.Close()
 	cr := &countReader{r: dr}
-	a := &applier{root: root, opts: opts, seen: map[string]bool{}, chown: os.Geteuid() == 0}
+	a := &applier{root: root, rootPath: rootPath, opts: opts, seen: map[string]bool{}, chown: os.Geteuid() == 0}
 	tr := tar.NewReader(cr)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -98,11 +104,12 @@ type dirTime struct {
 }
 
 type applier struct {
-	root  *os.Root
-	opts  Options
-	chown bool
-	seen  map[string]bool // names this layer created: an opaque marker keeps them
-	dirs  []dirTime
+	root     *os.Root
+	rootPath string
+	opts     Options
+	chown    bool
+	seen     map[string]bool // names this layer created: an opaque marker keeps them
+	dirs     []dirTime
 }
 
 // cleanName turns a tar name into a path relative to the root, refusing
@@ -129,6 +136,9 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 	}
 	if name == "." {
 		return nil // the root itself: its mode belongs to whoever made dir
+	}
+	if name, err = a.resolveParent(name); err != nil {
+		return err
 	}
 	dir, base := path.Split(name)
 	dir = path.Clean(dir)
@@ -188,6 +198,9 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 		}
 	case tar.TypeLink:
 		target, err := cleanName(hdr.Linkname)
+		if err == nil {
+			target, err = a.resolveParent(target)
+		}
 		if err != nil {
 			return fmt.Errorf("hard link target: %w", err)
 		}
@@ -235,6 +248,27 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 		return nil
 	}
 	return a.root.Chtimes(name, atime, hdr.ModTime)
+}
+
+// resolveParent resolves the directories above name as the container will
+// see them: symlinks followed, absolute ones and ".." taken relative to the
+// layer root (securejoin), so an image's "var/run -> /run" works as under
+// docker. os.Root then refuses anything that would still leave the root.
+func (a *applier) resolveParent(name string) (string, error) {
+	dir, base := path.Split(name)
+	dir = path.Clean(dir)
+	if dir == "." {
+		return name, nil
+	}
+	full, err := securejoin.SecureJoin(a.rootPath, filepath.FromSlash(dir))
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(a.rootPath, full)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("%w: %s resolves outside the root", ErrUnsafe, dir)
+	}
+	return path.Join(filepath.ToSlash(rel), base), nil
 }
 
 // opaque removes what lower layers put in dir, keeping this layer's entries.

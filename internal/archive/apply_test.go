@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -59,25 +60,33 @@ func apply(t *testing.T, dir string, data []byte) error {
 }
 
 func TestHostileTars(t *testing.T) {
+	// Rejected cases must fail; confined ones (a symlinked parent, which
+	// docker resolves inside the root too) must land inside the root, at
+	// inside when set.
 	cases := []struct {
-		name    string
-		entries []entry
+		name     string
+		entries  []entry
+		confined bool
+		inside   string
 	}{
-		{"dotdot", []entry{{name: "../escape", body: "x"}}},
-		{"dotdot inside", []entry{{name: "a/../../escape", body: "x"}}},
-		{"absolute", []entry{{name: "/escape", body: "x"}}},
-		{"symlinked parent absolute", []entry{{name: "l", link: "OUTSIDE", typ: tar.TypeSymlink}, {name: "l/escape", body: "x"}}},
-		{"symlinked parent relative", []entry{{name: "l", link: "../outside", typ: tar.TypeSymlink}, {name: "l/escape", body: "x"}}},
-		{"symlink replaces dir", []entry{{name: "d/", typ: tar.TypeDir}, {name: "d", link: "OUTSIDE", typ: tar.TypeSymlink}, {name: "d/escape", body: "x"}}},
-		{"hardlink dotdot", []entry{{name: "h", link: "../outside/secret", typ: tar.TypeLink}}},
-		{"hardlink absolute", []entry{{name: "h", link: "/etc/passwd", typ: tar.TypeLink}}},
-		{"hardlink through symlink", []entry{{name: "l", link: "OUTSIDE", typ: tar.TypeSymlink}, {name: "h", link: "l/secret", typ: tar.TypeLink}}},
-		{"char device", []entry{{name: "null", typ: tar.TypeChar}}},
-		{"block device", []entry{{name: "sda", typ: tar.TypeBlock}}},
-		{"whiteout of parent", []entry{{name: "a/.wh...", body: ""}}},
-		{"whiteout of dot", []entry{{name: "a/.wh..", body: ""}}},
-		{"whiteout empty", []entry{{name: ".wh.", body: ""}}},
-		{"whiteout through symlink", []entry{{name: "l", link: "OUTSIDE", typ: tar.TypeSymlink}, {name: "l/.wh.secret"}}},
+		{"dotdot", []entry{{name: "../escape", body: "x"}}, false, ""},
+		{"dotdot inside", []entry{{name: "a/../../escape", body: "x"}}, false, ""},
+		{"absolute", []entry{{name: "/escape", body: "x"}}, false, ""},
+		{"symlinked parent absolute", []entry{{name: "l", link: "OUTSIDE", typ: tar.TypeSymlink}, {name: "l/escape", body: "x"}}, true, "OUTSIDE/escape"},
+		{"symlinked parent relative", []entry{{name: "l", link: "../outside", typ: tar.TypeSymlink}, {name: "l/escape", body: "x"}}, true, "outside/escape"},
+		{"symlinked parent dotdot chain", []entry{{name: "a/b/", typ: tar.TypeDir}, {name: "a/b/l", link: "../../../../../../outside", typ: tar.TypeSymlink}, {name: "a/b/l/escape", body: "x"}}, true, "outside/escape"},
+		{"symlink replaces dir", []entry{{name: "d/", typ: tar.TypeDir}, {name: "d", link: "OUTSIDE", typ: tar.TypeSymlink}, {name: "d/escape", body: "x"}}, true, "OUTSIDE/escape"},
+		{"var/run -> /run", []entry{{name: "var/run", link: "/run", typ: tar.TypeSymlink}, {name: "var/run/escape", body: "x"}}, true, "run/escape"},
+		{"hardlink dotdot", []entry{{name: "h", link: "../outside/secret", typ: tar.TypeLink}}, false, ""},
+		{"hardlink absolute", []entry{{name: "h", link: "/etc/passwd", typ: tar.TypeLink}}, false, ""},
+		{"hardlink through symlink", []entry{{name: "l", link: "OUTSIDE", typ: tar.TypeSymlink}, {name: "h", link: "l/secret", typ: tar.TypeLink}}, false, ""},
+		{"char device", []entry{{name: "null", typ: tar.TypeChar}}, false, ""},
+		{"block device", []entry{{name: "sda", typ: tar.TypeBlock}}, false, ""},
+		{"whiteout of parent", []entry{{name: "a/.wh...", body: ""}}, false, ""},
+		{"whiteout of dot", []entry{{name: "a/.wh..", body: ""}}, false, ""},
+		{"whiteout empty", []entry{{name: ".wh.", body: ""}}, false, ""},
+		{"whiteout through symlink", []entry{{name: "l", link: "OUTSIDE", typ: tar.TypeSymlink}, {name: "l/.wh.secret"}}, true, ""},
+		{"opaque through symlink", []entry{{name: "l", link: "OUTSIDE", typ: tar.TypeSymlink}, {name: "l/.wh..wh..opq"}}, true, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -101,8 +110,16 @@ func TestHostileTars(t *testing.T) {
 				}
 			}
 			err := apply(t, root, mkTar(t, c.entries...))
-			if err == nil {
+			switch {
+			case !c.confined && err == nil:
 				t.Fatal("hostile tar applied without error")
+			case c.confined && err != nil:
+				t.Fatalf("confined tar failed: %v", err)
+			case c.inside != "":
+				p := filepath.Join(root, strings.ReplaceAll(c.inside, "OUTSIDE", outside))
+				if b, err := os.ReadFile(p); err != nil || string(b) != "x" {
+					t.Fatalf("entry not confined to %s: %q %v", p, b, err)
+				}
 			}
 			ents, _ := os.ReadDir(outside)
 			if len(ents) != 1 || ents[0].Name() != "secret" {
