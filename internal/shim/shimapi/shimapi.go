@@ -2,7 +2,6 @@ package shimapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -199,6 +198,6 @@ func (e *Error) Error() string { return "shim: " + e.Msg }
 
 // Is matches errors of the same Kind: errors.Is(err, &Error{Kind: ErrKindRunning}).
 func (e *Error) Is(target error) bool {
-	var t *Error
-	return errors.As(target, &t) && t.Kind == e.Kind && t.Msg == ""
+	t, ok := target.(*Error)
+	return ok && t.Kind == e.Kind && t.Msg == ""
 }
