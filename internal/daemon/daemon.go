@@ -14,8 +14,12 @@ import (
 
 	"github.com/moby/moby/api/types/system"
 
+	"github.com/berth-engine/berth/internal/container"
+	"github.com/berth-engine/berth/internal/content"
 	"github.com/berth-engine/berth/internal/daemon/config"
+	"github.com/berth-engine/berth/internal/image"
 	"github.com/berth-engine/berth/internal/log"
+	"github.com/berth-engine/berth/internal/snapshot/overlay"
 )
 
 // Daemon is the running engine. Build it with New and release it with Close.
@@ -25,6 +29,14 @@ type Daemon struct {
 	lock     *os.File // held open: its flock keeps a second berthd off the data root
 	runtimes map[string]system.Runtime
 	started  time.Time
+
+	// The stores, under the data root (DESIGN §3): blobs by digest,
+	// overlay snapshots keyed by chain ID, image metadata, container
+	// records.
+	content    *content.Local
+	snapshots  *overlay.Snapshotter
+	images     *image.Store
+	containers *container.Store
 }
 
 // New prepares the data root (0711) and the exec root (0700), takes the
@@ -51,6 +63,10 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 		d.Close()
 		return nil, err
 	}
+	if err := d.openStores(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
 	d.runtimes = findRuntimes(cfg)
 	if _, ok := d.runtimes[cfg.DefaultRuntime]; !ok {
 		// The API still serves; containers will fail to start, and /info
@@ -64,12 +80,64 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 // Close releases the data root's lock. The lock file stays, so that the
 // next daemon finds the same file.
 func (d *Daemon) Close() error {
+	if d.images != nil {
+		_ = d.images.Close()
+		d.images = nil
+	}
+	if d.snapshots != nil {
+		_ = d.snapshots.Close()
+		d.snapshots = nil
+	}
 	if d.lock == nil {
 		return nil
 	}
 	err := d.lock.Close()
 	d.lock = nil
 	return err
+}
+
+// openStores opens the content store, the overlay snapshotter, the image
+// store and the container records under the data root. A container record
+// that cannot be read is logged and skipped, never fatal.
+func (d *Daemon) openStores(ctx context.Context) error {
+	root := d.cfg.DataRoot
+	var err error
+	if d.content, err = content.NewLocal(filepath.Join(root, "content")); err != nil {
+		return fmt.Errorf("content store: %w", err)
+	}
+	if d.snapshots, err = overlay.New(ctx, filepath.Join(root, "overlay2")); err != nil {
+		return fmt.Errorf("overlay snapshotter: %w", err)
+	}
+	var bad []*container.LoadError
+	if d.containers, bad, err = container.Open(filepath.Join(root, "containers")); err != nil {
+		return fmt.Errorf("container store: %w", err)
+	}
+	for _, e := range bad {
+		log.G(ctx).Warn("skipping unreadable container record", "err", e)
+	}
+	d.images, err = image.New(ctx, filepath.Join(root, "image"), d.content, d.snapshots, image.Options{
+		Containers: d.containersOfImage,
+	})
+	if err != nil {
+		return fmt.Errorf("image store: %w", err)
+	}
+	return nil
+}
+
+// containersOfImage reports the containers made from imageID, for the image
+// store's delete conflicts.
+func (d *Daemon) containersOfImage(imageID string) (running, stopped []string) {
+	for _, c := range d.containers.List() {
+		if c.Image != imageID {
+			continue
+		}
+		if c.State.Running {
+			running = append(running, c.ID)
+		} else {
+			stopped = append(stopped, c.ID)
+		}
+	}
+	return running, stopped
 }
 
 // Config returns the daemon's configuration; callers must not modify it.

@@ -22,10 +22,6 @@ func (d *Daemon) SystemInfo(ctx context.Context) (*system.Info, error) {
 	name, _ := os.Hostname()
 	info := &system.Info{
 		ID: d.id,
-		// Containers and images stay 0 until the container and image
-		// stores exist (issue 3's later pieces); they are not estimated.
-		Containers: 0, ContainersRunning: 0, ContainersPaused: 0, ContainersStopped: 0,
-		Images: 0,
 
 		Driver:       d.cfg.StorageDriver,
 		DriverStatus: [][2]string{{"Backing Filesystem", h.backingFS}},
@@ -94,6 +90,20 @@ func (d *Daemon) SystemInfo(ctx context.Context) (*system.Info, error) {
 	}
 	if !h.cg.swap && h.cg.memory {
 		info.Warnings = append(info.Warnings, "WARNING: No swap limit support")
+	}
+	for _, c := range d.containers.List() {
+		info.Containers++
+		switch {
+		case c.State.Paused:
+			info.ContainersPaused++
+		case c.State.Running:
+			info.ContainersRunning++
+		default:
+			info.ContainersStopped++
+		}
+	}
+	if imgs, err := d.images.List(ctx); err == nil {
+		info.Images = len(imgs)
 	}
 	return info, nil
 }
