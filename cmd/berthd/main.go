@@ -26,6 +26,7 @@ import (
 	"github.com/berth-engine/berth/internal/daemon/config"
 	"github.com/berth-engine/berth/internal/log"
 	"github.com/berth-engine/berth/internal/server"
+	imagerouter "github.com/berth-engine/berth/internal/server/router/image"
 	systemrouter "github.com/berth-engine/berth/internal/server/router/system"
 	"github.com/berth-engine/berth/internal/version"
 )
@@ -151,7 +152,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		listeners = append(listeners, l)
 	}
 
-	srv := server.New(server.Config{Version: version.Version, Logger: logger}, systemrouter.New(d))
+	srv := server.New(server.Config{Version: version.Version, Logger: logger}, systemrouter.New(d), imagerouter.New(d))
 	errc := make(chan error, len(listeners))
 	for _, l := range listeners {
 		go func() { errc <- srv.Serve(l) }()

@@ -1,0 +1,193 @@
+// Package image serves the Engine API's image routes: import (POST
+// /images/create?fromSrc=-), list, inspect, tag, history and delete. Its
+// Backend is the daemon. Image names may contain slashes
+// (docker.io/library/busybox:latest), which a ServeMux wildcard cannot be
+// followed by a suffix for, so the per-image routes take the rest of the
+// path and split the verb (json, history, tag) off its end.
+//
+// It imports httputil and errdefs, and the wire types of moby's api module;
+// never the daemon.
+package image
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/jsonstream"
+
+	"github.com/berth-engine/berth/internal/errdefs"
+	"github.com/berth-engine/berth/internal/server/httputil"
+)
+
+// Backend is what the image routes need. Errors carry errdefs classes;
+// their text is docker's message ("No such image: x").
+type Backend interface {
+	// ImportImage makes an image from the root filesystem tar src
+	// (plain or compressed), tags it repo[:tag] when repo is not empty,
+	// and returns its ID. changes are Dockerfile-style config edits.
+	ImportImage(ctx context.Context, src io.Reader, repo, tag, message string, changes []string) (string, error)
+	// Images lists the images that pass filters (name → accepted values);
+	// an unknown filter is ErrInvalidParameter.
+	Images(ctx context.Context, filters map[string][]string) ([]image.Summary, error)
+	ImageInspect(ctx context.Context, name string) (image.InspectResponse, error)
+	ImageHistory(ctx context.Context, name string) ([]image.HistoryResponseItem, error)
+	// TagImage points repo[:tag] at the image name names.
+	TagImage(ctx context.Context, name, repo, tag string) error
+	// ImageDelete untags or deletes with docker rmi's rules.
+	ImageDelete(ctx context.Context, name string, force, prune bool) ([]image.DeleteResponse, error)
+}
+
+// Router serves the image routes from a Backend.
+type Router struct {
+	backend Backend
+}
+
+// New returns the image router for b.
+func New(b Backend) *Router { return &Router{backend: b} }
+
+// Routes implements httputil.Router.
+func (s *Router) Routes() []httputil.Route {
+	return []httputil.Route{
+		{Method: http.MethodPost, Path: "/images/create", Handler: s.create},
+		{Method: http.MethodGet, Path: "/images/json", Handler: s.list},
+		{Method: http.MethodGet, Path: "/images/{name...}", Handler: s.get},
+		{Method: http.MethodPost, Path: "/images/{name...}", Handler: s.post},
+		{Method: http.MethodDelete, Path: "/images/{name...}", Handler: s.delete},
+	}
+}
+
+func pageNotFound() error { return errdefs.New(errdefs.ErrNotFound, "page not found") }
+
+// verb splits "<name>/<verb>" at the last slash; ok is false when there
+// is no name before it.
+func verb(path string) (name, v string, ok bool) {
+	i := strings.LastIndexByte(path, '/')
+	if i <= 0 {
+		return "", "", false
+	}
+	return path[:i], path[i+1:], true
+}
+
+func (s *Router) get(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	name, v, ok := verb(r.PathValue("name"))
+	if !ok {
+		return pageNotFound()
+	}
+	switch v {
+	case "json":
+		img, err := s.backend.ImageInspect(ctx, name)
+		if err != nil {
+			return err
+		}
+		return httputil.WriteJSON(w, http.StatusOK, img)
+	case "history":
+		h, err := s.backend.ImageHistory(ctx, name)
+		if err != nil {
+			return err
+		}
+		return httputil.WriteJSON(w, http.StatusOK, h)
+	}
+	return pageNotFound()
+}
+
+func (s *Router) post(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	name, v, ok := verb(r.PathValue("name"))
+	if !ok || v != "tag" {
+		return pageNotFound()
+	}
+	q := r.URL.Query()
+	if err := s.backend.TagImage(ctx, name, q.Get("repo"), q.Get("tag")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+func (s *Router) delete(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	if name == "" {
+		return pageNotFound()
+	}
+	q := r.URL.Query()
+	items, err := s.backend.ImageDelete(ctx, name, boolValue(q.Get("force")), !boolValue(q.Get("noprune")))
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []image.DeleteResponse{}
+	}
+	return httputil.WriteJSON(w, http.StatusOK, items)
+}
+
+func (s *Router) list(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		return err
+	}
+	imgs, err := s.backend.Images(ctx, filters)
+	if err != nil {
+		return err
+	}
+	if imgs == nil {
+		imgs = []image.Summary{}
+	}
+	return httputil.WriteJSON(w, http.StatusOK, imgs)
+}
+
+// create imports (fromSrc) or pulls (fromImage). An import answers, as
+// dockerd does, with a JSON progress stream whose one message carries the
+// new image's ID as its status; the docker CLI prints that status. A
+// failure before that message is an ordinary error response.
+func (s *Router) create(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	switch {
+	case q.Get("fromImage") != "":
+		return errdefs.New(errdefs.ErrNotImplemented, "pulling images is not implemented yet: berth has no registry client; import a root filesystem with docker import instead")
+	case q.Get("fromSrc") == "":
+		return errdefs.New(errdefs.ErrInvalidParameter, "one of fromImage or fromSrc is required")
+	case q.Get("fromSrc") != "-":
+		return errdefs.New(errdefs.ErrNotImplemented, "importing from a URL is not implemented yet; send the tar in the request body (fromSrc=-)")
+	}
+	id, err := s.backend.ImportImage(ctx, r.Body, q.Get("repo"), q.Get("tag"), q.Get("message"), q["changes"])
+	if err != nil {
+		return err
+	}
+	return httputil.WriteJSON(w, http.StatusOK, jsonstream.Message{Status: id})
+}
+
+// parseFilters reads the filters parameter in both of the shapes clients
+// send: {"name":{"value":true}} (API 1.22 and later) and {"name":["value"]}.
+func parseFilters(s string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if s == "" {
+		return out, nil
+	}
+	var sets map[string]map[string]bool
+	if err := json.Unmarshal([]byte(s), &sets); err == nil {
+		for k, vs := range sets {
+			for v := range vs {
+				out[k] = append(out[k], v)
+			}
+		}
+		return out, nil
+	}
+	var lists map[string][]string
+	if err := json.Unmarshal([]byte(s), &lists); err != nil {
+		return nil, errdefs.New(errdefs.ErrInvalidParameter, "invalid filter: "+err.Error())
+	}
+	return lists, nil
+}
+
+// boolValue reads a boolean query parameter as dockerd does: empty, "0",
+// "no", "false" and "none" are false, anything else true.
+func boolValue(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "0", "no", "false", "none":
+		return false
+	}
+	return true
+}

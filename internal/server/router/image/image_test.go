@@ -1,0 +1,147 @@
+package image
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/api/types/image"
+
+	"github.com/berth-engine/berth/internal/errdefs"
+	"github.com/berth-engine/berth/internal/server"
+)
+
+// fakeBackend records the last call's arguments.
+type fakeBackend struct {
+	got     []string
+	filters map[string][]string
+	body    string
+}
+
+func (f *fakeBackend) ImportImage(ctx context.Context, src io.Reader, repo, tag, message string, changes []string) (string, error) {
+	b, _ := io.ReadAll(src)
+	f.body = string(b)
+	f.got = append([]string{"import", repo, tag, message}, changes...)
+	return "sha256:abc", nil
+}
+
+func (f *fakeBackend) Images(ctx context.Context, filters map[string][]string) ([]image.Summary, error) {
+	f.got, f.filters = []string{"list"}, filters
+	return nil, nil
+}
+
+func (f *fakeBackend) ImageInspect(ctx context.Context, name string) (image.InspectResponse, error) {
+	f.got = []string{"inspect", name}
+	if name == "nope" {
+		return image.InspectResponse{}, errdefs.New(errdefs.ErrNotFound, "No such image: nope")
+	}
+	return image.InspectResponse{ID: "sha256:abc"}, nil
+}
+
+func (f *fakeBackend) ImageHistory(ctx context.Context, name string) ([]image.HistoryResponseItem, error) {
+	f.got = []string{"history", name}
+	return []image.HistoryResponseItem{}, nil
+}
+
+func (f *fakeBackend) TagImage(ctx context.Context, name, repo, tag string) error {
+	f.got = []string{"tag", name, repo, tag}
+	return nil
+}
+
+func (f *fakeBackend) ImageDelete(ctx context.Context, name string, force, prune bool) ([]image.DeleteResponse, error) {
+	f.got = []string{"delete", name, boolString(force), boolString(prune)}
+	return nil, nil
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func TestRoutes(t *testing.T) {
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+		got                      string // the backend call, space-joined
+		respBody                 string // a substring of the response
+	}{
+		{"inspect with slashes", "GET", "/v1.51/images/docker.io/library/busybox:latest/json", "", 200, "inspect docker.io/library/busybox:latest", `"Id":"sha256:abc"`},
+		{"inspect missing", "GET", "/images/nope/json", "", 404, "inspect nope", `{"message":"No such image: nope"}`},
+		{"history", "GET", "/images/sha256:abc/history", "", 200, "history sha256:abc", "[]"},
+		{"unknown verb", "GET", "/images/busybox/push", "", 404, "", "page not found"},
+		{"no verb", "GET", "/images/busybox", "", 404, "", "page not found"},
+		{"tag", "POST", "/images/a/b/tag?repo=x/y&tag=1", "", 201, "tag a/b x/y 1", ""},
+		{"post unknown verb", "POST", "/images/busybox/push", "", 404, "", "page not found"},
+		{"delete", "DELETE", "/images/a/b:1?force=1&noprune=1", "", 200, "delete a/b:1 true false", "[]"},
+		{"delete defaults", "DELETE", "/images/busybox", "", 200, "delete busybox false true", "[]"},
+		{"delete no name", "DELETE", "/images/", "", 404, "", "page not found"},
+		{"list", "GET", "/images/json", "", 200, "list", "[]"},
+		{"list bad filters", "GET", "/images/json?filters=" + url.QueryEscape("{bad"), "", 400, "", "invalid filter"},
+		{"import", "POST", "/images/create?fromSrc=-&repo=busybox&tag=1&message=m&changes=CMD+sh&changes=ENV+A%3D1", "TAR", 200, "import busybox 1 m CMD sh ENV A=1", `{"status":"sha256:abc"}`},
+		{"pull", "POST", "/images/create?fromImage=busybox", "", 501, "", "pulling images is not implemented yet"},
+		{"url import", "POST", "/images/create?fromSrc=http://x/y.tar", "", 501, "", "not implemented"},
+		{"neither", "POST", "/images/create", "", 400, "", "fromImage or fromSrc"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := &fakeBackend{}
+			h := server.New(server.Config{Version: "test"}, New(b)).Handler()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(c.method, c.path, strings.NewReader(c.body)))
+			if rec.Code != c.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, c.status, rec.Body)
+			}
+			if got := strings.Join(b.got, " "); got != c.got {
+				t.Fatalf("backend call %q, want %q", got, c.got)
+			}
+			if !strings.Contains(rec.Body.String(), c.respBody) {
+				t.Fatalf("body %q, want it to contain %q", rec.Body, c.respBody)
+			}
+			if c.body != "" && b.body != c.body {
+				t.Fatalf("import body %q", b.body)
+			}
+			if rec.Code != http.StatusCreated && rec.Header().Get("Content-Type") != "application/json" {
+				t.Fatalf("Content-Type %q", rec.Header().Get("Content-Type"))
+			}
+		})
+	}
+}
+
+func TestParseFilters(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     map[string][]string
+		bad      bool
+	}{
+		{name: "empty", in: "", want: map[string][]string{}},
+		{name: "sets", in: `{"dangling":{"true":true}}`, want: map[string][]string{"dangling": {"true"}}},
+		{name: "lists", in: `{"reference":["a","b"]}`, want: map[string][]string{"reference": {"a", "b"}}},
+		{name: "not json", in: `dangling=true`, bad: true},
+		{name: "wrong shape", in: `{"a":1}`, bad: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := parseFilters(c.in)
+			if c.bad {
+				if errdefs.HTTPStatus(err) != 400 {
+					t.Fatalf("parseFilters(%q) = %v, %v; want a 400", c.in, got, err)
+				}
+				return
+			}
+			if err != nil || len(got) != len(c.want) {
+				t.Fatalf("parseFilters(%q) = %v, %v", c.in, got, err)
+			}
+			for k, v := range c.want {
+				if strings.Join(got[k], ",") != strings.Join(v, ",") {
+					t.Fatalf("parseFilters(%q)[%s] = %v, want %v", c.in, k, got[k], v)
+				}
+			}
+		})
+	}
+}
