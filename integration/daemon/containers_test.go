@@ -1,0 +1,288 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/berth-engine/berth/internal/testutil"
+)
+
+var (
+	shimOnce sync.Once
+	shimErr  error
+	shimOut  []byte
+)
+
+// containerDaemon starts a berthd with a busybox image and berth-shim, and
+// at the end removes every container it still has.
+func containerDaemon(t *testing.T) *daemon {
+	t.Helper()
+	testutil.RequiresRoot(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("docker CLI not installed")
+	}
+	d := newDaemon(t)
+	// The shim's socket is <exec-root>/shims/<64-hex id>/shim.sock and a
+	// unix socket path holds at most 107 bytes: keep the exec root short.
+	short, err := os.MkdirTemp("", "bx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(short) })
+	d.ExecRoot = short
+	buildShim(t, d)
+	seedBusybox(t, d)
+	d.start()
+	t.Cleanup(func() {
+		select {
+		case <-d.exited:
+			return
+		default:
+		}
+		out, _ := d.docker("ps", "-aq")
+		for _, id := range strings.Fields(out) {
+			if o, err := d.docker("rm", "-f", id); err != nil {
+				t.Errorf("cleanup rm -f %s: %v\n%s", id, err, o)
+			}
+		}
+		d.stop()
+	})
+	return d
+}
+
+func (d *daemon) mustDocker(args ...string) string {
+	d.t.Helper()
+	out, err := d.docker(args...)
+	if err != nil {
+		d.t.Fatalf("docker %s: %v\n%s\nberthd:\n%s", strings.Join(args, " "), err, out, d.stderr)
+	}
+	return out
+}
+
+// eventually retries f until it returns nil or 10 s pass.
+func eventually(t *testing.T, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestContainerLifecycleDockerCLI(t *testing.T) {
+	d := containerDaemon(t)
+
+	id := lastLine(d.mustDocker("run", "-d", "--name", "c1", "busybox", "sh", "-c", "echo out; echo err >&2; sleep 100"))
+	if len(id) != 64 {
+		t.Fatalf("docker run -d printed %q, want a 64-hex ID", id)
+	}
+	if out := d.mustDocker("ps", "--format", "{{.Names}} {{.Status}}"); !strings.HasPrefix(out, "c1 Up ") {
+		t.Fatalf("docker ps: %q", out)
+	}
+	eventually(t, func() error {
+		cmd := exec.Command("docker", "logs", "c1")
+		cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+d.Sock, "DOCKER_CONFIG="+filepath.Join(d.dir, "docker-config"))
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("docker logs: %v (%s)", err, stderr.String())
+		}
+		if stdout.String() != "out\n" || stderr.String() != "err\n" {
+			return fmt.Errorf("docker logs: stdout %q, stderr %q; want \"out\\n\", \"err\\n\"", stdout.String(), stderr.String())
+		}
+		return nil
+	})
+	out := d.mustDocker("inspect", "-f", "{{.State.Running}} {{.State.Pid}}", "c1")
+	f := strings.Fields(out)
+	if len(f) != 2 || f[0] != "true" {
+		t.Fatalf("inspect: %q", out)
+	}
+	pid, _ := strconv.Atoi(f[1])
+	if pid <= 0 {
+		t.Fatalf("inspect pid: %q", out)
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+		t.Fatalf("container pid %d not alive: %v", pid, err)
+	}
+
+	// Removing a running container without force is docker's 409.
+	out, err := d.docker("rm", "c1")
+	if err == nil || !strings.Contains(out, `cannot remove container "/c1": container is running: stop the container before removing or force remove`) {
+		t.Fatalf("docker rm of a running container: %v\n%s", err, out)
+	}
+	if code := exitCode(err); code != 1 {
+		t.Fatalf("docker rm of a running container exited %d, want 1", code)
+	}
+
+	start := time.Now()
+	if out := d.mustDocker("stop", "-t", "1", "c1"); out != "c1" {
+		t.Fatalf("docker stop: %q", out)
+	}
+	// sh ignores SIGTERM as PID 1, so the stop falls back to SIGKILL.
+	if took := time.Since(start); took > 8*time.Second {
+		t.Fatalf("docker stop -t 1 took %v", took)
+	}
+	if out := d.mustDocker("wait", "c1"); out != "137" {
+		t.Fatalf("docker wait: %q, want 137", out)
+	}
+	if out := d.mustDocker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}", "c1"); out != "exited 137 false" {
+		t.Fatalf("inspect after stop: %q", out)
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+		t.Fatalf("container pid %d still alive after stop", pid)
+	}
+	if out := d.mustDocker("ps", "-a", "--format", "{{.Names}} {{.Status}}"); !strings.HasPrefix(out, "c1 Exited (137) ") {
+		t.Fatalf("docker ps -a: %q", out)
+	}
+	if out := d.mustDocker("ps", "-q"); out != "" {
+		t.Fatalf("docker ps lists a stopped container: %q", out)
+	}
+	// Restart the stopped container: it runs again with the same log.
+	d.mustDocker("start", "c1")
+	if out := d.mustDocker("inspect", "-f", "{{.State.Running}}", "c1"); out != "true" {
+		t.Fatalf("inspect after start: %q", out)
+	}
+	d.mustDocker("rm", "-f", "c1")
+	if out, err := d.docker("inspect", "c1"); err == nil || !strings.Contains(out, "No such object: c1") && !strings.Contains(out, "No such container: c1") {
+		t.Fatalf("inspect after rm: %v\n%s", err, out)
+	}
+	assertNoLeftovers(t, d, id)
+}
+
+func TestContainerExitCodeAndLogs(t *testing.T) {
+	d := containerDaemon(t)
+	// Without attach, docker run --rm busybox echo hi is run -d + wait + logs.
+	d.mustDocker("run", "-d", "--name", "e1", "busybox", "sh", "-c", "echo hi; exit 3")
+	if out := d.mustDocker("wait", "e1"); out != "3" {
+		t.Fatalf("docker wait: %q, want 3", out)
+	}
+	if out := d.mustDocker("logs", "e1"); out != "hi" {
+		t.Fatalf("docker logs: %q", out)
+	}
+	if out := d.mustDocker("logs", "--tail", "0", "e1"); out != "" {
+		t.Fatalf("docker logs --tail 0: %q", out)
+	}
+	if out := d.mustDocker("logs", "-t", "e1"); !strings.HasSuffix(out, "Z hi") {
+		t.Fatalf("docker logs -t: %q", out)
+	}
+	id := d.mustDocker("inspect", "-f", "{{.Id}}", "e1")
+	d.mustDocker("rm", "e1")
+	assertNoLeftovers(t, d, id)
+
+	// AutoRemove: the container is gone once it exits.
+	id = lastLine(d.mustDocker("run", "-d", "--rm", "busybox", "true"))
+	eventually(t, func() error {
+		if out, err := d.docker("ps", "-aq", "--no-trunc"); err != nil || strings.Contains(out, id) {
+			return fmt.Errorf("--rm container still listed: %v %q", err, out)
+		}
+		return nil
+	})
+	assertNoLeftovers(t, d, id)
+}
+
+func TestContainerMemoryLimit(t *testing.T) {
+	d := containerDaemon(t)
+	id := lastLine(d.mustDocker("run", "-d", "--memory", "64m", "busybox", "sleep", "100"))
+	pid := d.mustDocker("inspect", "-f", "{{.State.Pid}}", id)
+	cg, err := os.ReadFile("/proc/" + pid + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var memPath string
+	for _, line := range strings.Split(string(cg), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) == 3 && strings.Contains(","+parts[1]+",", ",memory,") {
+			memPath = parts[2]
+		}
+	}
+	if memPath == "" {
+		t.Skipf("no cgroup v1 memory controller for the container:\n%s", cg)
+	}
+	limit, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/memory", memPath, "memory.limit_in_bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(limit)); got != strconv.Itoa(64<<20) {
+		t.Fatalf("memory.limit_in_bytes = %s, want %d", got, 64<<20)
+	}
+	d.mustDocker("rm", "-f", id)
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/memory", memPath)); err == nil {
+		t.Fatalf("cgroup %s left after rm -f", memPath)
+	}
+	assertNoLeftovers(t, d, id)
+}
+
+func TestContainerErrorsDockerCLI(t *testing.T) {
+	d := containerDaemon(t)
+	out, err := d.docker("start", "nope")
+	if err == nil || !strings.Contains(out, "No such container: nope") {
+		t.Fatalf("docker start nope: %v\n%s", err, out)
+	}
+	out, err = d.docker("create", "--name", "x1", "nosuchimage")
+	// The daemon's 404 "No such image" makes the CLI try a pull.
+	if err == nil || !strings.Contains(out, "Unable to find image 'nosuchimage:latest' locally") {
+		t.Fatalf("docker create of a missing image: %v\n%s", err, out)
+	}
+	d.mustDocker("create", "--name", "dup", "busybox", "true")
+	out, err = d.docker("create", "--name", "dup", "busybox", "true")
+	if err == nil || !strings.Contains(out, `Conflict. The container name "/dup" is already in use`) {
+		t.Fatalf("docker create with a taken name: %v\n%s", err, out)
+	}
+	out, err = d.docker("create", "--memory", "-5", "busybox", "true")
+	if err == nil {
+		t.Fatalf("docker create --memory -5 succeeded: %s", out)
+	}
+	out, err = d.docker("stop", "dup") // created, never started: 304, not an error
+	if err != nil || out != "dup" {
+		t.Fatalf("docker stop of a created container: %v\n%s", err, out)
+	}
+	d.mustDocker("rm", "dup")
+}
+
+// lastLine drops the create warnings docker prints before the ID.
+func lastLine(s string) string {
+	lines := strings.Split(s, "\n")
+	return lines[len(lines)-1]
+}
+
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// assertNoLeftovers checks that a removed container left no mount, shim,
+// bundle or record behind.
+func assertNoLeftovers(t *testing.T, d *daemon, id string) {
+	t.Helper()
+	for _, p := range []string{
+		filepath.Join(d.ExecRoot, "containers", id),
+		filepath.Join(d.ExecRoot, "shims", id),
+		filepath.Join(d.DataRoot, "containers", id),
+	} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s left behind", p)
+		}
+	}
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(mi), id) {
+		t.Errorf("a mount of container %s is left", id)
+	}
+}

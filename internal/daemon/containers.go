@@ -1,0 +1,747 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	ctypes "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/storage"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-engine/berth/internal/container"
+	"github.com/berth-engine/berth/internal/errdefs"
+	"github.com/berth-engine/berth/internal/image"
+	"github.com/berth-engine/berth/internal/log"
+	"github.com/berth-engine/berth/internal/logger"
+	"github.com/berth-engine/berth/internal/logger/jsonfile"
+	"github.com/berth-engine/berth/internal/mount"
+	"github.com/berth-engine/berth/internal/oci"
+	"github.com/berth-engine/berth/internal/shim"
+	"github.com/berth-engine/berth/internal/shim/shimapi"
+	"github.com/berth-engine/berth/internal/snapshot"
+)
+
+// The container lifecycle. A container's files:
+//
+//	<data-root>/containers/<id>/config.v2.json   the record (container.Store)
+//	<data-root>/containers/<id>/<id>-json.log    its json-file log (written by the shim)
+//	<exec-root>/containers/<id>/config.json      the OCI bundle, rewritten at each start
+//	<exec-root>/containers/<id>/rootfs           the overlay mount while it runs
+//	<exec-root>/shims/<id>/                      the shim's socket and exit file
+//
+// The writable layer is the snapshot keyed by the container ID, prepared at
+// create on the image's top layer and removed with the container. While a
+// container runs, one goroutine (monitor) waits on its shim and records the
+// exit; everything else reaches the shim through its socket, so no
+// per-container state lives in memory beyond the record.
+
+// pollInterval is how often waits re-read a record. Exits are recorded by the
+// monitor within one shim round trip, so this bounds the extra latency.
+const pollInterval = 10 * time.Millisecond
+
+// classedErr keeps an error's text (docker's wording) and adds the errdefs
+// class its origin package expressed with its own sentinel.
+type classedErr struct {
+	err   error
+	class error
+}
+
+func (e *classedErr) Error() string   { return e.err.Error() }
+func (e *classedErr) Unwrap() []error { return []error{e.err, e.class} }
+
+// classify maps the container, image and snapshot packages' error classes to
+// errdefs, for the API edge.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	pairs := []struct{ from, to error }{
+		{container.ErrNotFound, errdefs.ErrNotFound},
+		{container.ErrConflict, errdefs.ErrConflict},
+		{container.ErrInvalidParameter, errdefs.ErrInvalidParameter},
+		{image.ErrNotFound, errdefs.ErrNotFound},
+		{image.ErrConflict, errdefs.ErrConflict},
+		{image.ErrInvalidParameter, errdefs.ErrInvalidParameter},
+		{snapshot.ErrNotFound, errdefs.ErrNotFound},
+		{snapshot.ErrInvalidArgument, errdefs.ErrInvalidParameter},
+	}
+	for _, p := range pairs {
+		if errors.Is(err, p.from) {
+			return &classedErr{err: err, class: p.to}
+		}
+	}
+	return err
+}
+
+func (d *Daemon) bundleDir(id string) string { return filepath.Join(d.cfg.ExecRoot, "containers", id) }
+func (d *Daemon) rootfsDir(id string) string { return filepath.Join(d.bundleDir(id), "rootfs") }
+
+// getContainer finds a record by ID, name or prefix with docker's errors.
+func (d *Daemon) getContainer(idOrName string) (*container.Container, error) {
+	c, err := d.containers.Get(idOrName)
+	return c, classify(err)
+}
+
+// ContainerCreate makes a container record from req: the image's config
+// fills what the request leaves out, the values are checked by building
+// the OCI spec once, and the writable layer is prepared.
+func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.CreateRequest) (ctypes.CreateResponse, error) {
+	resp := ctypes.CreateResponse{Warnings: []string{}}
+	if req == nil || req.Config == nil {
+		return resp, errdefs.New(errdefs.ErrInvalidParameter, "config cannot be empty in order to create a container")
+	}
+	cfg := req.Config
+	hc := req.HostConfig
+	if hc == nil {
+		hc = &ctypes.HostConfig{}
+	}
+	if cfg.Image == "" {
+		return resp, errdefs.New(errdefs.ErrInvalidParameter, "no image specified")
+	}
+	if t := hc.LogConfig.Type; t != "" && t != container.DefaultLogDriver {
+		return resp, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("logging driver %q is not supported by berth yet", t))
+	}
+	if name != "" {
+		n, err := container.ValidateName(name)
+		if err != nil {
+			return resp, classify(err)
+		}
+		name = n
+	} else {
+		name = container.GenerateName(d.containers.NameTaken)
+	}
+	if d.containers.NameTaken(name) {
+		// Checked before any work; Store.Add checks again under its lock.
+		other, _ := d.containers.Get(name)
+		if other != nil {
+			return resp, errdefs.New(errdefs.ErrConflict, fmt.Sprintf("Conflict. The container name %q is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name.", name, other.ID))
+		}
+	}
+	imgInfo, err := d.images.Inspect(ctx, cfg.Image)
+	if err != nil {
+		return resp, classify(err)
+	}
+	parent, err := d.images.RootFS(ctx, imgInfo.ID)
+	if err != nil {
+		return resp, classify(err)
+	}
+	if imgInfo.Config != nil {
+		mergeImageConfig(cfg, imgInfo.Config.Env, imgInfo.Config.Cmd, imgInfo.Config.Entrypoint,
+			imgInfo.Config.WorkingDir, imgInfo.Config.User, imgInfo.Config.StopSignal, imgInfo.Config.Labels)
+	}
+	if len(cfg.Cmd) == 0 && len(cfg.Entrypoint) == 0 {
+		return resp, errdefs.New(errdefs.ErrInvalidParameter, "no command specified")
+	}
+
+	c := container.New(container.NewID(), name, cfg, hc, time.Now())
+	c.Image = imgInfo.ID
+	c.ImageRef = cfg.Image
+	c.Driver = "overlay2"
+	c.LogPath = filepath.Join(d.containers.Dir(c.ID), c.ID+"-json.log")
+
+	// Build the spec once to check the values the way start will; the user
+	// is resolved at start, inside the image's rootfs.
+	probeCfg := *cfg
+	probeCfg.User = ""
+	probeHC := *hc
+	probeHC.Binds = nil // ParseBind checks them without creating sources
+	probe := container.New(c.ID, c.Name, &probeCfg, &probeHC, c.Created)
+	for _, b := range hc.Binds {
+		if _, err := container.ParseBind(b); err != nil {
+			return resp, classify(err)
+		}
+	}
+	if _, err := oci.Spec(ctx, probe, oci.SpecOpts{
+		ResolveContainer: d.resolveRunning,
+		Warn:             func(m string) { resp.Warnings = append(resp.Warnings, m) },
+	}); err != nil {
+		return resp, classify(err)
+	}
+
+	if _, err := d.snapshots.Prepare(ctx, c.ID, parent); err != nil {
+		return resp, fmt.Errorf("preparing the container's layer: %w", err)
+	}
+	if err := d.containers.Add(c); err != nil {
+		_ = d.snapshots.Remove(context.WithoutCancel(ctx), c.ID)
+		return resp, classify(err)
+	}
+	resp.ID = c.ID
+	log.G(ctx).Info("container created", "id", c.ID, "name", c.Name, "image", c.Image)
+	return resp, nil
+}
+
+// mergeImageConfig fills the container config from the image's, as docker
+// does: the image's Cmd only when the request sets neither Cmd nor
+// Entrypoint; Env merged by key with the request winning.
+func mergeImageConfig(cfg *ctypes.Config, env, cmd, entrypoint []string, wd, user, stopSignal string, labels map[string]string) {
+	if len(cfg.Entrypoint) == 0 {
+		cfg.Entrypoint = entrypoint
+		if len(cfg.Cmd) == 0 {
+			cfg.Cmd = cmd
+		}
+	}
+	if cfg.WorkingDir == "" {
+		cfg.WorkingDir = wd
+	}
+	if cfg.User == "" {
+		cfg.User = user
+	}
+	if cfg.StopSignal == "" {
+		cfg.StopSignal = stopSignal
+	}
+	if len(env) > 0 {
+		merged := slices.Clone(env)
+		for _, kv := range cfg.Env {
+			k, _, _ := strings.Cut(kv, "=")
+			merged = slices.DeleteFunc(merged, func(e string) bool {
+				ek, _, _ := strings.Cut(e, "=")
+				return ek == k
+			})
+			merged = append(merged, kv)
+		}
+		cfg.Env = merged
+	}
+	if len(labels) > 0 {
+		if cfg.Labels == nil {
+			cfg.Labels = map[string]string{}
+		}
+		for k, v := range labels {
+			if _, ok := cfg.Labels[k]; !ok {
+				cfg.Labels[k] = v
+			}
+		}
+	}
+}
+
+// resolveRunning gives the init pid of a running container, for
+// "container:<id>" namespace modes.
+func (d *Daemon) resolveRunning(idOrName string) (int, error) {
+	c, err := d.containers.Get(idOrName)
+	if err != nil {
+		return 0, err
+	}
+	c.Lock()
+	defer c.Unlock()
+	if !c.State.Running || c.State.Pid == 0 {
+		return 0, container.Classed(container.ErrConflict, fmt.Sprintf("cannot join namespaces of a non running container: container %s is not running", c.ID))
+	}
+	return c.State.Pid, nil
+}
+
+// ContainerStart starts a created or exited container. Already running is
+// errdefs.ErrNotModified (304).
+func (d *Daemon) ContainerStart(ctx context.Context, idOrName string) error {
+	c, err := d.getContainer(idOrName)
+	if err != nil {
+		return err
+	}
+	c.Lock()
+	defer c.Unlock()
+	if err := c.CanStart(); err != nil {
+		if errors.Is(err, container.ErrAlreadyRunning) {
+			return errdefs.New(errdefs.ErrNotModified, "container already started")
+		}
+		return classify(err)
+	}
+	cl, err := d.startLocked(ctx, c)
+	if err != nil {
+		c.SetStartError(err, 0)
+		if serr := d.containers.Save(c); serr != nil {
+			log.G(ctx).Error("saving container after a failed start", "id", c.ID, "err", serr)
+		}
+		return classify(err)
+	}
+	go d.monitor(c.ID, cl)
+	return nil
+}
+
+// startLocked mounts the rootfs, writes the bundle, starts the shim and the
+// container, and records it running. On failure it undoes what it did.
+func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *shim.Client, retErr error) {
+	ms, err := d.snapshots.Mounts(ctx, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("container %s layer: %w", c.ID, err)
+	}
+	bundle, rootfs := d.bundleDir(c.ID), d.rootfsDir(c.ID)
+	if err := os.MkdirAll(rootfs, 0o711); err != nil {
+		return nil, err
+	}
+	_ = mount.UnmountAll(rootfs) // a mount left by a crash
+	if err := mount.All(ms, rootfs); err != nil {
+		return nil, fmt.Errorf("mounting the container's rootfs: %w", err)
+	}
+	defer func() {
+		if retErr != nil {
+			_ = mount.UnmountAll(rootfs)
+		}
+	}()
+	spec, err := oci.Spec(ctx, c, oci.SpecOpts{
+		RootfsPath:       rootfs,
+		ResolveContainer: d.resolveRunning,
+		Warn:             func(m string) { log.G(ctx).Warn(m, "container", c.ID) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
+		return nil, err
+	}
+	if c.LogPath == "" {
+		c.LogPath = filepath.Join(d.containers.Dir(c.ID), c.ID+"-json.log")
+	}
+	cl, err := shim.Start(ctx, shim.Options{
+		ID: c.ID, Bundle: bundle, ExecRoot: d.cfg.ExecRoot,
+		LogPath: c.LogPath, LogOpts: c.HostConfig.LogConfig.Config,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.Start(ctx); err != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_, _ = cl.Delete(dctx, true)
+		cancel()
+		return nil, err
+	}
+	c.SetRunning(cl.Pid(), time.Now())
+	if err := d.containers.Save(c); err != nil {
+		log.G(ctx).Error("saving running container", "id", c.ID, "err", err)
+	}
+	log.G(ctx).Info("container started", "id", c.ID, "pid", cl.Pid())
+	return cl, nil
+}
+
+// monitor waits for the container's exit, records it, releases the shim
+// (which removes the runtime's state and cgroup) and the rootfs mount, and
+// removes the container when AutoRemove says so.
+func (d *Daemon) monitor(id string, cl *shim.Client) {
+	ctx := context.Background()
+	code, at := 255, time.Now()
+	if exit, err := cl.Wait(ctx); err == nil {
+		code, at = exit.Code, exit.At
+	} else if exit, ferr := shim.ReadExitFile(d.cfg.ExecRoot, id); ferr == nil {
+		code, at = exit.Code, exit.At
+	} else {
+		log.G(ctx).Warn("shim lost without an exit status", "id", id, "err", err)
+	}
+	d.recordExit(ctx, id, cl, code, at)
+}
+
+func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, code int, at time.Time) {
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if cl != nil {
+		if _, err := cl.Delete(dctx, true); err != nil {
+			log.G(ctx).Debug("shim delete", "id", id, "err", err)
+		}
+	}
+	_ = os.RemoveAll(shimapi.Dir(d.cfg.ExecRoot, id))
+	_ = mount.UnmountAll(d.rootfsDir(id))
+	c, err := d.containers.Get(id)
+	if err != nil {
+		return
+	}
+	c.Lock()
+	removing := c.State.RemovalInProgress
+	c.SetStopped(code, false, at)
+	if removing {
+		c.State.RemovalInProgress = true
+		c.State.Status = ctypes.StateRemoving
+	}
+	if err := d.containers.Save(c); err != nil {
+		log.G(ctx).Error("saving exited container", "id", id, "err", err)
+	}
+	auto := c.HostConfig.AutoRemove && !removing
+	c.Unlock()
+	log.G(ctx).Info("container exited", "id", id, "code", code)
+	if auto {
+		if err := d.ContainerRemove(ctx, id, true, false); err != nil {
+			log.G(ctx).Error("auto-remove", "id", id, "err", err)
+		}
+	}
+}
+
+// restoreContainers reconnects monitors to the shims of the containers
+// recorded running; a container whose shim is gone is recorded exited with
+// the status from its exit file (255 when there is none).
+func (d *Daemon) restoreContainers(ctx context.Context) {
+	for _, c := range d.containers.List() {
+		c.Lock()
+		running := c.State.Running
+		c.Unlock()
+		if !running {
+			continue
+		}
+		cl, err := shim.Connect(ctx, shimapi.SocketPath(d.cfg.ExecRoot, c.ID))
+		if err == nil {
+			st, serr := cl.State(ctx)
+			if serr == nil && st.Status != shimapi.StatusStopped {
+				go d.monitor(c.ID, cl)
+				continue
+			}
+		}
+		code, at := 255, time.Now()
+		if exit, ferr := shim.ReadExitFile(d.cfg.ExecRoot, c.ID); ferr == nil {
+			code, at = exit.Code, exit.At
+		}
+		d.recordExit(ctx, c.ID, cl, code, at)
+	}
+}
+
+// ParseSignal accepts docker's forms: "SIGTERM", "TERM", "term", "15".
+func ParseSignal(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("Invalid signal: %s", s))
+		}
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("Invalid signal: %s", s))
+}
+
+// waitStopped polls c until it is not running or timeout passes (a negative
+// timeout waits for ctx only). It reports whether c stopped.
+func waitStopped(ctx context.Context, c *container.Container, timeout time.Duration) bool {
+	var deadline <-chan time.Time
+	if timeout >= 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		c.Lock()
+		running := c.State.Running
+		c.Unlock()
+		if !running {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline:
+			return false
+		case <-tick.C:
+		}
+	}
+}
+
+func (d *Daemon) shimOf(ctx context.Context, id string) (*shim.Client, error) {
+	return shim.Connect(ctx, shimapi.SocketPath(d.cfg.ExecRoot, id))
+}
+
+func ignoreNotRunning(err error) error {
+	var se *shimapi.Error
+	if errors.As(err, &se) && se.Kind == shimapi.ErrKindNotRunning {
+		return nil
+	}
+	return err
+}
+
+// ContainerStop sends the stop signal (StopSignal, else SIGTERM), waits
+// timeout seconds (nil: StopTimeout, else 10; -1: forever), then SIGKILLs.
+// A stopped container is errdefs.ErrNotModified.
+func (d *Daemon) ContainerStop(ctx context.Context, idOrName string, timeout *int, signal string) error {
+	c, err := d.getContainer(idOrName)
+	if err != nil {
+		return err
+	}
+	c.Lock()
+	if !c.CanStop() {
+		c.Unlock()
+		return errdefs.New(errdefs.ErrNotModified, "container already stopped")
+	}
+	if signal == "" {
+		signal = c.Config.StopSignal
+	}
+	secs := 10
+	if c.Config.StopTimeout != nil {
+		secs = *c.Config.StopTimeout
+	}
+	if timeout != nil {
+		secs = *timeout
+	}
+	c.HasBeenManuallyStopped = true
+	_ = d.containers.Save(c)
+	c.Unlock()
+	sig := syscall.SIGTERM
+	if signal != "" {
+		if sig, err = ParseSignal(signal); err != nil {
+			return err
+		}
+	}
+	return d.stop(ctx, c, sig, time.Duration(secs)*time.Second)
+}
+
+func (d *Daemon) stop(ctx context.Context, c *container.Container, sig syscall.Signal, grace time.Duration) error {
+	if secs := grace; secs < 0 {
+		grace = -1
+	}
+	cl, err := d.shimOf(ctx, c.ID)
+	if err != nil {
+		// The shim is gone: the monitor records the exit.
+		if waitStopped(ctx, c, 5*time.Second) {
+			return nil
+		}
+		return fmt.Errorf("container %s: %w", c.ID, err)
+	}
+	if sig != syscall.SIGKILL {
+		if err := ignoreNotRunning(cl.Kill(ctx, sig, false)); err != nil {
+			return err
+		}
+		if waitStopped(ctx, c, grace) {
+			return nil
+		}
+	}
+	if err := ignoreNotRunning(cl.Kill(ctx, syscall.SIGKILL, true)); err != nil {
+		return err
+	}
+	if !waitStopped(ctx, c, 30*time.Second) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("container %s did not exit after SIGKILL", c.ID)
+	}
+	return nil
+}
+
+// ContainerKill sends signal (default SIGKILL) to the container's init.
+func (d *Daemon) ContainerKill(ctx context.Context, idOrName, signal string) error {
+	sig := syscall.SIGKILL
+	if signal != "" {
+		var err error
+		if sig, err = ParseSignal(signal); err != nil {
+			return err
+		}
+	}
+	c, err := d.getContainer(idOrName)
+	if err != nil {
+		return err
+	}
+	c.Lock()
+	err = c.CanKill()
+	c.Unlock()
+	if err != nil {
+		return classify(err)
+	}
+	cl, err := d.shimOf(ctx, c.ID)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", c.ID, err)
+	}
+	if err := ignoreNotRunning(cl.Kill(ctx, sig, false)); err != nil {
+		return err
+	}
+	if sig == syscall.SIGKILL {
+		waitStopped(ctx, c, 10*time.Second)
+	}
+	return nil
+}
+
+// ContainerWait checks the container exists and returns a channel that
+// gets its exit status once cond holds (not-running, next-exit, removed),
+// or is closed without a value when ctx ends first.
+func (d *Daemon) ContainerWait(ctx context.Context, idOrName string, cond ctypes.WaitCondition) (<-chan ctypes.WaitResponse, error) {
+	switch cond {
+	case "", ctypes.WaitConditionNotRunning, ctypes.WaitConditionNextExit, ctypes.WaitConditionRemoved:
+	default:
+		return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid condition: %q", cond))
+	}
+	c, err := d.getContainer(idOrName)
+	if err != nil {
+		return nil, err
+	}
+	c.Lock()
+	startFinished := c.State.FinishedAt
+	c.Unlock()
+	out := make(chan ctypes.WaitResponse, 1)
+	go func() {
+		defer close(out)
+		tick := time.NewTicker(pollInterval)
+		defer tick.Stop()
+		for {
+			c.Lock()
+			st := c.State
+			c.Unlock()
+			done := false
+			switch cond {
+			case ctypes.WaitConditionNextExit:
+				done = !st.Running && !st.FinishedAt.Equal(startFinished)
+			case ctypes.WaitConditionRemoved:
+				_, err := d.containers.Get(c.ID)
+				done = err != nil
+			default:
+				done = !st.Running
+			}
+			if done {
+				out <- ctypes.WaitResponse{StatusCode: int64(st.ExitCode)}
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return out, nil
+}
+
+// ContainerRemove removes a container: a running one only with force
+// (killed first), then its writable layer, bundle and record.
+func (d *Daemon) ContainerRemove(ctx context.Context, idOrName string, force, removeVolumes bool) error {
+	c, err := d.getContainer(idOrName)
+	if err != nil {
+		return err
+	}
+	c.Lock()
+	if err := c.SetRemoving(force); err != nil {
+		c.Unlock()
+		return classify(err)
+	}
+	running := c.State.Running
+	_ = d.containers.Save(c)
+	c.Unlock()
+	if running {
+		if err := d.stop(ctx, c, syscall.SIGKILL, 0); err != nil {
+			c.Lock()
+			c.ResetRemoving()
+			_ = d.containers.Save(c)
+			c.Unlock()
+			return fmt.Errorf("could not kill container %s: %w", c.ID, err)
+		}
+	}
+	_ = mount.UnmountAll(d.rootfsDir(c.ID))
+	if err := d.snapshots.Remove(ctx, c.ID); err != nil && !errors.Is(err, snapshot.ErrNotFound) {
+		c.Lock()
+		c.SetDead()
+		_ = d.containers.Save(c)
+		c.Unlock()
+		return fmt.Errorf("removing the layer of container %s: %w", c.ID, err)
+	}
+	_ = os.RemoveAll(d.bundleDir(c.ID))
+	_ = os.RemoveAll(shimapi.Dir(d.cfg.ExecRoot, c.ID))
+	if err := d.containers.Delete(c.ID); err != nil {
+		return classify(err)
+	}
+	log.G(ctx).Info("container removed", "id", c.ID)
+	return nil
+}
+
+// ContainerInspect returns the container in docker's inspect shape.
+func (d *Daemon) ContainerInspect(ctx context.Context, idOrName string) (*ctypes.InspectResponse, error) {
+	c, err := d.getContainer(idOrName)
+	if err != nil {
+		return nil, err
+	}
+	var opts container.InspectOptions
+	if name, data, err := d.snapshots.DriverData(ctx, c.ID); err == nil {
+		opts.GraphDriver = &storage.DriverData{Name: name, Data: data}
+	}
+	c.Lock()
+	defer c.Unlock()
+	return c.ToInspect(opts), nil
+}
+
+// ContainerList returns the containers in docker's list shape, newest
+// first: running ones unless all, at most limit when positive, matching
+// filters (name, id, status, label, ancestor, exited).
+func (d *Daemon) ContainerList(ctx context.Context, all bool, limit int, filters map[string][]string) ([]ctypes.Summary, error) {
+	for k := range filters {
+		switch k {
+		case "name", "id", "status", "label", "ancestor", "exited":
+		default:
+			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid filter '%s'", k))
+		}
+	}
+	if len(filters["status"]) > 0 || len(filters["exited"]) > 0 {
+		all = true
+	}
+	now := time.Now()
+	out := []ctypes.Summary{}
+	for _, c := range d.containers.List() {
+		c.Lock()
+		s := c.ToSummary(now)
+		running := c.State.Running
+		exitCode := c.State.ExitCode
+		c.Unlock()
+		if !all && !running {
+			continue
+		}
+		if !matchFilters(filters, s, exitCode) {
+			continue
+		}
+		out = append(out, s)
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func matchFilters(f map[string][]string, s ctypes.Summary, exitCode int) bool {
+	anyOf := func(key string, match func(v string) bool) bool {
+		vs := f[key]
+		if len(vs) == 0 {
+			return true
+		}
+		return slices.ContainsFunc(vs, match)
+	}
+	return anyOf("name", func(v string) bool {
+		return slices.ContainsFunc(s.Names, func(n string) bool { return strings.Contains(n, strings.TrimPrefix(v, "/")) })
+	}) && anyOf("id", func(v string) bool { return strings.HasPrefix(s.ID, v) }) &&
+		anyOf("status", func(v string) bool { return string(s.State) == v }) &&
+		anyOf("ancestor", func(v string) bool {
+			return s.Image == v || s.ImageID == v || strings.HasPrefix(s.ImageID, "sha256:"+v)
+		}) &&
+		anyOf("exited", func(v string) bool { return s.State == ctypes.StateExited && strconv.Itoa(exitCode) == v }) &&
+		anyOf("label", func(v string) bool {
+			k, val, hasVal := strings.Cut(v, "=")
+			got, ok := s.Labels[k]
+			return ok && (!hasVal || got == val)
+		})
+}
+
+// ContainerLogs returns a reader of the container's json-file log and
+// whether it runs with a TTY (no stream framing then).
+func (d *Daemon) ContainerLogs(ctx context.Context, idOrName string) (logger.Reader, bool, error) {
+	c, err := d.getContainer(idOrName)
+	if err != nil {
+		return nil, false, err
+	}
+	c.Lock()
+	defer c.Unlock()
+	if t := c.HostConfig.LogConfig.Type; t != "" && t != container.DefaultLogDriver {
+		return nil, false, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("configured logging driver does not support reading: %s", t))
+	}
+	maxFile := 1
+	if v, ok := c.HostConfig.LogConfig.Config["max-file"]; ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			maxFile = n
+		}
+	}
+	path := c.LogPath
+	if path == "" {
+		path = filepath.Join(d.containers.Dir(c.ID), c.ID+"-json.log")
+	}
+	return jsonfile.NewReader(path, maxFile), c.Config.Tty, nil
+}

@@ -1,0 +1,345 @@
+// Package container serves the /containers routes: create, start, stop,
+// kill, wait, remove, inspect, list and logs. Its Backend is the daemon;
+// handlers parse the request, call the backend and write docker's wire
+// shapes (github.com/moby/moby/api/types/container).
+//
+// It imports errdefs, logger (log messages) and server/httputil; never the
+// daemon.
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/berth-engine/berth/internal/errdefs"
+	"github.com/berth-engine/berth/internal/logger"
+	"github.com/berth-engine/berth/internal/server/httputil"
+)
+
+// Backend is what the container routes need. Errors carry errdefs classes;
+// ErrNotModified becomes 304.
+type Backend interface {
+	ContainerCreate(ctx context.Context, name string, req *container.CreateRequest) (container.CreateResponse, error)
+	ContainerStart(ctx context.Context, idOrName string) error
+	// ContainerStop: timeout nil means the container's own default.
+	ContainerStop(ctx context.Context, idOrName string, timeout *int, signal string) error
+	ContainerKill(ctx context.Context, idOrName, signal string) error
+	// ContainerWait fails at once for a missing container; the channel
+	// gets the status when cond holds and is closed when ctx ends first.
+	ContainerWait(ctx context.Context, idOrName string, cond container.WaitCondition) (<-chan container.WaitResponse, error)
+	ContainerRemove(ctx context.Context, idOrName string, force, removeVolumes bool) error
+	ContainerInspect(ctx context.Context, idOrName string) (*container.InspectResponse, error)
+	// ContainerList: running ones unless all; at most limit when > 0.
+	ContainerList(ctx context.Context, all bool, limit int, filters map[string][]string) ([]container.Summary, error)
+	// ContainerLogs returns the log reader and whether the container has
+	// a TTY (raw stream, no framing).
+	ContainerLogs(ctx context.Context, idOrName string) (logger.Reader, bool, error)
+}
+
+// Router serves the container routes from a Backend.
+type Router struct {
+	backend Backend
+}
+
+// New returns the container router for b.
+func New(b Backend) *Router { return &Router{backend: b} }
+
+// Routes implements httputil.Router.
+func (s *Router) Routes() []httputil.Route {
+	return []httputil.Route{
+		{Method: http.MethodPost, Path: "/containers/create", Handler: s.create},
+		{Method: http.MethodGet, Path: "/containers/json", Handler: s.list},
+		{Method: http.MethodPost, Path: "/containers/{id}/start", Handler: s.start},
+		{Method: http.MethodPost, Path: "/containers/{id}/stop", Handler: s.stop},
+		{Method: http.MethodPost, Path: "/containers/{id}/kill", Handler: s.kill},
+		{Method: http.MethodPost, Path: "/containers/{id}/wait", Handler: s.wait},
+		{Method: http.MethodDelete, Path: "/containers/{id}", Handler: s.remove},
+		{Method: http.MethodGet, Path: "/containers/{id}/json", Handler: s.inspect},
+		{Method: http.MethodGet, Path: "/containers/{id}/logs", Handler: s.logs},
+	}
+}
+
+// boolValue is docker's reading of a query flag: absent, "", "0", "no",
+// "false" and "none" are false.
+func boolValue(r *http.Request, k string) bool {
+	switch strings.ToLower(strings.TrimSpace(r.FormValue(k))) {
+	case "", "0", "no", "false", "none":
+		return false
+	}
+	return true
+}
+
+func invalid(format string, args ...any) error {
+	return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf(format, args...))
+}
+
+func (s *Router) create(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	var req container.CreateRequest
+	if err := httputil.ReadJSON(w, r, &req); err != nil {
+		return err
+	}
+	resp, err := s.backend.ContainerCreate(ctx, r.URL.Query().Get("name"), &req)
+	if err != nil {
+		return err
+	}
+	return httputil.WriteJSON(w, http.StatusCreated, resp)
+}
+
+func (s *Router) start(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	if err := s.backend.ContainerStart(ctx, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Router) stop(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	var timeout *int
+	if v := r.URL.Query().Get("t"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return invalid("invalid value for t: %s", v)
+		}
+		timeout = &n
+	}
+	if err := s.backend.ContainerStop(ctx, r.PathValue("id"), timeout, r.URL.Query().Get("signal")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Router) kill(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	if err := s.backend.ContainerKill(ctx, r.PathValue("id"), r.URL.Query().Get("signal")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Router) wait(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	cond := container.WaitCondition(r.URL.Query().Get("condition"))
+	ch, err := s.backend.ContainerWait(ctx, r.PathValue("id"), cond)
+	if err != nil {
+		return err
+	}
+	// The status line goes out now, as dockerd sends it: clients (docker
+	// run) start the container only once the wait is acknowledged.
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	resp, ok := <-ch
+	if !ok {
+		return nil
+	}
+	return json.NewEncoder(w).Encode(resp)
+}
+
+func (s *Router) remove(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	if boolValue(r, "link") {
+		return invalid("links are not supported by berth")
+	}
+	if err := s.backend.ContainerRemove(ctx, r.PathValue("id"), boolValue(r, "force"), boolValue(r, "v")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Router) inspect(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	resp, err := s.backend.ContainerInspect(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return httputil.WriteJSON(w, http.StatusOK, resp)
+}
+
+func (s *Router) list(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit := 0
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return invalid("invalid value for limit: %s", v)
+		}
+		limit = n
+	}
+	f, err := parseFilters(q.Get("filters"))
+	if err != nil {
+		return err
+	}
+	list, err := s.backend.ContainerList(ctx, boolValue(r, "all"), limit, f)
+	if err != nil {
+		return err
+	}
+	return httputil.WriteJSON(w, http.StatusOK, list)
+}
+
+// parseFilters reads the filters parameter in both of docker's forms:
+// {"key":{"value":true}} and the older {"key":["value"]}.
+func parseFilters(s string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if s == "" {
+		return out, nil
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return nil, invalid("invalid filter: %v", err)
+	}
+	for k, v := range raw {
+		var set map[string]bool
+		if err := json.Unmarshal(v, &set); err == nil {
+			for val, on := range set {
+				if on {
+					out[k] = append(out[k], val)
+				}
+			}
+			continue
+		}
+		var list []string
+		if err := json.Unmarshal(v, &list); err != nil {
+			return nil, invalid("invalid filter %q", k)
+		}
+		out[k] = append(out[k], list...)
+	}
+	return out, nil
+}
+
+// parseTime reads since/until: Unix seconds with optional fraction, an
+// RFC 3339 time, or a duration before now ("10m").
+func parseTime(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	sec, frac, _ := strings.Cut(v, ".")
+	n, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}, invalid("invalid time value: %s", v)
+	}
+	var nsec int64
+	if frac != "" {
+		frac = (frac + "000000000")[:9]
+		if nsec, err = strconv.ParseInt(frac, 10, 64); err != nil {
+			return time.Time{}, invalid("invalid time value: %s", v)
+		}
+	}
+	return time.Unix(n, nsec), nil
+}
+
+// logTimeFormat is docker's fixed-width RFC 3339 for log timestamps.
+const logTimeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+func (s *Router) logs(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	stdout, stderr := boolValue(r, "stdout"), boolValue(r, "stderr")
+	if !stdout && !stderr {
+		return invalid("Bad parameters: you must choose at least one stream")
+	}
+	now := time.Now()
+	cfg := logger.ReadConfig{Tail: -1, Follow: boolValue(r, "follow")}
+	var err error
+	if cfg.Since, err = parseTime(q.Get("since"), now); err != nil {
+		return err
+	}
+	if cfg.Until, err = parseTime(q.Get("until"), now); err != nil {
+		return err
+	}
+	if v := q.Get("tail"); v != "" && v != "all" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return invalid("invalid value for tail: %s", v)
+		}
+		if n >= 0 {
+			cfg.Tail = n
+		}
+	}
+	id := r.PathValue("id")
+	reader, tty, err := s.backend.ContainerLogs(ctx, id)
+	if err != nil {
+		return err
+	}
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if cfg.Follow {
+		// Following ends when the container stops; the shim reports the
+		// exit only after the output is in the log, so a short grace lets
+		// the reader's poll pick up the last lines.
+		if ch, err := s.backend.ContainerWait(readCtx, id, container.WaitConditionNotRunning); err == nil {
+			go func() {
+				if _, ok := <-ch; ok {
+					select {
+					case <-time.After(500 * time.Millisecond):
+						cancel()
+					case <-readCtx.Done():
+					}
+				}
+			}()
+		}
+	}
+	if tty {
+		w.Header().Set("Content-Type", "application/vnd.docker.raw-stream")
+	} else {
+		w.Header().Set("Content-Type", "application/vnd.docker.multiplexed-stream")
+	}
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	timestamps := boolValue(r, "timestamps")
+	var buf []byte
+	err = reader.ReadLogs(readCtx, cfg, func(m *logger.Message) error {
+		var stream byte
+		switch {
+		case m.Source == "stdout" && stdout:
+			stream = 1
+		case m.Source == "stderr" && stderr:
+			stream = 2
+		default:
+			return nil
+		}
+		buf = buf[:0]
+		if !tty {
+			buf = append(buf, stream, 0, 0, 0, 0, 0, 0, 0)
+		}
+		start := len(buf)
+		if timestamps {
+			buf = m.Timestamp.UTC().AppendFormat(buf, logTimeFormat)
+			buf = append(buf, ' ')
+		}
+		buf = append(buf, m.Line...)
+		if !m.Partial {
+			buf = append(buf, '\n')
+		}
+		if !tty {
+			n := len(buf) - start
+			buf[4], buf[5], buf[6], buf[7] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		if cfg.Follow && flusher != nil {
+			flusher.Flush()
+		}
+		return nil
+	})
+	if ctx.Err() != nil || readCtx.Err() != nil {
+		return nil
+	}
+	return err
+}
