@@ -286,3 +286,41 @@ func assertNoLeftovers(t *testing.T, d *daemon, id string) {
 		t.Errorf("a mount of container %s is left", id)
 	}
 }
+
+func TestContainerRestartRenameFollow(t *testing.T) {
+	d := containerDaemon(t)
+	d.mustDocker("run", "-d", "--name", "r1", "busybox", "sh", "-c", "echo tick; trap 'exit 0' TERM; while true; do sleep 0.1; done")
+	pid1 := d.mustDocker("inspect", "-f", "{{.State.Pid}}", "r1")
+	d.mustDocker("restart", "-t", "5", "r1")
+	out := d.mustDocker("inspect", "-f", "{{.State.Running}} {{.State.Pid}}", "r1")
+	if !strings.HasPrefix(out, "true ") || strings.HasSuffix(out, " "+pid1) {
+		t.Fatalf("inspect after restart: %q (old pid %s)", out, pid1)
+	}
+	d.mustDocker("rename", "r1", "r2")
+	if out := d.mustDocker("ps", "--format", "{{.Names}}"); out != "r2" {
+		t.Fatalf("ps after rename: %q", out)
+	}
+	if out := d.mustDocker("ps"); !strings.Contains(out, "CONTAINER ID") || !strings.Contains(out, "r2") {
+		t.Fatalf("docker ps table: %q", out)
+	}
+	// logs -f returns once the container stops, with every line.
+	done := make(chan string, 1)
+	go func() {
+		out, _ := d.docker("logs", "-f", "r2")
+		done <- out
+	}()
+	time.Sleep(300 * time.Millisecond)
+	d.mustDocker("stop", "r2") // the trap exits 0 on SIGTERM
+	select {
+	case out := <-done:
+		if out != "tick\ntick" {
+			t.Fatalf("logs -f: %q", out)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("logs -f did not return after the container stopped")
+	}
+	if out := d.mustDocker("inspect", "-f", "{{.State.ExitCode}}", "r2"); out != "0" {
+		t.Fatalf("exit code after a trapped SIGTERM: %q", out)
+	}
+	d.mustDocker("rm", "r2")
+}

@@ -373,10 +373,13 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 	}
 }
 
-// restoreContainers reconnects monitors to the shims of the containers
+// RestoreContainers reconnects monitors to the shims of the containers
 // recorded running; a container whose shim is gone is recorded exited with
 // the status from its exit file (255 when there is none).
-func (d *Daemon) restoreContainers(ctx context.Context) {
+//
+// New does not call it yet (daemon.go is outside this change): berthd
+// must call it once after New, before serving.
+func (d *Daemon) RestoreContainers(ctx context.Context) {
 	for _, c := range d.containers.List() {
 		c.Lock()
 		running := c.State.Running
@@ -645,6 +648,38 @@ func (d *Daemon) ContainerRemove(ctx context.Context, idOrName string, force, re
 	}
 	log.G(ctx).Info("container removed", "id", c.ID)
 	return nil
+}
+
+// ContainerRestart stops the container if it runs (as ContainerStop) and
+// starts it again.
+func (d *Daemon) ContainerRestart(ctx context.Context, idOrName string, timeout *int, signal string) error {
+	if err := d.ContainerStop(ctx, idOrName, timeout, signal); err != nil && !errors.Is(err, errdefs.ErrNotModified) {
+		return err
+	}
+	c, err := d.getContainer(idOrName)
+	if err != nil {
+		return err
+	}
+	c.Lock()
+	c.HasBeenManuallyStopped = false
+	c.Unlock()
+	if err := d.ContainerStart(ctx, c.ID); err != nil && !errors.Is(err, errdefs.ErrNotModified) {
+		return err
+	}
+	return nil
+}
+
+// ContainerRename gives the container a new name; docker's errors for an
+// invalid, unchanged or taken name.
+func (d *Daemon) ContainerRename(ctx context.Context, idOrName, newName string) error {
+	if newName == "" {
+		return errdefs.New(errdefs.ErrInvalidParameter, "Neither old nor new names may be empty")
+	}
+	c, err := d.getContainer(idOrName)
+	if err != nil {
+		return err
+	}
+	return classify(d.containers.Rename(c, newName))
 }
 
 // ContainerInspect returns the container in docker's inspect shape.

@@ -31,6 +31,8 @@ type Backend interface {
 	// ContainerStop: timeout nil means the container's own default.
 	ContainerStop(ctx context.Context, idOrName string, timeout *int, signal string) error
 	ContainerKill(ctx context.Context, idOrName, signal string) error
+	ContainerRestart(ctx context.Context, idOrName string, timeout *int, signal string) error
+	ContainerRename(ctx context.Context, idOrName, newName string) error
 	// ContainerWait fails at once for a missing container; the channel
 	// gets the status when cond holds and is closed when ctx ends first.
 	ContainerWait(ctx context.Context, idOrName string, cond container.WaitCondition) (<-chan container.WaitResponse, error)
@@ -59,6 +61,8 @@ func (s *Router) Routes() []httputil.Route {
 		{Method: http.MethodPost, Path: "/containers/{id}/start", Handler: s.start},
 		{Method: http.MethodPost, Path: "/containers/{id}/stop", Handler: s.stop},
 		{Method: http.MethodPost, Path: "/containers/{id}/kill", Handler: s.kill},
+		{Method: http.MethodPost, Path: "/containers/{id}/restart", Handler: s.restart},
+		{Method: http.MethodPost, Path: "/containers/{id}/rename", Handler: s.rename},
 		{Method: http.MethodPost, Path: "/containers/{id}/wait", Handler: s.wait},
 		{Method: http.MethodDelete, Path: "/containers/{id}", Handler: s.remove},
 		{Method: http.MethodGet, Path: "/containers/{id}/json", Handler: s.inspect},
@@ -100,16 +104,45 @@ func (s *Router) start(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	return nil
 }
 
+// stopTimeout reads t: nil when absent (the container's own default).
+func stopTimeout(r *http.Request) (*int, error) {
+	v := r.URL.Query().Get("t")
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return nil, invalid("invalid value for t: %s", v)
+	}
+	return &n, nil
+}
+
 func (s *Router) stop(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	var timeout *int
-	if v := r.URL.Query().Get("t"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return invalid("invalid value for t: %s", v)
-		}
-		timeout = &n
+	timeout, err := stopTimeout(r)
+	if err != nil {
+		return err
 	}
 	if err := s.backend.ContainerStop(ctx, r.PathValue("id"), timeout, r.URL.Query().Get("signal")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Router) restart(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	timeout, err := stopTimeout(r)
+	if err != nil {
+		return err
+	}
+	if err := s.backend.ContainerRestart(ctx, r.PathValue("id"), timeout, r.URL.Query().Get("signal")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Router) rename(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	if err := s.backend.ContainerRename(ctx, r.PathValue("id"), r.URL.Query().Get("name")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

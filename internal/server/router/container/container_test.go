@@ -53,6 +53,10 @@ func (f *fakeBackend) ContainerStop(_ context.Context, id string, t *int, sig st
 	return f.stop(id, t, sig)
 }
 func (f *fakeBackend) ContainerKill(context.Context, string, string) error { return errUnset }
+func (f *fakeBackend) ContainerRestart(context.Context, string, *int, string) error {
+	return errUnset
+}
+func (f *fakeBackend) ContainerRename(context.Context, string, string) error { return errUnset }
 func (f *fakeBackend) ContainerWait(_ context.Context, id string, c container.WaitCondition) (<-chan container.WaitResponse, error) {
 	if f.wait == nil {
 		return nil, errUnset
