@@ -324,3 +324,54 @@ func TestContainerRestartRenameFollow(t *testing.T) {
 	}
 	d.mustDocker("rm", "r2")
 }
+
+// TestContainersSurviveDaemonKill: after kill -9 of berthd the containers
+// keep running and logging; a new berthd reattaches to their shims, and
+// stop, wait and logs work on them; a container that exited while no
+// daemon ran is recorded with its exit status.
+func TestContainersSurviveDaemonKill(t *testing.T) {
+	d := containerDaemon(t)
+	const n = 3
+	for i := range n {
+		d.mustDocker("run", "-d", "--name", fmt.Sprintf("k%d", i), "busybox", "sh", "-c",
+			"i=0; while [ $i -lt 30 ]; do echo line$i; i=$((i+1)); sleep 0.05; done; sleep 100")
+	}
+	d.mustDocker("run", "-d", "--name", "quick", "busybox", "sh", "-c", "sleep 0.5; exit 5")
+	pids := map[string]string{}
+	for i := range n {
+		name := fmt.Sprintf("k%d", i)
+		pids[name] = d.mustDocker("inspect", "-f", "{{.State.Pid}}", name)
+	}
+	d.kill()
+	time.Sleep(2 * time.Second) // the lines get written, "quick" exits, all with no daemon
+	for name, pid := range pids {
+		if _, err := os.Stat("/proc/" + pid); err != nil {
+			t.Fatalf("%s (pid %s) died with berthd", name, pid)
+		}
+	}
+	d.start()
+	for name, pid := range pids {
+		if out := d.mustDocker("inspect", "-f", "{{.State.Running}} {{.State.Pid}}", name); out != "true "+pid {
+			t.Fatalf("%s after restart: %q, want running with pid %s", name, out, pid)
+		}
+		logs := d.mustDocker("logs", name)
+		if lines := strings.Split(logs, "\n"); len(lines) != 30 || lines[29] != "line29" {
+			t.Fatalf("%s logs after restart: %d lines\n%s", name, len(lines), logs)
+		}
+	}
+	if out := d.mustDocker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "quick"); out != "exited 5" {
+		t.Fatalf("quick after restart: %q", out)
+	}
+	d.mustDocker("stop", "-t", "1", "k0")
+	if out := d.mustDocker("wait", "k0"); out != "137" {
+		t.Fatalf("wait k0: %q", out)
+	}
+	d.mustDocker("kill", "k1")
+	if out := d.mustDocker("inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", "k1"); out != "false 137" {
+		t.Fatalf("k1 after kill: %q", out)
+	}
+	d.mustDocker("rm", "-f", "k0", "k1", "k2", "quick")
+	if out := d.mustDocker("ps", "-aq"); out != "" {
+		t.Fatalf("containers left: %q", out)
+	}
+}

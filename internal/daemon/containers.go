@@ -376,9 +376,7 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 // RestoreContainers reconnects monitors to the shims of the containers
 // recorded running; a container whose shim is gone is recorded exited with
 // the status from its exit file (255 when there is none).
-//
-// New does not call it yet (daemon.go is outside this change): berthd
-// must call it once after New, before serving.
+// New calls it once, before the API serves.
 func (d *Daemon) RestoreContainers(ctx context.Context) {
 	for _, c := range d.containers.List() {
 		c.Lock()
@@ -387,14 +385,19 @@ func (d *Daemon) RestoreContainers(ctx context.Context) {
 		if !running {
 			continue
 		}
-		cl, err := shim.Connect(ctx, shimapi.SocketPath(d.cfg.ExecRoot, c.ID))
+		// A shim that does not answer in time is treated as gone.
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		cl, err := shim.Connect(cctx, shimapi.SocketPath(d.cfg.ExecRoot, c.ID))
 		if err == nil {
-			st, serr := cl.State(ctx)
+			st, serr := cl.State(cctx)
 			if serr == nil && st.Status != shimapi.StatusStopped {
+				cancel()
+				log.G(ctx).Info("container reattached", "id", c.ID, "pid", st.Pid)
 				go d.monitor(c.ID, cl)
 				continue
 			}
 		}
+		cancel()
 		code, at := 255, time.Now()
 		if exit, ferr := shim.ReadExitFile(d.cfg.ExecRoot, c.ID); ferr == nil {
 			code, at = exit.Code, exit.At

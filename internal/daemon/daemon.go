@@ -68,6 +68,7 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 		return nil, err
 	}
 	d.runtimes = findRuntimes(cfg)
+	d.RestoreContainers(ctx)
 	if _, ok := d.runtimes[cfg.DefaultRuntime]; !ok {
 		// The API still serves; containers will fail to start, and /info
 		// says why.
