@@ -193,6 +193,26 @@ func TestContainerExitCodeAndLogs(t *testing.T) {
 	assertNoLeftovers(t, d, id)
 }
 
+func TestContainerRunAttached(t *testing.T) {
+	d := containerDaemon(t)
+	if out := d.mustDocker("run", "--rm", "busybox", "echo", "hi"); out != "hi" {
+		t.Fatalf("docker run --rm busybox echo hi: %q", out)
+	}
+	if out := d.mustDocker("ps", "-aq"); out != "" {
+		t.Fatalf("--rm container left: %q", out)
+	}
+	out, err := d.docker("run", "--name", "att", "busybox", "sh", "-c", "echo a; echo b >&2; exit 7")
+	if code := exitCode(err); code != 7 || out != "a\nb" && out != "b\na" {
+		t.Fatalf("docker run exit 7: code %d, output %q", code, out)
+	}
+	// A second start attached shows only the new run's output.
+	out, err = d.docker("start", "-a", "att")
+	if code := exitCode(err); code != 7 || strings.Count(out, "a") != 1 {
+		t.Fatalf("docker start -a: code %d, output %q", code, out)
+	}
+	d.mustDocker("rm", "att")
+}
+
 func TestContainerMemoryLimit(t *testing.T) {
 	d := containerDaemon(t)
 	id := lastLine(d.mustDocker("run", "-d", "--memory", "64m", "busybox", "sleep", "100"))

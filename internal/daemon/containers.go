@@ -160,7 +160,13 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 			return resp, classify(err)
 		}
 	}
+	host, ulimits, err := hostDefaults()
+	if err != nil {
+		return resp, err
+	}
 	if _, err := oci.Spec(ctx, probe, oci.SpecOpts{
+		Host:             host,
+		DefaultUlimits:   ulimits,
 		ResolveContainer: d.resolveRunning,
 		Warn:             func(m string) { resp.Warnings = append(resp.Warnings, m) },
 	}); err != nil {
@@ -174,9 +180,31 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 		_ = d.snapshots.Remove(context.WithoutCancel(ctx), c.ID)
 		return resp, classify(err)
 	}
+	// The log exists from create on, so that an attach made before the
+	// first start can follow it; the shim appends.
+	if f, err := os.OpenFile(c.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640); err == nil {
+		f.Close()
+	}
 	resp.ID = c.ID
 	log.G(ctx).Info("container created", "id", c.ID, "name", c.Name, "image", c.Image)
 	return resp, nil
+}
+
+// hostDefaults reads the host's facts and the default ulimits that fit
+// them: berth's nofile default lowered to the host's hard limit up front,
+// so that a host with a low limit does not turn every create into a
+// warning the user did not cause (dockerd adjusts its defaults silently
+// too).
+func hostDefaults() (*oci.Host, []*ctypes.Ulimit, error) {
+	host, err := oci.DetectHost()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading host facts: %w", err)
+	}
+	n := uint64(oci.DefaultNofile)
+	if hard, ok := host.HardLimits["nofile"]; ok && hard < n {
+		n = hard
+	}
+	return host, []*ctypes.Ulimit{{Name: "nofile", Soft: int64(n), Hard: int64(n)}}, nil
 }
 
 // mergeImageConfig fills the container config from the image's, as docker
@@ -284,7 +312,13 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 			_ = mount.UnmountAll(rootfs)
 		}
 	}()
+	host, ulimits, err := hostDefaults()
+	if err != nil {
+		return nil, err
+	}
 	spec, err := oci.Spec(ctx, c, oci.SpecOpts{
+		Host:             host,
+		DefaultUlimits:   ulimits,
 		RootfsPath:       rootfs,
 		ResolveContainer: d.resolveRunning,
 		Warn:             func(m string) { log.G(ctx).Warn(m, "container", c.ID) },

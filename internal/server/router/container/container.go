@@ -1,5 +1,6 @@
 // Package container serves the /containers routes: create, start, stop,
-// kill, wait, remove, inspect, list and logs. Its Backend is the daemon;
+// kill, restart, rename, wait, remove, inspect, list, logs and an
+// output-only attach. Its Backend is the daemon;
 // handlers parse the request, call the backend and write docker's wire
 // shapes (github.com/moby/moby/api/types/container).
 //
@@ -9,8 +10,10 @@ package container
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -67,6 +70,7 @@ func (s *Router) Routes() []httputil.Route {
 		{Method: http.MethodDelete, Path: "/containers/{id}", Handler: s.remove},
 		{Method: http.MethodGet, Path: "/containers/{id}/json", Handler: s.inspect},
 		{Method: http.MethodGet, Path: "/containers/{id}/logs", Handler: s.logs},
+		{Method: http.MethodPost, Path: "/containers/{id}/attach", Handler: s.attach},
 	}
 }
 
@@ -316,7 +320,7 @@ func (s *Router) logs(ctx context.Context, w http.ResponseWriter, r *http.Reques
 			go func() {
 				if _, ok := <-ch; ok {
 					select {
-					case <-time.After(500 * time.Millisecond):
+					case <-time.After(attachGrace):
 						cancel()
 					case <-readCtx.Done():
 					}
@@ -334,14 +338,28 @@ func (s *Router) logs(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if flusher != nil {
 		flusher.Flush()
 	}
-	timestamps := boolValue(r, "timestamps")
+	err = reader.ReadLogs(readCtx, cfg, frameWriter(w, stdout, stderr, tty, boolValue(r, "timestamps"), func() {
+		if cfg.Follow && flusher != nil {
+			flusher.Flush()
+		}
+	}))
+	if ctx.Err() != nil || readCtx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// frameWriter returns a log callback that writes each selected message to
+// w: with docker's 8-byte header (stream, 0, 0, 0, big-endian length) unless
+// tty, optionally after its timestamp; flush runs after each write.
+func frameWriter(w io.Writer, stdout, stderr, tty, timestamps bool, flush func()) func(*logger.Message) error {
 	var buf []byte
-	err = reader.ReadLogs(readCtx, cfg, func(m *logger.Message) error {
+	return func(m *logger.Message) error {
 		var stream byte
 		switch {
-		case m.Source == "stdout" && stdout:
+		case m.Source == logger.Stdout && stdout:
 			stream = 1
-		case m.Source == "stderr" && stderr:
+		case m.Source == logger.Stderr && stderr:
 			stream = 2
 		default:
 			return nil
@@ -360,19 +378,82 @@ func (s *Router) logs(ctx context.Context, w http.ResponseWriter, r *http.Reques
 			buf = append(buf, '\n')
 		}
 		if !tty {
-			n := len(buf) - start
-			buf[4], buf[5], buf[6], buf[7] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+			binary.BigEndian.PutUint32(buf[4:8], uint32(len(buf)-start))
 		}
 		if _, err := w.Write(buf); err != nil {
 			return err
 		}
-		if cfg.Follow && flusher != nil {
-			flusher.Flush()
-		}
-		return nil
-	})
-	if ctx.Err() != nil || readCtx.Err() != nil {
+		flush()
 		return nil
 	}
-	return err
+}
+
+// attachGrace is how long an output stream keeps reading after the
+// container's exit is recorded: the shim reports the exit only once the
+// output is in the log, and the log reader polls every 50 ms.
+const attachGrace = 250 * time.Millisecond
+
+// attach streams the container's output from the moment of the call (and
+// its earlier log with logs=1) over the hijacked connection, until the
+// container's next exit. It is served from the json-file log, so there is
+// no stdin: a stdin stream is accepted and ignored.
+func (s *Router) attach(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	stdout, stderr := boolValue(r, "stdout"), boolValue(r, "stderr")
+	stream, logs := boolValue(r, "stream"), boolValue(r, "logs")
+	insp, err := s.backend.ContainerInspect(ctx, id)
+	if err != nil {
+		return err
+	}
+	reader, tty, err := s.backend.ContainerLogs(ctx, id)
+	if err != nil {
+		return err
+	}
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cond := container.WaitConditionNextExit
+	if insp.State != nil && insp.State.Running {
+		cond = container.WaitConditionNotRunning
+	}
+	exited, err := s.backend.ContainerWait(readCtx, id, cond)
+	if err != nil {
+		return err
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ct := "application/vnd.docker.multiplexed-stream"
+	if tty {
+		ct = "application/vnd.docker.raw-stream"
+	}
+	head := "HTTP/1.1 200 OK\r\nContent-Type: " + ct + "\r\n\r\n"
+	if r.Header.Get("Upgrade") != "" {
+		head = "HTTP/1.1 101 UPGRADED\r\nContent-Type: " + ct + "\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+	}
+	if _, err := io.WriteString(conn, head); err != nil {
+		return nil
+	}
+	if !stdout && !stderr || !stream && !logs {
+		return nil
+	}
+	cfg := logger.ReadConfig{Tail: -1, Follow: stream}
+	if !logs {
+		cfg.Since = time.Now()
+	}
+	if stream {
+		go func() {
+			if _, ok := <-exited; ok {
+				select {
+				case <-time.After(attachGrace):
+					cancel()
+				case <-readCtx.Done():
+				}
+			}
+		}()
+	}
+	// The connection is ours now: errors can only end it.
+	_ = reader.ReadLogs(readCtx, cfg, frameWriter(conn, stdout, stderr, tty, false, func() {}))
+	return nil
 }
