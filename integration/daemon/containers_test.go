@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -393,5 +395,53 @@ func TestContainersSurviveDaemonKill(t *testing.T) {
 	d.mustDocker("rm", "-f", "k0", "k1", "k2", "quick")
 	if out := d.mustDocker("ps", "-aq"); out != "" {
 		t.Fatalf("containers left: %q", out)
+	}
+}
+
+func TestContainerBadRequests(t *testing.T) {
+	d := containerDaemon(t)
+	post := func(path, body string) (int, string) {
+		req, err := http.NewRequest("POST", "http://berth"+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		c := d.http()
+		defer c.CloseIdleConnections()
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	cases := []struct {
+		name, path, body string
+		want             int
+		msg              string
+	}{
+		{"malformed json", "/containers/create", `{"Image":`, 400, "invalid JSON"},
+		{"wrong field type", "/containers/create", `{"Image":"busybox","Cmd":"x","HostConfig":{"Memory":"lots"}}`, 400, ""},
+		{"name with slash", "/containers/create?name=a/b", `{"Image":"busybox"}`, 400, "Invalid container name (a/b)"},
+		{"negative memory", "/containers/create", `{"Image":"busybox","HostConfig":{"Memory":-5}}`, 400, ""},
+		{"missing image", "/containers/create", `{"Image":"nope:1"}`, 404, "No such image: nope:1"},
+		{"no config", "/containers/create", `{}`, 400, ""},
+		{"tty", "/containers/create", `{"Image":"busybox","Tty":true}`, 501, "cannot allocate a TTY"},
+		{"start missing", "/containers/nope/start", ``, 404, "No such container: nope"},
+		{"wait bad condition", "/containers/nope/wait?condition=soon", ``, 400, ""},
+		{"kill bad signal", "/containers/nope/kill?signal=SIGNOPE", ``, 400, "Invalid signal: SIGNOPE"},
+		{"stop bad timeout", "/containers/nope/stop?t=x", ``, 400, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := post(c.path, c.body)
+			if code != c.want || !strings.Contains(body, c.msg) {
+				t.Fatalf("POST %s %s: %d %s, want %d %q", c.path, c.body, code, body, c.want, c.msg)
+			}
+		})
+	}
+	if out := d.mustDocker("ps", "-aq"); out != "" {
+		t.Fatalf("a bad request left a container: %q", out)
 	}
 }

@@ -107,6 +107,11 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	if cfg.Image == "" {
 		return resp, errdefs.New(errdefs.ErrInvalidParameter, "no image specified")
 	}
+	if cfg.Tty {
+		// The shim has no terminal support yet; failing at create beats a
+		// runtime error at start.
+		return resp, errdefs.New(errdefs.ErrNotImplemented, "berth cannot allocate a TTY yet: run without -t")
+	}
 	if t := hc.LogConfig.Type; t != "" && t != container.DefaultLogDriver {
 		return resp, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("logging driver %q is not supported by berth yet", t))
 	}
@@ -288,7 +293,8 @@ func (d *Daemon) ContainerStart(ctx context.Context, idOrName string) error {
 		}
 		return classify(err)
 	}
-	go d.monitor(c.ID, cl)
+	// The monitor outlives the request: it keeps the request's logger only.
+	go d.monitor(log.WithLogger(context.Background(), log.G(ctx)), c.ID, cl)
 	return nil
 }
 
@@ -360,8 +366,7 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 // monitor waits for the container's exit, records it, releases the shim
 // (which removes the runtime's state and cgroup) and the rootfs mount, and
 // removes the container when AutoRemove says so.
-func (d *Daemon) monitor(id string, cl *shim.Client) {
-	ctx := context.Background()
+func (d *Daemon) monitor(ctx context.Context, id string, cl *shim.Client) {
 	code, at := 255, time.Now()
 	if exit, err := cl.Wait(ctx); err == nil {
 		code, at = exit.Code, exit.At
@@ -427,7 +432,7 @@ func (d *Daemon) RestoreContainers(ctx context.Context) {
 			if serr == nil && st.Status != shimapi.StatusStopped {
 				cancel()
 				log.G(ctx).Info("container reattached", "id", c.ID, "pid", st.Pid)
-				go d.monitor(c.ID, cl)
+				go d.monitor(context.WithoutCancel(ctx), c.ID, cl)
 				continue
 			}
 		}
