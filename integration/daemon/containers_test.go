@@ -445,3 +445,28 @@ func TestContainerBadRequests(t *testing.T) {
 		t.Fatalf("a bad request left a container: %q", out)
 	}
 }
+
+func TestContainerTopAndPrune(t *testing.T) {
+	d := containerDaemon(t)
+	d.mustDocker("run", "-d", "--name", "top1", "busybox", "sh", "-c", "sleep 101 & sleep 102")
+	eventually(t, func() error {
+		out, err := d.docker("top", "top1")
+		if err != nil || !strings.Contains(out, "PID") || !strings.Contains(out, "sleep 101") || !strings.Contains(out, "sleep 102") {
+			return fmt.Errorf("docker top: %v\n%s", err, out)
+		}
+		return nil
+	})
+	d.mustDocker("create", "--name", "dead1", "busybox", "true")
+	d.mustDocker("run", "-d", "--name", "dead2", "--label", "keep=1", "busybox", "true")
+	if out := d.mustDocker("wait", "dead2"); out != "0" {
+		t.Fatalf("wait dead2: %q", out)
+	}
+	out := d.mustDocker("container", "prune", "-f", "--filter", "label!=keep")
+	if !strings.Contains(out, "Deleted Containers:") {
+		t.Fatalf("prune: %q", out)
+	}
+	if out := d.mustDocker("ps", "-a", "--format", "{{.Names}}"); strings.Join(strings.Fields(out), " ") != "dead2 top1" {
+		t.Fatalf("after prune: %q", out)
+	}
+	d.mustDocker("rm", "-f", "top1", "dead2")
+}

@@ -1,6 +1,6 @@
 // Package container serves the /containers routes: create, start, stop,
-// kill, restart, rename, wait, remove, inspect, list, logs and an
-// output-only attach. Its Backend is the daemon;
+// kill, restart, rename, wait, remove, inspect, list, prune, top, logs
+// and an output-only attach. Its Backend is the daemon;
 // handlers parse the request, call the backend and write docker's wire
 // shapes (github.com/moby/moby/api/types/container).
 //
@@ -36,6 +36,8 @@ type Backend interface {
 	ContainerKill(ctx context.Context, idOrName, signal string) error
 	ContainerRestart(ctx context.Context, idOrName string, timeout *int, signal string) error
 	ContainerRename(ctx context.Context, idOrName, newName string) error
+	ContainersPrune(ctx context.Context, filters map[string][]string) (container.PruneReport, error)
+	ContainerTop(ctx context.Context, idOrName, psArgs string) (container.TopResponse, error)
 	// ContainerWait fails at once for a missing container; the channel
 	// gets the status when cond holds and is closed when ctx ends first.
 	ContainerWait(ctx context.Context, idOrName string, cond container.WaitCondition) (<-chan container.WaitResponse, error)
@@ -61,6 +63,8 @@ func (s *Router) Routes() []httputil.Route {
 	return []httputil.Route{
 		{Method: http.MethodPost, Path: "/containers/create", Handler: s.create},
 		{Method: http.MethodGet, Path: "/containers/json", Handler: s.list},
+		{Method: http.MethodPost, Path: "/containers/prune", Handler: s.prune},
+		{Method: http.MethodGet, Path: "/containers/{id}/top", Handler: s.top},
 		{Method: http.MethodPost, Path: "/containers/{id}/start", Handler: s.start},
 		{Method: http.MethodPost, Path: "/containers/{id}/stop", Handler: s.stop},
 		{Method: http.MethodPost, Path: "/containers/{id}/kill", Handler: s.kill},
@@ -219,6 +223,26 @@ func (s *Router) list(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	return httputil.WriteJSON(w, http.StatusOK, list)
+}
+
+func (s *Router) prune(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	f, err := parseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		return err
+	}
+	rep, err := s.backend.ContainersPrune(ctx, f)
+	if err != nil {
+		return err
+	}
+	return httputil.WriteJSON(w, http.StatusOK, rep)
+}
+
+func (s *Router) top(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	resp, err := s.backend.ContainerTop(ctx, r.PathValue("id"), r.URL.Query().Get("ps_args"))
+	if err != nil {
+		return err
+	}
+	return httputil.WriteJSON(w, http.StatusOK, resp)
 }
 
 // parseFilters reads the filters parameter in both of docker's forms:

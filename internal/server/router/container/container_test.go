@@ -57,6 +57,12 @@ func (f *fakeBackend) ContainerRestart(context.Context, string, *int, string) er
 	return errUnset
 }
 func (f *fakeBackend) ContainerRename(context.Context, string, string) error { return errUnset }
+func (f *fakeBackend) ContainersPrune(context.Context, map[string][]string) (container.PruneReport, error) {
+	return container.PruneReport{}, errUnset
+}
+func (f *fakeBackend) ContainerTop(context.Context, string, string) (container.TopResponse, error) {
+	return container.TopResponse{}, errUnset
+}
 func (f *fakeBackend) ContainerWait(_ context.Context, id string, c container.WaitCondition) (<-chan container.WaitResponse, error) {
 	if f.wait == nil {
 		return nil, errUnset
