@@ -124,13 +124,6 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	} else {
 		name = container.GenerateName(d.containers.NameTaken)
 	}
-	if d.containers.NameTaken(name) {
-		// Checked before any work; Store.Add checks again under its lock.
-		other, _ := d.containers.Get(name)
-		if other != nil {
-			return resp, errdefs.New(errdefs.ErrConflict, fmt.Sprintf("Conflict. The container name %q is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name.", name, other.ID))
-		}
-	}
 	imgInfo, err := d.images.Inspect(ctx, cfg.Image)
 	if err != nil {
 		return resp, classify(err)
@@ -539,8 +532,8 @@ func (d *Daemon) ContainerStop(ctx context.Context, idOrName string, timeout *in
 }
 
 func (d *Daemon) stop(ctx context.Context, c *container.Container, sig syscall.Signal, grace time.Duration) error {
-	if secs := grace; secs < 0 {
-		grace = -1
+	if grace < 0 {
+		grace = -1 // wait for ctx only
 	}
 	cl, err := d.shimOf(ctx, c.ID)
 	if err != nil {
