@@ -475,3 +475,53 @@ func TestContainerTopAndPrune(t *testing.T) {
 	}
 	d.mustDocker("rm", "-f", "top1", "dead2")
 }
+
+func TestContainerRestartPolicies(t *testing.T) {
+	d := containerDaemon(t)
+	d.mustDocker("run", "-d", "--name", "onf", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo run; exit 3")
+	eventually(t, func() error {
+		out, err := d.docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}", "onf")
+		if err != nil || out != "exited 3 2" {
+			return fmt.Errorf("on-failure:2: %v %q, want \"exited 3 2\"", err, out)
+		}
+		return nil
+	})
+	if out := d.mustDocker("logs", "onf"); out != "run\nrun\nrun" {
+		t.Fatalf("on-failure:2 logs: %q", out)
+	}
+
+	d.mustDocker("run", "-d", "--name", "alw", "--restart", "always", "busybox", "sh", "-c", "sleep 0.2; exit 1")
+	eventually(t, func() error {
+		out, err := d.docker("inspect", "-f", "{{.RestartCount}}", "alw")
+		if n, _ := strconv.Atoi(out); err != nil || n < 2 {
+			return fmt.Errorf("always: restart count %q, %v", out, err)
+		}
+		return nil
+	})
+	d.mustDocker("stop", "-t", "1", "alw")
+	out := d.mustDocker("inspect", "-f", "{{.State.Status}} {{.State.Running}} {{.State.Restarting}}", "alw")
+	if out != "exited false false" {
+		t.Fatalf("always after stop: %q", out)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if out := d.mustDocker("inspect", "-f", "{{.State.Status}}", "alw"); out != "exited" {
+		t.Fatalf("always restarted after a stop: %q", out)
+	}
+
+	d.mustDocker("run", "-d", "--name", "alw2", "--restart", "always", "busybox", "sh", "-c", "exit 1")
+	time.Sleep(300 * time.Millisecond)
+	d.mustDocker("rm", "-f", "alw2")
+	if out, err := d.docker("inspect", "alw2"); err == nil {
+		t.Fatalf("alw2 still there after rm -f: %s", out)
+	}
+
+	for _, c := range []struct{ args, msg string }{
+		{"--restart bogus", "invalid restart policy"},
+	} {
+		out, err := d.docker(append(append([]string{"create"}, strings.Fields(c.args)...), "busybox", "true")...)
+		if err == nil || !strings.Contains(out, c.msg) {
+			t.Fatalf("create %s: %v %q", c.args, err, out)
+		}
+	}
+	d.mustDocker("rm", "onf", "alw")
+}

@@ -107,6 +107,9 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	if cfg.Image == "" {
 		return resp, errdefs.New(errdefs.ErrInvalidParameter, "no image specified")
 	}
+	if err := validateRestartPolicy(hc); err != nil {
+		return resp, err
+	}
 	if cfg.Tty {
 		// The shim has no terminal support yet; failing at create beats a
 		// runtime error at start.
@@ -387,22 +390,107 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 	}
 	c.Lock()
 	removing := c.State.RemovalInProgress
+	ran := at.Sub(c.State.StartedAt)
 	c.SetStopped(code, false, at)
+	restart := !removing && shouldRestart(c, code)
 	if removing {
 		c.State.RemovalInProgress = true
 		c.State.Status = ctypes.StateRemoving
+	} else if restart {
+		c.SetRestarting(code, at)
 	}
 	if err := d.containers.Save(c); err != nil {
 		log.G(ctx).Error("saving exited container", "id", id, "err", err)
 	}
 	auto := c.HostConfig.AutoRemove && !removing
+	delay := restartDelay(c.RestartCount, ran)
 	c.Unlock()
-	log.G(ctx).Info("container exited", "id", id, "code", code)
+	log.G(ctx).Info("container exited", "id", id, "code", code, "restart", restart)
+	if restart {
+		rctx := context.WithoutCancel(ctx)
+		time.AfterFunc(delay, func() { d.restart(rctx, c) })
+		return
+	}
 	if auto {
 		if err := d.ContainerRemove(ctx, id, true, false); err != nil {
 			log.G(ctx).Error("auto-remove", "id", id, "err", err)
 		}
 	}
+}
+
+// shouldRestart applies the restart policy to an exit; a container stopped
+// by the user is never restarted. The caller holds c's lock.
+func shouldRestart(c *container.Container, code int) bool {
+	if c.HasBeenManuallyStopped {
+		return false
+	}
+	rp := c.HostConfig.RestartPolicy
+	switch {
+	case rp.IsAlways(), rp.IsUnlessStopped():
+		return true
+	case rp.IsOnFailure():
+		return code != 0 && (rp.MaximumRetryCount == 0 || c.RestartCount < rp.MaximumRetryCount)
+	}
+	return false
+}
+
+// restartDelay is docker's back-off: 100 ms doubling with each restart up to
+// a minute, back to 100 ms once a run lasted 10 s.
+func restartDelay(restarts int, ran time.Duration) time.Duration {
+	const base, ceiling = 100 * time.Millisecond, time.Minute
+	if ran >= 10*time.Second || restarts <= 1 {
+		return base
+	}
+	d := base << min(restarts-1, 10)
+	return min(d, ceiling)
+}
+
+// restart starts a container the restart policy brought back, unless a stop
+// or remove came first.
+func (d *Daemon) restart(ctx context.Context, c *container.Container) {
+	c.Lock()
+	defer c.Unlock()
+	if !c.State.Restarting || c.State.RemovalInProgress || c.HasBeenManuallyStopped {
+		return
+	}
+	cl, err := d.startLocked(ctx, c)
+	if err != nil {
+		log.G(ctx).Error("restart", "id", c.ID, "err", err)
+		c.State.Running, c.State.Restarting = false, false
+		c.State.Status = ctypes.StateExited
+		c.SetStartError(err, 0)
+		_ = d.containers.Save(c)
+		return
+	}
+	go d.monitor(ctx, c.ID, cl)
+}
+
+// stopRestarting ends a restart back-off: the container is recorded exited
+// with its last status. The caller holds c's lock.
+func (d *Daemon) stopRestarting(c *container.Container) {
+	c.HasBeenManuallyStopped = true
+	c.SetStopped(c.State.ExitCode, false, c.State.FinishedAt)
+	_ = d.containers.Save(c)
+}
+
+// validateRestartPolicy checks the policy as docker does at create.
+func validateRestartPolicy(hc *ctypes.HostConfig) error {
+	rp := hc.RestartPolicy
+	switch {
+	case rp.IsNone(), rp.IsAlways(), rp.IsUnlessStopped(), rp.IsOnFailure():
+	default:
+		return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid restart policy: unknown policy '%s'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'", rp.Name))
+	}
+	if rp.MaximumRetryCount < 0 {
+		return errdefs.New(errdefs.ErrInvalidParameter, "invalid restart policy: maximum retry count cannot be negative")
+	}
+	if rp.MaximumRetryCount > 0 && !rp.IsOnFailure() {
+		return errdefs.New(errdefs.ErrInvalidParameter, "invalid restart policy: maximum retry count can only be used with 'on-failure'")
+	}
+	if hc.AutoRemove && !rp.IsNone() {
+		return errdefs.New(errdefs.ErrInvalidParameter, "can't create 'AutoRemove' container with restart policy")
+	}
+	return nil
 }
 
 // RestoreContainers reconnects monitors to the shims of the containers
@@ -518,6 +606,11 @@ func (d *Daemon) ContainerStop(ctx context.Context, idOrName string, timeout *in
 	}
 	if timeout != nil {
 		secs = *timeout
+	}
+	if c.State.Restarting {
+		d.stopRestarting(c)
+		c.Unlock()
+		return nil
 	}
 	c.HasBeenManuallyStopped = true
 	_ = d.containers.Save(c)
@@ -655,6 +748,11 @@ func (d *Daemon) ContainerRemove(ctx context.Context, idOrName string, force, re
 	if err := c.SetRemoving(force); err != nil {
 		c.Unlock()
 		return classify(err)
+	}
+	if c.State.Restarting {
+		d.stopRestarting(c)
+		c.State.RemovalInProgress = true
+		c.State.Status = ctypes.StateRemoving
 	}
 	running := c.State.Running
 	_ = d.containers.Save(c)

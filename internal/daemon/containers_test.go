@@ -5,6 +5,7 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 
 	ctypes "github.com/moby/moby/api/types/container"
 
@@ -112,6 +113,76 @@ func TestMatchFilters(t *testing.T) {
 	}
 	for _, c := range cases {
 		if got := matchFilters(c.f, s, 3); got != c.want {
+			t.Errorf("%s: got %v", c.name, got)
+		}
+	}
+}
+
+func TestValidateRestartPolicy(t *testing.T) {
+	cases := []struct {
+		name string
+		hc   ctypes.HostConfig
+		ok   bool
+	}{
+		{"none", ctypes.HostConfig{}, true},
+		{"always", ctypes.HostConfig{RestartPolicy: ctypes.RestartPolicy{Name: "always"}}, true},
+		{"on-failure max", ctypes.HostConfig{RestartPolicy: ctypes.RestartPolicy{Name: "on-failure", MaximumRetryCount: 3}}, true},
+		{"unknown", ctypes.HostConfig{RestartPolicy: ctypes.RestartPolicy{Name: "sometimes"}}, false},
+		{"negative max", ctypes.HostConfig{RestartPolicy: ctypes.RestartPolicy{Name: "on-failure", MaximumRetryCount: -1}}, false},
+		{"max without on-failure", ctypes.HostConfig{RestartPolicy: ctypes.RestartPolicy{Name: "always", MaximumRetryCount: 2}}, false},
+		{"auto-remove", ctypes.HostConfig{AutoRemove: true, RestartPolicy: ctypes.RestartPolicy{Name: "always"}}, false},
+	}
+	for _, c := range cases {
+		err := validateRestartPolicy(&c.hc)
+		if (err == nil) != c.ok || err != nil && !errors.Is(err, errdefs.ErrInvalidParameter) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+func TestRestartDelay(t *testing.T) {
+	cases := []struct {
+		restarts int
+		ran      time.Duration
+		want     time.Duration
+	}{
+		{1, 0, 100 * time.Millisecond},
+		{2, 0, 200 * time.Millisecond},
+		{4, time.Second, 800 * time.Millisecond},
+		{5, 10 * time.Second, 100 * time.Millisecond},
+		{30, 0, time.Minute},
+	}
+	for _, c := range cases {
+		if got := restartDelay(c.restarts, c.ran); got != c.want {
+			t.Errorf("restartDelay(%d, %v) = %v, want %v", c.restarts, c.ran, got, c.want)
+		}
+	}
+}
+
+func TestShouldRestart(t *testing.T) {
+	mk := func(name ctypes.RestartPolicyMode, max, count int, manual bool) *container.Container {
+		c := container.New(container.NewID(), "/x", &ctypes.Config{}, &ctypes.HostConfig{RestartPolicy: ctypes.RestartPolicy{Name: name, MaximumRetryCount: max}}, time.Now())
+		c.RestartCount = count
+		c.HasBeenManuallyStopped = manual
+		return c
+	}
+	cases := []struct {
+		name string
+		c    *container.Container
+		code int
+		want bool
+	}{
+		{"no", mk("no", 0, 0, false), 1, false},
+		{"always clean exit", mk("always", 0, 0, false), 0, true},
+		{"always manual stop", mk("always", 0, 0, true), 137, false},
+		{"unless-stopped", mk("unless-stopped", 0, 5, false), 0, true},
+		{"on-failure success", mk("on-failure", 0, 0, false), 0, false},
+		{"on-failure under max", mk("on-failure", 2, 1, false), 3, true},
+		{"on-failure at max", mk("on-failure", 2, 2, false), 3, false},
+		{"on-failure unlimited", mk("on-failure", 0, 50, false), 3, true},
+	}
+	for _, c := range cases {
+		if got := shouldRestart(c.c, c.code); got != c.want {
 			t.Errorf("%s: got %v", c.name, got)
 		}
 	}
