@@ -525,3 +525,14 @@ func TestContainerRestartPolicies(t *testing.T) {
 	}
 	d.mustDocker("rm", "onf", "alw")
 }
+
+func TestContainerStats(t *testing.T) {
+	d := containerDaemon(t)
+	d.mustDocker("run", "-d", "--name", "st1", "--memory", "64m", "busybox", "sh", "-c", "sleep 100 & sleep 100")
+	out := d.mustDocker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", "st1")
+	f := strings.Fields(out)
+	if len(f) != 5 || f[0] != "st1" || f[3] != "64MiB" || f[4] != "2" {
+		t.Fatalf("docker stats: %q, want \"st1 <usage> / 64MiB 2\" (busybox sh execs the last command)", out)
+	}
+	d.mustDocker("rm", "-f", "st1")
+}

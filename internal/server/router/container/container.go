@@ -1,6 +1,6 @@
 // Package container serves the /containers routes: create, start, stop,
-// kill, restart, rename, wait, remove, inspect, list, prune, top, logs
-// and an output-only attach. Its Backend is the daemon;
+// kill, restart, rename, wait, remove, inspect, list, prune, top, stats,
+// logs and an output-only attach. Its Backend is the daemon;
 // handlers parse the request, call the backend and write docker's wire
 // shapes (github.com/moby/moby/api/types/container).
 //
@@ -38,6 +38,8 @@ type Backend interface {
 	ContainerRename(ctx context.Context, idOrName, newName string) error
 	ContainersPrune(ctx context.Context, filters map[string][]string) (container.PruneReport, error)
 	ContainerTop(ctx context.Context, idOrName, psArgs string) (container.TopResponse, error)
+	// ContainerStats calls fn per sample: once unless stream.
+	ContainerStats(ctx context.Context, idOrName string, stream, oneShot bool, fn func(*container.StatsResponse) error) error
 	// ContainerWait fails at once for a missing container; the channel
 	// gets the status when cond holds and is closed when ctx ends first.
 	ContainerWait(ctx context.Context, idOrName string, cond container.WaitCondition) (<-chan container.WaitResponse, error)
@@ -65,6 +67,7 @@ func (s *Router) Routes() []httputil.Route {
 		{Method: http.MethodGet, Path: "/containers/json", Handler: s.list},
 		{Method: http.MethodPost, Path: "/containers/prune", Handler: s.prune},
 		{Method: http.MethodGet, Path: "/containers/{id}/top", Handler: s.top},
+		{Method: http.MethodGet, Path: "/containers/{id}/stats", Handler: s.stats},
 		{Method: http.MethodPost, Path: "/containers/{id}/start", Handler: s.start},
 		{Method: http.MethodPost, Path: "/containers/{id}/stop", Handler: s.stop},
 		{Method: http.MethodPost, Path: "/containers/{id}/kill", Handler: s.kill},
@@ -243,6 +246,31 @@ func (s *Router) top(ctx context.Context, w http.ResponseWriter, r *http.Request
 		return err
 	}
 	return httputil.WriteJSON(w, http.StatusOK, resp)
+}
+
+func (s *Router) stats(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	// stream defaults to true when absent, as in docker.
+	stream := r.URL.Query().Get("stream") == "" || boolValue(r, "stream")
+	oneShot := boolValue(r, "one-shot")
+	if oneShot && stream {
+		return invalid("cannot have stream=true and one-shot=true")
+	}
+	started := false
+	enc := json.NewEncoder(w)
+	return s.backend.ContainerStats(ctx, r.PathValue("id"), stream, oneShot, func(st *container.StatsResponse) error {
+		if !started {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			started = true
+		}
+		if err := enc.Encode(st); err != nil {
+			return err
+		}
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		return nil
+	})
 }
 
 // parseFilters reads the filters parameter in both of docker's forms:

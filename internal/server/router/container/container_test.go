@@ -60,6 +60,9 @@ func (f *fakeBackend) ContainerRename(context.Context, string, string) error { r
 func (f *fakeBackend) ContainersPrune(context.Context, map[string][]string) (container.PruneReport, error) {
 	return container.PruneReport{}, errUnset
 }
+func (f *fakeBackend) ContainerStats(context.Context, string, bool, bool, func(*container.StatsResponse) error) error {
+	return errUnset
+}
 func (f *fakeBackend) ContainerTop(context.Context, string, string) (container.TopResponse, error) {
 	return container.TopResponse{}, errUnset
 }
