@@ -536,3 +536,27 @@ func TestContainerStats(t *testing.T) {
 	}
 	d.mustDocker("rm", "-f", "st1")
 }
+
+func TestContainerJoinsNamespaces(t *testing.T) {
+	d := containerDaemon(t)
+	d.mustDocker("run", "-d", "--name", "ns1", "busybox", "sleep", "100")
+	d.mustDocker("run", "-d", "--name", "ns2", "--pid", "container:ns1", "busybox", "sleep", "100")
+	if out := d.mustDocker("top", "ns2"); !strings.Contains(out, "sleep") {
+		t.Fatalf("top ns2: %q", out)
+	}
+	pid1 := d.mustDocker("inspect", "-f", "{{.State.Pid}}", "ns1")
+	pid2 := d.mustDocker("inspect", "-f", "{{.State.Pid}}", "ns2")
+	l1, err1 := os.Readlink("/proc/" + pid1 + "/ns/pid")
+	l2, err2 := os.Readlink("/proc/" + pid2 + "/ns/pid")
+	if err1 != nil || err2 != nil || l1 != l2 {
+		t.Fatalf("pid namespaces: %q %v, %q %v", l1, err1, l2, err2)
+	}
+	// Naming itself fails (at create: it does not exist yet) rather than hangs.
+	if out, err := d.docker("create", "--name", "self1", "--ipc", "container:self1", "busybox", "true"); err == nil {
+		t.Fatalf("create with its own ipc namespace succeeded: %s", out)
+	}
+	d.mustDocker("rm", "-f", "ns1", "ns2")
+	if out := d.mustDocker("ps", "-aq"); out != "" {
+		t.Fatalf("containers left: %q", out)
+	}
+}

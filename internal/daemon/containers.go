@@ -319,11 +319,17 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 		return nil, err
 	}
 	spec, err := oci.Spec(ctx, c, oci.SpecOpts{
-		Host:             host,
-		DefaultUlimits:   ulimits,
-		RootfsPath:       rootfs,
-		ResolveContainer: d.resolveRunning,
-		Warn:             func(m string) { log.G(ctx).Warn(m, "container", c.ID) },
+		Host:           host,
+		DefaultUlimits: ulimits,
+		RootfsPath:     rootfs,
+		ResolveContainer: func(ref string) (int, error) {
+			// c's lock is held here: naming c itself must fail, not wait.
+			if other, err := d.containers.Get(ref); err == nil && other == c {
+				return 0, container.Classed(container.ErrInvalidParameter, "cannot join own namespaces")
+			}
+			return d.resolveRunning(ref)
+		},
+		Warn: func(m string) { log.G(ctx).Warn(m, "container", c.ID) },
 	})
 	if err != nil {
 		return nil, err
