@@ -156,7 +156,8 @@ func readKV(path string) map[string]uint64 {
 	return out
 }
 
-// readBlkio reads "major:minor Op value" lines; "Total" lines are skipped.
+// readBlkio reads "major:minor Op value" lines; the closing "Total n" line
+// is skipped.
 func readBlkio(path string) []ctypes.BlkioStatEntry {
 	f, err := os.Open(path)
 	if err != nil {
