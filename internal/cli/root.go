@@ -85,6 +85,23 @@ func addCommands(root *cobra.Command, cli *command.Cli) {
 		system.NewInfoCommand(cli),
 		alias(container.NewListCommand(cli), "ps [OPTIONS]"),
 		alias(image.NewListCommand(cli), "images [OPTIONS] [REPOSITORY[:TAG]]"),
+		container.NewRunCommand(cli),
+		container.NewCreateCommand(cli),
+		container.NewStartCommand(cli),
+		container.NewStopCommand(cli),
+		container.NewKillCommand(cli),
+		container.NewRestartCommand(cli),
+		container.NewWaitCommand(cli),
+		alias(container.NewRmCommand(cli), "rm [OPTIONS] CONTAINER [CONTAINER...]"),
+		container.NewLogsCommand(cli),
+		container.NewTopCommand(cli),
+		container.NewRenameCommand(cli),
+		container.NewStatsCommand(cli),
+		system.NewInspectCommand(cli),
+		image.NewImportCommand(cli),
+		alias(image.NewRemoveCommand(cli), "rmi [OPTIONS] IMAGE [IMAGE...]"),
+		image.NewTagCommand(cli),
+		image.NewHistoryCommand(cli),
 	)
 }
 

@@ -3,18 +3,40 @@ package clitest
 import (
 	"context"
 
+	"github.com/moby/moby/api/types/container"
+
 	"github.com/moby/moby/client"
 )
 
 // FakeClient is an API client whose calls are func fields; a nil field
 // answers with zero values. It satisfies command.APIClient.
 type FakeClient struct {
-	Version           string
-	PingFunc          func(client.PingOptions) (client.PingResult, error)
-	ServerVersionFunc func() (client.ServerVersionResult, error)
-	InfoFunc          func() (client.SystemInfoResult, error)
-	ContainerListFunc func(client.ContainerListOptions) (client.ContainerListResult, error)
-	ImageListFunc     func(client.ImageListOptions) (client.ImageListResult, error)
+	Version              string
+	PingFunc             func(client.PingOptions) (client.PingResult, error)
+	ServerVersionFunc    func() (client.ServerVersionResult, error)
+	InfoFunc             func() (client.SystemInfoResult, error)
+	ContainerListFunc    func(client.ContainerListOptions) (client.ContainerListResult, error)
+	ImageListFunc        func(client.ImageListOptions) (client.ImageListResult, error)
+	ContainerCreateFunc  func(o client.ContainerCreateOptions) (client.ContainerCreateResult, error)
+	ContainerStartFunc   func(id string, o client.ContainerStartOptions) (client.ContainerStartResult, error)
+	ContainerAttachFunc  func(id string, o client.ContainerAttachOptions) (client.ContainerAttachResult, error)
+	ContainerStopFunc    func(id string, o client.ContainerStopOptions) (client.ContainerStopResult, error)
+	ContainerKillFunc    func(id string, o client.ContainerKillOptions) (client.ContainerKillResult, error)
+	ContainerRestartFunc func(id string, o client.ContainerRestartOptions) (client.ContainerRestartResult, error)
+	ContainerRemoveFunc  func(id string, o client.ContainerRemoveOptions) (client.ContainerRemoveResult, error)
+	ContainerLogsFunc    func(id string, o client.ContainerLogsOptions) (client.ContainerLogsResult, error)
+	ContainerInspectFunc func(id string, o client.ContainerInspectOptions) (client.ContainerInspectResult, error)
+	ContainerTopFunc     func(id string, o client.ContainerTopOptions) (client.ContainerTopResult, error)
+	ContainerRenameFunc  func(id string, o client.ContainerRenameOptions) (client.ContainerRenameResult, error)
+	ContainerPruneFunc   func(o client.ContainerPruneOptions) (client.ContainerPruneResult, error)
+	ContainerStatsFunc   func(id string, o client.ContainerStatsOptions) (client.ContainerStatsResult, error)
+	ImageImportFunc      func(src client.ImageImportSource, ref string, o client.ImageImportOptions) (client.ImageImportResult, error)
+	ImageInspectFunc     func(id string) (client.ImageInspectResult, error)
+	ImageRemoveFunc      func(id string, o client.ImageRemoveOptions) (client.ImageRemoveResult, error)
+	ImageTagFunc         func(o client.ImageTagOptions) (client.ImageTagResult, error)
+	ImageHistoryFunc     func(id string) (client.ImageHistoryResult, error)
+	// ContainerWaitFunc answers ContainerWait; nil reports status 0 at once.
+	ContainerWaitFunc func(id string, o client.ContainerWaitOptions) (container.WaitResponse, error)
 }
 
 func (f *FakeClient) Ping(_ context.Context, o client.PingOptions) (client.PingResult, error) {
@@ -50,6 +72,150 @@ func (f *FakeClient) ImageList(_ context.Context, o client.ImageListOptions) (cl
 		return client.ImageListResult{}, nil
 	}
 	return f.ImageListFunc(o)
+}
+
+func (f *FakeClient) ContainerCreate(_ context.Context, o client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
+	if f.ContainerCreateFunc == nil {
+		return client.ContainerCreateResult{}, nil
+	}
+	return f.ContainerCreateFunc(o)
+}
+
+func (f *FakeClient) ContainerStart(_ context.Context, id string, o client.ContainerStartOptions) (client.ContainerStartResult, error) {
+	if f.ContainerStartFunc == nil {
+		return client.ContainerStartResult{}, nil
+	}
+	return f.ContainerStartFunc(id, o)
+}
+
+func (f *FakeClient) ContainerAttach(_ context.Context, id string, o client.ContainerAttachOptions) (client.ContainerAttachResult, error) {
+	if f.ContainerAttachFunc == nil {
+		return client.ContainerAttachResult{}, nil
+	}
+	return f.ContainerAttachFunc(id, o)
+}
+
+func (f *FakeClient) ContainerStop(_ context.Context, id string, o client.ContainerStopOptions) (client.ContainerStopResult, error) {
+	if f.ContainerStopFunc == nil {
+		return client.ContainerStopResult{}, nil
+	}
+	return f.ContainerStopFunc(id, o)
+}
+
+func (f *FakeClient) ContainerKill(_ context.Context, id string, o client.ContainerKillOptions) (client.ContainerKillResult, error) {
+	if f.ContainerKillFunc == nil {
+		return client.ContainerKillResult{}, nil
+	}
+	return f.ContainerKillFunc(id, o)
+}
+
+func (f *FakeClient) ContainerRestart(_ context.Context, id string, o client.ContainerRestartOptions) (client.ContainerRestartResult, error) {
+	if f.ContainerRestartFunc == nil {
+		return client.ContainerRestartResult{}, nil
+	}
+	return f.ContainerRestartFunc(id, o)
+}
+
+func (f *FakeClient) ContainerRemove(_ context.Context, id string, o client.ContainerRemoveOptions) (client.ContainerRemoveResult, error) {
+	if f.ContainerRemoveFunc == nil {
+		return client.ContainerRemoveResult{}, nil
+	}
+	return f.ContainerRemoveFunc(id, o)
+}
+
+func (f *FakeClient) ContainerLogs(_ context.Context, id string, o client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
+	if f.ContainerLogsFunc == nil {
+		return nil, nil
+	}
+	return f.ContainerLogsFunc(id, o)
+}
+
+func (f *FakeClient) ContainerInspect(_ context.Context, id string, o client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
+	if f.ContainerInspectFunc == nil {
+		return client.ContainerInspectResult{}, nil
+	}
+	return f.ContainerInspectFunc(id, o)
+}
+
+func (f *FakeClient) ContainerTop(_ context.Context, id string, o client.ContainerTopOptions) (client.ContainerTopResult, error) {
+	if f.ContainerTopFunc == nil {
+		return client.ContainerTopResult{}, nil
+	}
+	return f.ContainerTopFunc(id, o)
+}
+
+func (f *FakeClient) ContainerRename(_ context.Context, id string, o client.ContainerRenameOptions) (client.ContainerRenameResult, error) {
+	if f.ContainerRenameFunc == nil {
+		return client.ContainerRenameResult{}, nil
+	}
+	return f.ContainerRenameFunc(id, o)
+}
+
+func (f *FakeClient) ContainerPrune(_ context.Context, o client.ContainerPruneOptions) (client.ContainerPruneResult, error) {
+	if f.ContainerPruneFunc == nil {
+		return client.ContainerPruneResult{}, nil
+	}
+	return f.ContainerPruneFunc(o)
+}
+
+func (f *FakeClient) ContainerStats(_ context.Context, id string, o client.ContainerStatsOptions) (client.ContainerStatsResult, error) {
+	if f.ContainerStatsFunc == nil {
+		return client.ContainerStatsResult{}, nil
+	}
+	return f.ContainerStatsFunc(id, o)
+}
+
+func (f *FakeClient) ImageImport(_ context.Context, src client.ImageImportSource, ref string, o client.ImageImportOptions) (client.ImageImportResult, error) {
+	if f.ImageImportFunc == nil {
+		return nil, nil
+	}
+	return f.ImageImportFunc(src, ref, o)
+}
+
+func (f *FakeClient) ImageInspect(_ context.Context, id string, o ...client.ImageInspectOption) (client.ImageInspectResult, error) {
+	if f.ImageInspectFunc == nil {
+		return client.ImageInspectResult{}, nil
+	}
+	return f.ImageInspectFunc(id)
+}
+
+func (f *FakeClient) ImageRemove(_ context.Context, id string, o client.ImageRemoveOptions) (client.ImageRemoveResult, error) {
+	if f.ImageRemoveFunc == nil {
+		return client.ImageRemoveResult{}, nil
+	}
+	return f.ImageRemoveFunc(id, o)
+}
+
+func (f *FakeClient) ImageTag(_ context.Context, o client.ImageTagOptions) (client.ImageTagResult, error) {
+	if f.ImageTagFunc == nil {
+		return client.ImageTagResult{}, nil
+	}
+	return f.ImageTagFunc(o)
+}
+
+func (f *FakeClient) ImageHistory(_ context.Context, id string, o ...client.ImageHistoryOption) (client.ImageHistoryResult, error) {
+	if f.ImageHistoryFunc == nil {
+		return client.ImageHistoryResult{}, nil
+	}
+	return f.ImageHistoryFunc(id)
+}
+
+func (f *FakeClient) ContainerWait(_ context.Context, id string, o client.ContainerWaitOptions) client.ContainerWaitResult {
+	resc := make(chan container.WaitResponse, 1)
+	errc := make(chan error, 1)
+	var (
+		r   container.WaitResponse
+		err error
+	)
+	if f.ContainerWaitFunc != nil {
+		r, err = f.ContainerWaitFunc(id, o)
+	}
+	if err != nil {
+		errc <- err
+	} else {
+		resc <- r
+	}
+	return client.ContainerWaitResult{Result: resc, Error: errc}
 }
 
 func (f *FakeClient) ClientVersion() string {

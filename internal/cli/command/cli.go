@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -17,6 +18,25 @@ type APIClient interface {
 	Info(ctx context.Context, opts client.InfoOptions) (client.SystemInfoResult, error)
 	ContainerList(ctx context.Context, opts client.ContainerListOptions) (client.ContainerListResult, error)
 	ImageList(ctx context.Context, opts client.ImageListOptions) (client.ImageListResult, error)
+	ContainerCreate(ctx context.Context, opts client.ContainerCreateOptions) (client.ContainerCreateResult, error)
+	ContainerStart(ctx context.Context, id string, opts client.ContainerStartOptions) (client.ContainerStartResult, error)
+	ContainerAttach(ctx context.Context, id string, opts client.ContainerAttachOptions) (client.ContainerAttachResult, error)
+	ContainerWait(ctx context.Context, id string, opts client.ContainerWaitOptions) client.ContainerWaitResult
+	ContainerStop(ctx context.Context, id string, opts client.ContainerStopOptions) (client.ContainerStopResult, error)
+	ContainerKill(ctx context.Context, id string, opts client.ContainerKillOptions) (client.ContainerKillResult, error)
+	ContainerRestart(ctx context.Context, id string, opts client.ContainerRestartOptions) (client.ContainerRestartResult, error)
+	ContainerRemove(ctx context.Context, id string, opts client.ContainerRemoveOptions) (client.ContainerRemoveResult, error)
+	ContainerLogs(ctx context.Context, id string, opts client.ContainerLogsOptions) (client.ContainerLogsResult, error)
+	ContainerInspect(ctx context.Context, id string, opts client.ContainerInspectOptions) (client.ContainerInspectResult, error)
+	ContainerTop(ctx context.Context, id string, opts client.ContainerTopOptions) (client.ContainerTopResult, error)
+	ContainerRename(ctx context.Context, id string, opts client.ContainerRenameOptions) (client.ContainerRenameResult, error)
+	ContainerPrune(ctx context.Context, opts client.ContainerPruneOptions) (client.ContainerPruneResult, error)
+	ContainerStats(ctx context.Context, id string, opts client.ContainerStatsOptions) (client.ContainerStatsResult, error)
+	ImageImport(ctx context.Context, src client.ImageImportSource, ref string, opts client.ImageImportOptions) (client.ImageImportResult, error)
+	ImageInspect(ctx context.Context, id string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
+	ImageRemove(ctx context.Context, id string, opts client.ImageRemoveOptions) (client.ImageRemoveResult, error)
+	ImageTag(ctx context.Context, opts client.ImageTagOptions) (client.ImageTagResult, error)
+	ImageHistory(ctx context.Context, id string, opts ...client.ImageHistoryOption) (client.ImageHistoryResult, error)
 	ClientVersion() string
 	Close() error
 }
@@ -39,7 +59,9 @@ type Options struct {
 // the API client, connected on first use.
 type Cli struct {
 	out, err io.Writer
-	Options  Options
+	// In is the standard input (import -); nil means os.Stdin.
+	In      io.Reader
+	Options Options
 	// Getenv reads the environment (os.Getenv outside tests).
 	Getenv func(string) string
 	// Clock is the time ages ("2 hours ago") are measured from; nil means
@@ -61,6 +83,14 @@ func NewCli(out, errOut io.Writer, getenv func(string) string) *Cli {
 
 // Out is where command output goes.
 func (c *Cli) Out() io.Writer { return c.out }
+
+// Stdin is the standard input.
+func (c *Cli) Stdin() io.Reader {
+	if c.In != nil {
+		return c.In
+	}
+	return os.Stdin
+}
 
 // Err is where warnings and errors go.
 func (c *Cli) Err() io.Writer { return c.err }

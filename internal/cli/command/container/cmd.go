@@ -16,6 +16,22 @@ func NewContainerCommand(cli *command.Cli) *cobra.Command {
 		Args:  command.NoArgs,
 		RunE:  command.ShowHelp(cli),
 	}
-	cmd.AddCommand(NewListCommand(cli))
+	cmd.AddCommand(
+		NewListCommand(cli),
+		NewRunCommand(cli),
+		NewCreateCommand(cli),
+		NewStartCommand(cli),
+		NewStopCommand(cli),
+		NewKillCommand(cli),
+		NewRestartCommand(cli),
+		NewWaitCommand(cli),
+		NewRmCommand(cli),
+		NewLogsCommand(cli),
+		NewInspectCommand(cli),
+		NewTopCommand(cli),
+		NewRenameCommand(cli),
+		NewPruneCommand(cli),
+		NewStatsCommand(cli),
+	)
 	return cmd
 }

@@ -16,6 +16,13 @@ func NewImageCommand(cli *command.Cli) *cobra.Command {
 		Args:  command.NoArgs,
 		RunE:  command.ShowHelp(cli),
 	}
-	cmd.AddCommand(NewListCommand(cli))
+	cmd.AddCommand(
+		NewListCommand(cli),
+		NewImportCommand(cli),
+		NewInspectCommand(cli),
+		NewRemoveCommand(cli),
+		NewTagCommand(cli),
+		NewHistoryCommand(cli),
+	)
 	return cmd
 }

@@ -1,0 +1,68 @@
+package container
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-engine/berth/internal/cli/command"
+)
+
+// NewCreateCommand returns `berth container create` (also `berth create`).
+func NewCreateCommand(cli *command.Cli) *cobra.Command {
+	var opts createOptions
+	cmd := &cobra.Command{
+		Use:   "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create a new container",
+		Args:  command.RequiresMinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCreate(cmd.Context(), cli, cmd, &opts, args)
+		},
+	}
+	addCreateFlags(cmd.Flags(), &opts)
+	return cmd
+}
+
+func runCreate(ctx context.Context, cli *command.Cli, cmd *cobra.Command, opts *createOptions, args []string) error {
+	id, err := createContainer(ctx, cli, cmd, opts, args)
+	if err != nil {
+		return withHelp(err, "create")
+	}
+	fmt.Fprintln(cli.Out(), id)
+	return nil
+}
+
+// createContainer sends the create request and prints its warnings.
+func createContainer(ctx context.Context, cli *command.Cli, cmd *cobra.Command, opts *createOptions, args []string) (string, error) {
+	cfg, hc, err := opts.parse(cmd.Flags(), args)
+	if err != nil {
+		return "", err
+	}
+	api, err := cli.Client()
+	if err != nil {
+		return "", err
+	}
+	res, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: opts.name})
+	if err != nil {
+		return "", err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(cli.Err(), "WARNING:", w)
+	}
+	return res.ID, nil
+}
+
+// withHelp is how docker reports a failed create or run: exit status 125,
+// the error and where to find help.
+func withHelp(err error, verb string) error {
+	if client.IsErrConnectionFailed(err) {
+		return command.StatusError{Cause: err, StatusCode: 125}
+	}
+	return command.StatusError{
+		Status:     fmt.Sprintf("berth: %v\n\nRun 'berth %s --help' for more information", err, verb),
+		StatusCode: 125,
+		Cause:      err,
+	}
+}
