@@ -149,8 +149,12 @@ func TestBerthCLI(t *testing.T) {
 		}
 		return nil
 	})
-	if got := b.must("logs", "--tail", "1", "-t", "c1"); !strings.HasSuffix(got, " bar") || len(got) < 20 {
-		t.Fatalf("berth logs -t --tail 1: %q", got)
+	// stdout and stderr are separate streams: each holds its own line.
+	if got := b.must("logs", "-t", "c1"); !strings.HasSuffix(got, " bar") || len(got) < 20 {
+		t.Fatalf("berth logs -t: %q", got)
+	}
+	if out, errOut, code := b.run("", "logs", "--tail", "0", "c1"); code != 0 || out != "" || errOut != "" {
+		t.Fatalf("berth logs --tail 0: exit %d, %q %q", code, out, errOut)
 	}
 	if got := b.must("inspect", "-f", "{{.State.Running}} {{.Config.Labels.k}} {{.HostConfig.PidsLimit}}", "c1"); got != "true v 64" {
 		t.Fatalf("berth inspect: %q", got)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
+	"text/template"
 
 	"github.com/moby/moby/client"
 
@@ -23,6 +25,15 @@ func Inspect(ctx context.Context, out io.Writer, refs []string, format string, g
 	var raws []json.RawMessage
 	var errs []string
 	var tmplOut bytes.Buffer
+	var tmpl *template.Template
+	if format != "" {
+		t, err := formatter.Parse(format)
+		if err != nil {
+			return fmt.Errorf("template parsing error: %w", err)
+		}
+		// docker: a missing key is an error, not "<no value>".
+		tmpl = t.Option("missingkey=error")
+	}
 	for _, ref := range refs {
 		raw, err := get(ctx, ref)
 		if err != nil {
@@ -42,9 +53,12 @@ func Inspect(ctx context.Context, out io.Writer, refs []string, format string, g
 		if err := dec.Decode(&v); err != nil {
 			return err
 		}
-		if err := formatter.Execute(&tmplOut, format, v); err != nil {
-			return err
+		if err := tmpl.Execute(&tmplOut, v); err != nil {
+			tmplOut.WriteByte('\n')
+			tmplOut.WriteTo(out)
+			return fmt.Errorf("template parsing error: %w", err)
 		}
+		tmplOut.WriteByte('\n')
 	}
 	if format == "" {
 		b := []byte{'['}

@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/moby/moby/client"
@@ -57,6 +58,13 @@ func createContainer(ctx context.Context, cli *command.Cli, cmd *cobra.Command, 
 // withHelp is how docker reports a failed create or run: exit status 125,
 // the error and where to find help.
 func withHelp(err error, verb string) error {
+	var fe flagError
+	if errors.As(err, &fe) {
+		return command.StatusError{
+			Status:     fmt.Sprintf("%s\n\nUsage:  berth %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun 'berth %s --help' for more information", fe.msg, verb, verb),
+			StatusCode: 125,
+		}
+	}
 	if client.IsErrConnectionFailed(err) {
 		return command.StatusError{Cause: err, StatusCode: 125}
 	}

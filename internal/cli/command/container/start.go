@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -58,8 +59,25 @@ func runStart(ctx context.Context, cli *command.Cli, opts startOptions, args []s
 		}
 		return nil
 	}
-	return forEach(ctx, cli, args, func(ctx context.Context, api command.APIClient, id string) error {
-		_, err := api.ContainerStart(ctx, id, client.ContainerStartOptions{})
+	api, err := cli.Client()
+	if err != nil {
 		return err
-	})
+	}
+	var msgs, failed []string
+	for _, id := range args {
+		if _, err := api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+			if client.IsErrConnectionFailed(err) {
+				return err
+			}
+			msgs = append(msgs, err.Error())
+			failed = append(failed, id)
+			continue
+		}
+		fmt.Fprintln(cli.Out(), id)
+	}
+	if len(failed) > 0 {
+		msgs = append(msgs, "Error: failed to start containers: "+strings.Join(failed, ", "))
+		return command.StatusError{Status: strings.Join(msgs, "\n"), StatusCode: 1}
+	}
+	return nil
 }

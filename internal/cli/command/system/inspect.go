@@ -2,8 +2,8 @@ package system
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -68,8 +68,10 @@ func runInspect(ctx context.Context, cli *command.Cli, opts inspectOptions, args
 	return command.Inspect(ctx, cli.Out(), args, opts.format, get)
 }
 
-// isNotFound reports a 404 from the daemon (errdefs' NotFound marker).
+// isNotFound reports the daemon's 404 for a container or an image (the
+// client marks it with containerd's errdefs, which the CLI does not import;
+// the daemon's message is docker's).
 func isNotFound(err error) bool {
-	var nf interface{ NotFound() }
-	return errors.As(err, &nf)
+	msg := err.Error()
+	return strings.Contains(msg, "No such container") || strings.Contains(msg, "No such image")
 }
