@@ -293,3 +293,28 @@ func TestRootVersionFlag(t *testing.T) {
 		t.Fatalf("exit %d, out %q", r.code, r.out)
 	}
 }
+
+// TestObjectVerbsEndToEnd drives inspect, rm and history through the fake
+// server: the client's requests, the JSON and docker's messages.
+func TestObjectVerbsEndToEnd(t *testing.T) {
+	_, env := start(t)
+	cases := []struct {
+		golden string
+		args   []string
+		code   int
+	}{
+		{"inspect.golden", []string{"inspect", "web"}, 0},
+		{"inspect-template.golden", []string{"container", "inspect", "-f", "{{.Name}} {{.State.Pid}} {{json .Config.Labels}}", "web"}, 0},
+		{"rm.golden", []string{"rm", "web", "nope"}, 1},
+		{"history.golden", []string{"history", "busybox"}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.golden, func(t *testing.T) {
+			r := run(t, env, c.args...)
+			if r.code != c.code {
+				t.Fatalf("exit %d, want %d; stderr %q", r.code, c.code, r.err)
+			}
+			clitest.Golden(t, c.golden, "stdout:\n"+r.out+"stderr:\n"+r.err)
+		})
+	}
+}

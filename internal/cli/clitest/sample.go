@@ -2,6 +2,7 @@ package clitest
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -123,6 +124,17 @@ func Sample(now time.Time) Data {
 				Containers: -1,
 				SharedSize: -1,
 			},
+		},
+		Inspect: map[string]container.InspectResponse{
+			"web": {
+				ID: "4a5b" + strings.Repeat("0", 60), Name: "/web", Image: "sha256:" + strings.Repeat("b", 64),
+				State:      &container.State{Status: container.StateRunning, Running: true, Pid: 4242},
+				Config:     &container.Config{Image: "busybox", Cmd: []string{"sleep", "100"}, Labels: map[string]string{"tier": "front"}},
+				HostConfig: &container.HostConfig{NetworkMode: "none"},
+			},
+		},
+		History: map[string][]image.HistoryResponseItem{
+			"busybox": {{ID: "sha256:" + strings.Repeat("b", 64), Created: ago(3 * time.Hour), Size: 2140000, Comment: "Imported from -"}},
 		},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -26,6 +27,11 @@ type Data struct {
 	Info       system.Info
 	Containers []container.Summary
 	Images     []image.Summary
+	// Inspect holds the containers /containers/{id}/json and DELETE
+	// /containers/{id} know, by ID or name; others are 404s.
+	Inspect map[string]container.InspectResponse
+	// History holds /images/{name}/history answers by name.
+	History map[string][]image.HistoryResponseItem
 	// Errors maps an unversioned path ("/info") to a status and message the
 	// server answers instead.
 	Errors map[string]Failure
@@ -148,6 +154,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			items = []image.Summary{}
 		}
 		writeJSON(w, http.StatusOK, items)
+	default:
+		s.serveObject(w, r, req.Path)
+	}
+}
+
+// serveObject answers the per-object endpoints: container inspect and
+// remove, image history.
+func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, path string) {
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	switch {
+	case len(parts) == 3 && parts[0] == "containers" && parts[2] == "json" && r.Method == http.MethodGet,
+		len(parts) == 2 && parts[0] == "containers" && r.Method == http.MethodDelete:
+		c, ok := s.data.Inspect[parts[1]]
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"message": "No such container: " + parts[1]})
+			return
+		}
+		if r.Method == http.MethodDelete {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		writeJSON(w, http.StatusOK, c)
+	case len(parts) == 3 && parts[0] == "images" && parts[2] == "history":
+		h, ok := s.data.History[parts[1]]
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"message": "No such image: " + parts[1]})
+			return
+		}
+		writeJSON(w, http.StatusOK, h)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "page not found"})
 	}
