@@ -218,6 +218,25 @@ func TestContainerRunAttached(t *testing.T) {
 		t.Fatalf("docker start -a: code %d, output %q", code, out)
 	}
 	d.mustDocker("rm", "att")
+
+	// A --rm container whose command cannot start is removed at once, and
+	// the CLI (which waits for that removal) returns docker's 127.
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.docker("run", "--rm", "busybox", "nosuchcommand")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if code := exitCode(err); code != 127 {
+			t.Fatalf("docker run --rm of a missing command: exit %d (%v), want 127", code, err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("docker run --rm of a missing command hangs")
+	}
+	if out := d.mustDocker("ps", "-aq"); out != "" {
+		t.Fatalf("--rm container left after a failed start: %q", out)
+	}
 }
 
 func TestContainerMemoryLimit(t *testing.T) {

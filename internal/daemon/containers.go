@@ -274,8 +274,8 @@ func (d *Daemon) ContainerStart(ctx context.Context, idOrName string) error {
 		return err
 	}
 	c.Lock()
-	defer c.Unlock()
 	if err := c.CanStart(); err != nil {
+		c.Unlock()
 		if errors.Is(err, container.ErrAlreadyRunning) {
 			return errdefs.New(errdefs.ErrNotModified, "container already started")
 		}
@@ -287,8 +287,18 @@ func (d *Daemon) ContainerStart(ctx context.Context, idOrName string) error {
 		if serr := d.containers.Save(c); serr != nil {
 			log.G(ctx).Error("saving container after a failed start", "id", c.ID, "err", serr)
 		}
+		auto := c.HostConfig.AutoRemove
+		c.Unlock()
+		// As dockerd does: an AutoRemove container that cannot start is
+		// removed at once (a `run --rm` client waits for its removal).
+		if auto {
+			if rerr := d.ContainerRemove(ctx, c.ID, true, false); rerr != nil {
+				log.G(ctx).Error("auto-remove after a failed start", "id", c.ID, "err", rerr)
+			}
+		}
 		return classify(err)
 	}
+	c.Unlock()
 	// The monitor outlives the request: it keeps the request's logger only.
 	go d.monitor(log.WithLogger(context.Background(), log.G(ctx)), c.ID, cl)
 	return nil
