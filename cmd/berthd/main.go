@@ -22,6 +22,7 @@ import (
 	"github.com/moby/moby/api/types/system"
 	"github.com/spf13/pflag"
 
+	"github.com/berth-engine/berth/internal/atomicfile"
 	"github.com/berth-engine/berth/internal/daemon"
 	"github.com/berth-engine/berth/internal/daemon/config"
 	"github.com/berth-engine/berth/internal/log"
@@ -200,12 +201,7 @@ func writePidfile(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("pidfile: %w", err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		return fmt.Errorf("pidfile: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return fmt.Errorf("pidfile: %w", err)
 	}
 	return nil

@@ -10,12 +10,15 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/berth-engine/berth/internal/atomicfile"
 )
 
 // ConfigFile is the record's file name inside its directory, docker's own.
 const ConfigFile = "config.v2.json"
 
-const tempPrefix = "." + ConfigFile + ".tmp-"
+// tempPrefix names the temporary files atomicfile leaves if a write is cut off.
+var tempPrefix = atomicfile.TempPrefix(ConfigFile)
 
 // Store holds every container record, keyed by ID and by name, and keeps
 // each one in <root>/containers/<id>/config.v2.json.
@@ -159,44 +162,7 @@ func (s *Store) Save(c *Container) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return writeAtomic(dir, ConfigFile, data)
-}
-
-func writeAtomic(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, tempPrefix)
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	ok = true
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.WriteFile(filepath.Join(dir, ConfigFile), data, 0o600)
 }
 
 // Get finds a container by full ID, exact name (with or without "/"), or

@@ -13,6 +13,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth-engine/berth/internal/atomicfile"
 )
 
 const layoutFile = `{"imageLayoutVersion":"1.0.0"}`
@@ -42,7 +44,7 @@ func NewLocal(root string) (*Local, error) {
 	}
 	lf := filepath.Join(root, "oci-layout")
 	if _, err := os.Stat(lf); errors.Is(err, fs.ErrNotExist) {
-		if err := writeAtomic(lf, []byte(layoutFile)); err != nil {
+		if err := atomicfile.WriteFile(lf, []byte(layoutFile), 0o644); err != nil {
 			return nil, fmt.Errorf("content store: %w", err)
 		}
 	}
@@ -157,7 +159,7 @@ func (s *Local) Write(ctx context.Context, r io.Reader, expected digest.Digest) 
 	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return Info{}, err
 	}
-	return info, syncDir(filepath.Dir(dst))
+	return info, atomicfile.SyncDir(filepath.Dir(dst))
 }
 
 // Walk implements Manager.
@@ -197,38 +199,6 @@ func (s *Local) Delete(ctx context.Context, dgst digest.Digest) error {
 	return nil
 }
 
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // WriteIndex replaces the layout's index.json (the images a standard OCI
 // tool sees) atomically.
 func (s *Local) WriteIndex(ctx context.Context, idx ocispec.Index) error {
@@ -236,5 +206,5 @@ func (s *Local) WriteIndex(ctx context.Context, idx ocispec.Index) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(s.root, "index.json"), data)
+	return atomicfile.WriteFile(filepath.Join(s.root, "index.json"), data, 0o644)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/moby/moby/api/types/system"
 
+	"github.com/berth-engine/berth/internal/atomicfile"
 	"github.com/berth-engine/berth/internal/container"
 	"github.com/berth-engine/berth/internal/content"
 	"github.com/berth-engine/berth/internal/daemon/config"
@@ -180,11 +181,7 @@ func engineID(root string) (string, error) {
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	id := fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("engine id: %w", err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
+	if err := atomicfile.WriteFile(p, []byte(id+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("engine id: %w", err)
 	}
 	return id, nil
