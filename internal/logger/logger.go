@@ -43,6 +43,10 @@ type ReadConfig struct {
 	Until  time.Time // only messages before Until (zero: no end)
 	Tail   int       // only the last Tail messages that match; < 0 means all
 	Follow bool      // after the existing messages, wait for new ones
+	// Done, when closed, ends a follow: the writer has finished (the shim
+	// records an exit only after the output is in the log), so the reader
+	// takes what the file holds now and returns nil.
+	Done <-chan struct{}
 }
 
 // Reader serves stored logs. ReadLogs calls fn for each selected message in

@@ -193,3 +193,41 @@ func TestFollowAcrossRotation(t *testing.T) {
 		}
 	}
 }
+
+// Closing Done ends a follow with every line the writer wrote before it,
+// without waiting for the context.
+func TestFollowEndsOnDone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c-json.log")
+	l, err := New(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	done := make(chan struct{})
+	var lines []string
+	finished := make(chan error, 1)
+	go func() {
+		finished <- NewReader(path, 1).ReadLogs(context.Background(), logger.ReadConfig{Tail: -1, Follow: true, Done: done}, func(m *logger.Message) error {
+			lines = append(lines, string(m.Line))
+			return nil
+		})
+	}()
+	const n = 50
+	for i := 0; i < n; i++ {
+		if err := l.Log(&logger.Message{Line: []byte(fmt.Sprint("line ", i)), Source: "stdout", Timestamp: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	select {
+	case err := <-finished:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("follow did not end after Done was closed")
+	}
+	if len(lines) != n || lines[n-1] != fmt.Sprint("line ", n-1) {
+		t.Fatalf("got %d lines, last %q", len(lines), lines[len(lines)-1])
+	}
+}

@@ -108,6 +108,7 @@ func (r *Reader) ReadLogs(ctx context.Context, cfg logger.ReadConfig, fn func(*l
 	}
 	timer := time.NewTimer(pollInterval)
 	defer timer.Stop()
+	finished := false
 	for {
 		if _, err := fr.readAvailable(emit2); err != nil {
 			return stopped(err)
@@ -124,10 +125,16 @@ func (r *Reader) ReadLogs(ctx context.Context, cfg logger.ReadConfig, fn func(*l
 			fr = newFileReader(moved)
 			continue
 		}
+		if finished {
+			return nil
+		}
 		timer.Reset(pollInterval)
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-cfg.Done:
+			// One more pass picks up the writer's last lines.
+			finished = true
 		case <-timer.C:
 		}
 	}

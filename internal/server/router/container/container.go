@@ -366,16 +366,14 @@ func (s *Router) logs(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	defer cancel()
 	if cfg.Follow {
 		// Following ends when the container stops; the shim reports the
-		// exit only after the output is in the log, so a short grace lets
-		// the reader's poll pick up the last lines.
+		// exit only after the output is in the log, so the reader takes
+		// what the file holds then and ends.
 		if ch, err := s.backend.ContainerWait(readCtx, id, container.WaitConditionNotRunning); err == nil {
+			done := make(chan struct{})
+			cfg.Done = done
 			go func() {
 				if _, ok := <-ch; ok {
-					select {
-					case <-time.After(attachGrace):
-						cancel()
-					case <-readCtx.Done():
-					}
+					close(done)
 				}
 			}()
 		}
@@ -440,11 +438,6 @@ func frameWriter(w io.Writer, stdout, stderr, tty, timestamps bool, flush func()
 	}
 }
 
-// attachGrace is how long an output stream keeps reading after the
-// container's exit is recorded: the shim reports the exit only once the
-// output is in the log, and the log reader polls every 50 ms.
-const attachGrace = 250 * time.Millisecond
-
 // attach streams the container's output from the moment of the call (and
 // its earlier log with logs=1) over the hijacked connection, until the
 // container's next exit. It is served from the json-file log, so there is
@@ -495,13 +488,11 @@ func (s *Router) attach(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		cfg.Since = time.Now()
 	}
 	if stream {
+		done := make(chan struct{})
+		cfg.Done = done
 		go func() {
 			if _, ok := <-exited; ok {
-				select {
-				case <-time.After(attachGrace):
-					cancel()
-				case <-readCtx.Done():
-				}
+				close(done)
 			}
 		}()
 	}
