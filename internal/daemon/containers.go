@@ -14,6 +14,7 @@ import (
 	"time"
 
 	ctypes "github.com/moby/moby/api/types/container"
+	eventtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/storage"
 	"golang.org/x/sys/unix"
 
@@ -187,6 +188,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 		f.Close()
 	}
 	resp.ID = c.ID
+	d.LogContainerEvent(c, eventtypes.ActionCreate, nil)
 	log.G(ctx).Info("container created", "id", c.ID, "name", c.Name, "image", c.Image)
 	return resp, nil
 }
@@ -371,6 +373,7 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 	if err := d.containers.Save(c); err != nil {
 		log.G(ctx).Error("saving running container", "id", c.ID, "err", err)
 	}
+	d.logContainerEventLocked(c, eventtypes.ActionStart, nil)
 	log.G(ctx).Info("container started", "id", c.ID, "pid", cl.Pid())
 	return cl, nil
 }
@@ -393,6 +396,7 @@ func (d *Daemon) monitor(ctx context.Context, id string, cl *shim.Client) {
 func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, code int, at time.Time) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	oom := d.exitedByOOM(id) // before the shim's delete removes the cgroup
 	if cl != nil {
 		if _, err := cl.Delete(dctx, true); err != nil {
 			log.G(ctx).Debug("shim delete", "id", id, "err", err)
@@ -418,6 +422,12 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 	if err := d.containers.Save(c); err != nil {
 		log.G(ctx).Error("saving exited container", "id", id, "err", err)
 	}
+	if oom {
+		d.logContainerEventLocked(c, eventtypes.ActionOOM, nil)
+	}
+	d.logContainerEventLocked(c, eventtypes.ActionDie, map[string]string{
+		"exitCode": strconv.Itoa(code), "execDuration": strconv.Itoa(int(ran.Seconds())),
+	})
 	auto := c.HostConfig.AutoRemove && !removing
 	delay := restartDelay(c.RestartCount, ran)
 	c.Unlock()
@@ -625,6 +635,7 @@ func (d *Daemon) ContainerStop(ctx context.Context, idOrName string, timeout *in
 	}
 	if c.State.Restarting {
 		d.stopRestarting(c)
+		d.logContainerEventLocked(c, eventtypes.ActionStop, nil)
 		c.Unlock()
 		return nil
 	}
@@ -637,7 +648,11 @@ func (d *Daemon) ContainerStop(ctx context.Context, idOrName string, timeout *in
 			return err
 		}
 	}
-	return d.stop(ctx, c, sig, time.Duration(secs)*time.Second)
+	if err := d.stop(ctx, c, sig, time.Duration(secs)*time.Second); err != nil {
+		return err
+	}
+	d.LogContainerEvent(c, eventtypes.ActionStop, nil)
+	return nil
 }
 
 func (d *Daemon) stop(ctx context.Context, c *container.Container, sig syscall.Signal, grace time.Duration) error {
@@ -656,6 +671,7 @@ func (d *Daemon) stop(ctx context.Context, c *container.Container, sig syscall.S
 		if err := ignoreNotRunning(cl.Kill(ctx, sig, false)); err != nil {
 			return err
 		}
+		d.logKill(c, sig)
 		if waitStopped(ctx, c, grace) {
 			return nil
 		}
@@ -663,6 +679,7 @@ func (d *Daemon) stop(ctx context.Context, c *container.Container, sig syscall.S
 	if err := ignoreNotRunning(cl.Kill(ctx, syscall.SIGKILL, true)); err != nil {
 		return err
 	}
+	d.logKill(c, syscall.SIGKILL)
 	if !waitStopped(ctx, c, 30*time.Second) {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -698,6 +715,7 @@ func (d *Daemon) ContainerKill(ctx context.Context, idOrName, signal string) err
 	if err := ignoreNotRunning(cl.Kill(ctx, sig, false)); err != nil {
 		return err
 	}
+	d.logKill(c, sig)
 	if sig == syscall.SIGKILL {
 		waitStopped(ctx, c, 10*time.Second)
 	}
@@ -795,6 +813,7 @@ func (d *Daemon) ContainerRemove(ctx context.Context, idOrName string, force, re
 	if err := d.containers.Delete(c.ID); err != nil {
 		return classify(err)
 	}
+	d.LogContainerEvent(c, eventtypes.ActionDestroy, nil)
 	log.G(ctx).Info("container removed", "id", c.ID)
 	return nil
 }
@@ -815,6 +834,7 @@ func (d *Daemon) ContainerRestart(ctx context.Context, idOrName string, timeout 
 	if err := d.ContainerStart(ctx, c.ID); err != nil && !errors.Is(err, errdefs.ErrNotModified) {
 		return err
 	}
+	d.LogContainerEvent(c, eventtypes.ActionRestart, nil)
 	return nil
 }
 
@@ -828,7 +848,14 @@ func (d *Daemon) ContainerRename(ctx context.Context, idOrName, newName string) 
 	if err != nil {
 		return err
 	}
-	return classify(d.containers.Rename(c, newName))
+	c.Lock()
+	oldName := c.Name
+	c.Unlock()
+	if err := d.containers.Rename(c, newName); err != nil {
+		return classify(err)
+	}
+	d.LogContainerEvent(c, eventtypes.ActionRename, map[string]string{"oldName": oldName})
+	return nil
 }
 
 // ContainerInspect returns the container in docker's inspect shape.

@@ -18,6 +18,7 @@ import (
 	"github.com/berth-engine/berth/internal/container"
 	"github.com/berth-engine/berth/internal/content"
 	"github.com/berth-engine/berth/internal/daemon/config"
+	"github.com/berth-engine/berth/internal/events"
 	"github.com/berth-engine/berth/internal/image"
 	"github.com/berth-engine/berth/internal/log"
 	"github.com/berth-engine/berth/internal/snapshot/overlay"
@@ -38,6 +39,8 @@ type Daemon struct {
 	snapshots  *overlay.Snapshotter
 	images     *image.Store
 	containers *container.Store
+
+	events *events.Log // recent events and their subscribers
 }
 
 // New prepares the data root (0711) and the exec root (0700), takes the
@@ -59,7 +62,7 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, lock: lock, started: time.Now()}
+	d := &Daemon{cfg: cfg, lock: lock, started: time.Now(), events: events.New(events.DefaultRingSize)}
 	if d.id, err = engineID(cfg.DataRoot); err != nil {
 		d.Close()
 		return nil, err

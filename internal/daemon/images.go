@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	eventtypes "github.com/moby/moby/api/types/events"
 	imagetypes "github.com/moby/moby/api/types/image"
 
 	"github.com/berth-engine/berth/internal/errdefs"
@@ -38,7 +39,15 @@ func (d *Daemon) ImportImage(ctx context.Context, src io.Reader, repo, tag, mess
 		return "", err
 	}
 	id, err := d.images.Import(ctx, src, image.ImportOptions{Ref: ref, Changes: changes, Message: message, Source: "-"})
-	return id, imageError(err)
+	if err != nil {
+		return id, imageError(err)
+	}
+	// As dockerd: the new tag's event, then the import's.
+	if ref != "" {
+		d.logImageEvent(ctx, id, familiarTag(ref), eventtypes.ActionTag)
+	}
+	d.logImageEvent(ctx, id, id, eventtypes.ActionImport)
+	return id, nil
 }
 
 // joinRef makes repo[:tag] from the API's repo and tag parameters; a tag
@@ -79,13 +88,24 @@ func (d *Daemon) TagImage(ctx context.Context, name, repo, tag string) error {
 	if err != nil {
 		return err
 	}
-	return imageError(d.images.Tag(ctx, name, ref))
+	if err := d.images.Tag(ctx, name, ref); err != nil {
+		return imageError(err)
+	}
+	if id, err := d.images.Resolve(ctx, ref); err == nil {
+		d.logImageEvent(ctx, id, familiarTag(ref), eventtypes.ActionTag)
+	}
+	return nil
 }
 
 // ImageDelete untags or deletes with docker rmi's rules.
 func (d *Daemon) ImageDelete(ctx context.Context, name string, force, prune bool) ([]imagetypes.DeleteResponse, error) {
+	id, _ := d.images.Resolve(ctx, name)
 	items, err := d.images.Delete(ctx, name, image.DeleteOptions{Force: force, PruneChildren: prune})
-	return items, imageError(err)
+	if err != nil {
+		return items, imageError(err)
+	}
+	d.logDeleteEvents(id, items)
+	return items, nil
 }
 
 // Images lists the images that pass filters: dangling, reference, label,

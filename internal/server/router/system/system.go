@@ -1,5 +1,7 @@
-// Package system serves /_ping, /version and /info. Its Backend is the
-// daemon; the API version fields of /version come from the server's range
+// Package system serves /_ping, /version, /info, /events and /system/df.
+// Its Backend is the daemon; the events and disk usage routes need the
+// optional EventsBackend and DiskUsageBackend, which a backend without
+// them (a test's fake) answers with 501; the API version fields of /version come from the server's range
 // (httputil), not from the backend, so version policy stays out of the
 // daemon.
 package system
@@ -38,6 +40,8 @@ func (s *Router) Routes() []httputil.Route {
 		{Method: http.MethodHead, Path: "/_ping", Handler: s.ping},
 		{Method: http.MethodGet, Path: "/version", Handler: s.version},
 		{Method: http.MethodGet, Path: "/info", Handler: s.info},
+		{Method: http.MethodGet, Path: "/events", Handler: s.events},
+		{Method: http.MethodGet, Path: "/system/df", Handler: s.diskUsage},
 	}
 }
 
