@@ -7,7 +7,7 @@ LDFLAGS   := -X github.com/berth-engine/berth/internal/version.Version=$(VERSION
              -X github.com/berth-engine/berth/internal/runtime/cli.Version=$(VERSION)
 BINARIES  := berth berthd berth-shim berth-runtime
 
-.PHONY: all build install test integration validation compare bench vet help clean
+.PHONY: all build install test integration validation compare bench bench-daemon vet help clean
 
 all: build
 
@@ -37,6 +37,12 @@ integration: build
 
 bench: build
 	$(GO) run ./bench/runtime -berth $(CURDIR)/bin/berth-runtime
+	$(GO) run ./bench/daemon -berthd $(CURDIR)/bin/berthd -berth $(CURDIR)/bin/berth $(BENCH_DAEMON_FLAGS)
+
+# berthd beside a private dockerd: run latency, mass start, monitor and
+# daemon memory, ps. BENCH_DAEMON_FLAGS="-n 50 -json out.json" and so on.
+bench-daemon: build
+	$(GO) run ./bench/daemon -berthd $(CURDIR)/bin/berthd -berth $(CURDIR)/bin/berth $(BENCH_DAEMON_FLAGS)
 
 clean:
 	rm -rf bin
@@ -46,4 +52,5 @@ help:
 	@echo "make install    install them into $(BINDIR)"
 	@echo "make test       unit tests (root tests run when root)"
 	@echo "make integration  root: integration tests, runc comparison, OCI validation suite"
-	@echo "make bench      root: berth-runtime start latency beside runc and crun"
+	@echo "make bench      root: berth-runtime start latency beside runc and crun, then bench-daemon"
+	@echo "make bench-daemon  root: berthd beside a private dockerd (BENCH_DAEMON_FLAGS=...)"

@@ -1,0 +1,561 @@
+package main
+
+import (
+	"context"
+	"debug/buildinfo"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"github.com/berth-engine/berth/internal/testutil"
+)
+
+const image = "busybox:latest"
+
+// run sets up both daemons, runs the chosen benchmarks and tears everything
+// down; the results gathered so far are returned even on error.
+func run(ctx context.Context, o options) (res *results, err error) {
+	// Short: berth's shim sockets live at <dir>/berth/e/shims/<64 hex>/shim.sock
+	// and a unix socket path is limited to 107 bytes.
+	dir, err := os.MkdirTemp("", "bb")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return nil, err
+	}
+	res = &results{Date: time.Now().UTC(), Host: hostInfo()}
+	var engines []*engine
+	defer func() {
+		if cerr := cleanup(dir, engines, o); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
+
+	cliConfig := filepath.Join(dir, "cli")
+	if err := os.Mkdir(cliConfig, 0o700); err != nil {
+		return res, err
+	}
+	tarball := filepath.Join(dir, "busybox.tar")
+	if err := busyboxTar(o.busybox, filepath.Join(dir, "rootfs"), tarball); err != nil {
+		return res, err
+	}
+
+	logf(o, "starting berthd")
+	b, err := startBerthd(ctx, o, filepath.Join(dir, "berth"), cliConfig)
+	if b.cmd != nil {
+		engines = append(engines, b)
+	}
+	if err != nil {
+		return res, fmt.Errorf("berthd: %w", err)
+	}
+	res.Berth = fmt.Sprintf("berthd %s, shim %s", b.version, describeShim(o.berthd))
+
+	var d *engine
+	switch {
+	case o.dockerd == "":
+		res.DockerMissing = "-dockerd is empty"
+	default:
+		if _, lerr := exec.LookPath(o.dockerd); lerr != nil {
+			res.DockerMissing = fmt.Sprintf("%s is not installed", o.dockerd)
+			break
+		}
+		if _, lerr := exec.LookPath(o.docker); lerr != nil {
+			res.DockerMissing = fmt.Sprintf("the docker CLI (%s) is not installed", o.docker)
+			break
+		}
+		logf(o, "starting dockerd")
+		d, err = startDockerd(ctx, o, filepath.Join(dir, "docker"), cliConfig)
+		if d.cmd != nil {
+			engines = append(engines, d)
+		}
+		if err != nil {
+			return res, fmt.Errorf("dockerd: %w", err)
+		}
+		res.Docker = fmt.Sprintf("dockerd %s, containerd-shim-runc-v2, runc", d.version)
+	}
+	for _, e := range engines {
+		logf(o, "importing busybox into %s", e.name)
+		if err := e.importImage(ctx, o, tarball); err != nil {
+			return res, fmt.Errorf("%s: import: %w", e.name, err)
+		}
+	}
+
+	p := pair{berth: b, docker: d}
+	// The idle reading comes first: right after the import, before any
+	// container has run.
+	for _, name := range allBenches {
+		if !slices.Contains(o.benches, name) {
+			continue
+		}
+		logf(o, "bench %s", name)
+		var err error
+		switch name {
+		case "idle":
+			err = benchIdle(ctx, o, p, res)
+		case "run":
+			err = benchRun(ctx, o, p, res)
+		case "start50":
+			err = benchStartDetached(ctx, o, p, res)
+		case "shim":
+			err = benchShim(ctx, o, p, res)
+		case "ps":
+			err = benchPs(ctx, o, p, res)
+		}
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return res, nil
+}
+
+// pair is the engines under test; docker is nil when Docker is not installed.
+type pair struct{ berth, docker *engine }
+
+func (p pair) all() []*engine {
+	if p.docker == nil {
+		return []*engine{p.berth}
+	}
+	return []*engine{p.docker, p.berth}
+}
+
+// cleanup removes every container, stops both daemons by pid, ends any
+// process still running from dir (shims), unmounts and removes dir.
+func cleanup(dir string, engines []*engine, o options) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var errs []error
+	for _, e := range engines {
+		logf(o, "cleanup %s", e.name)
+		select {
+		case <-e.exited:
+		default:
+			if err := e.removeAll(ctx, o.parallel); err != nil {
+				errs = append(errs, fmt.Errorf("%s: remove containers: %w", e.name, err))
+			}
+		}
+		if err := e.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: stop: %w", e.name, err))
+		}
+	}
+	if left := processesUnder(dir); len(left) > 0 {
+		var names []string
+		for _, p := range left {
+			names = append(names, fmt.Sprintf("%d (%s)", p, comm(p)))
+			_ = killPid(p, 5*time.Second)
+		}
+		errs = append(errs, fmt.Errorf("processes left by the daemons, killed: %s", strings.Join(names, ", ")))
+	}
+	if err := unmountAll(dir); err != nil {
+		errs = append(errs, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// busyboxTar makes the image's root filesystem from the static busybox and
+// packs it as an import tarball.
+func busyboxTar(busybox, rootfs, tarball string) error {
+	if err := testutil.MakeBusyboxRootfs(busybox, rootfs); err != nil {
+		return fmt.Errorf("busybox rootfs (apt-get install busybox-static): %w", err)
+	}
+	out, err := exec.Command("tar", "-C", rootfs, "--numeric-owner", "-cf", tarball, ".").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("tar: %v: %s", err, out)
+	}
+	return os.RemoveAll(rootfs)
+}
+
+// benchIdle reads the idle daemons' memory: berthd; dockerd + containerd.
+func benchIdle(ctx context.Context, o options, p pair, res *results) error {
+	if err := sleep(ctx, o.settle); err != nil {
+		return err
+	}
+	read := func(e *engine) (*figure, *figure, string, error) {
+		if e == nil {
+			return nil, nil, "", nil
+		}
+		var total mem
+		var parts []string
+		for _, pid := range e.daemonPids() {
+			m, err := readMem(pid)
+			if err != nil {
+				return nil, nil, "", err
+			}
+			total = total.add(m)
+			parts = append(parts, fmt.Sprintf("%s %d/%d", comm(pid), m.RSS, m.PSS))
+		}
+		return &figure{Value: float64(total.RSS), Min: float64(total.RSS), Max: float64(total.RSS), N: 1},
+			&figure{Value: float64(total.PSS), Min: float64(total.PSS), Max: float64(total.PSS), N: 1},
+			e.name + ": " + strings.Join(parts, " + "), nil
+	}
+	bRSS, bPSS, bNote, err := read(p.berth)
+	if err != nil {
+		return err
+	}
+	dRSS, dPSS, dNote, err := read(p.docker)
+	if err != nil {
+		return err
+	}
+	note := "RSS/PSS KiB " + strings.Join(slices.DeleteFunc([]string{dNote, bNote}, func(s string) bool { return s == "" }), "; ")
+	res.add(row{Bench: "idle", Name: "daemon idle RSS (dockerd+containerd)", Stat: "value", Unit: "KiB", Docker: dRSS, Berth: bRSS, Budget: &budget{MaxRatio: 0.25}})
+	res.add(row{Bench: "idle", Name: "daemon idle PSS (dockerd+containerd)", Stat: "value", Unit: "KiB", Docker: dPSS, Berth: bPSS, Budget: &budget{MaxRatio: 0.25}, Note: note})
+	return nil
+}
+
+// subject is one way of running a container, timed per call.
+type subject struct {
+	engine  *engine
+	name    string
+	start   func(ctx context.Context) (time.Duration, error)
+	samples []time.Duration
+}
+
+// benchRun times `run --rm --network none busybox true` through the docker
+// CLI and the API against both engines, and the berth CLI against berthd.
+// Rounds are interleaved, starting one subject further each round.
+func benchRun(ctx context.Context, o options, p pair, res *results) error {
+	args := []string{"run", "--rm", "--network", "none", image, "true"}
+	var subjects []*subject
+	for _, e := range p.all() {
+		subjects = append(subjects,
+			&subject{engine: e, name: "docker CLI", start: cliRun(e, o.docker, args)},
+			&subject{engine: e, name: "API", start: apiRun(e)})
+	}
+	subjects = append(subjects, &subject{engine: p.berth, name: "berth CLI", start: cliRun(p.berth, o.berth, args)})
+	if err := rounds(ctx, o, subjects); err != nil {
+		return err
+	}
+	get := func(e *engine, name string) *figure {
+		for _, s := range subjects {
+			if s.engine == e && e != nil && s.name == name {
+				return latency(s.samples)
+			}
+		}
+		return nil
+	}
+	b := &budget{MaxRatio: 0.1, MaxValue: 50}
+	res.add(row{Bench: "run", Name: "run --rm true: docker CLI (exec)", Stat: "median", Unit: "ms", Docker: get(p.docker, "docker CLI"), Berth: get(p.berth, "docker CLI"), Budget: b})
+	res.add(row{Bench: "run", Name: "run --rm true: Engine API from Go", Stat: "median", Unit: "ms", Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: b})
+	res.add(row{Bench: "run", Name: "run --rm true: berth CLI (exec) vs docker CLI", Stat: "median", Unit: "ms", Docker: get(p.docker, "docker CLI"), Berth: get(p.berth, "berth CLI"), Budget: b})
+	return nil
+}
+
+func rounds(ctx context.Context, o options, subjects []*subject) error {
+	for round := -o.warmup; round < o.n; round++ {
+		for k := range subjects {
+			s := subjects[(k+max(round, 0))%len(subjects)]
+			d, err := s.start(ctx)
+			if err != nil {
+				return fmt.Errorf("%s via %s: %w", s.engine.name, s.name, err)
+			}
+			if round >= 0 {
+				s.samples = append(s.samples, d)
+			}
+		}
+	}
+	return nil
+}
+
+// cliRun execs a CLI against e and expects exit 0 and no output.
+func cliRun(e *engine, bin string, args []string) func(context.Context) (time.Duration, error) {
+	return func(ctx context.Context) (time.Duration, error) {
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env = e.cliEnv
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		t0 := time.Now()
+		err := cmd.Run()
+		d := time.Since(t0)
+		if err != nil || out.Len() > 0 {
+			return 0, fmt.Errorf("%s %s: %v: %s", filepath.Base(bin), strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+		}
+		return d, nil
+	}
+}
+
+// apiRun makes the docker CLI's HTTP calls for `run --rm`: create
+// (AutoRemove), attach stdout+stderr (hijacked), wait condition=removed,
+// start; done when the attach stream ends and the wait has answered.
+func apiRun(e *engine) func(context.Context) (time.Duration, error) {
+	return func(ctx context.Context) (time.Duration, error) {
+		t0 := time.Now()
+		cr, err := e.api.ContainerCreate(ctx, client.ContainerCreateOptions{
+			Config:     &container.Config{Image: image, Cmd: []string{"true"}, AttachStdout: true, AttachStderr: true},
+			HostConfig: &container.HostConfig{AutoRemove: true, NetworkMode: "none"},
+		})
+		if err != nil {
+			return 0, err
+		}
+		fail := func(err error) (time.Duration, error) {
+			_, _ = e.api.ContainerRemove(context.WithoutCancel(ctx), cr.ID, client.ContainerRemoveOptions{Force: true})
+			return 0, err
+		}
+		att, err := e.api.ContainerAttach(ctx, cr.ID, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+		if err != nil {
+			return fail(err)
+		}
+		defer att.Close()
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		wait := e.api.ContainerWait(wctx, cr.ID, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
+		if _, err := e.api.ContainerStart(ctx, cr.ID, client.ContainerStartOptions{}); err != nil {
+			return fail(err)
+		}
+		if _, err := stdcopy.StdCopy(io.Discard, io.Discard, att.Reader); err != nil {
+			return fail(fmt.Errorf("attach stream: %w", err))
+		}
+		select {
+		case r := <-wait.Result:
+			if r.StatusCode != 0 {
+				return 0, fmt.Errorf("exit status %d", r.StatusCode)
+			}
+		case err := <-wait.Error:
+			// The wait may arrive after the removal, as with the CLI.
+			if !isNotFound(err) {
+				return fail(fmt.Errorf("wait: %w", err))
+			}
+		}
+		return time.Since(t0), nil
+	}
+}
+
+// createContainers creates n containers of cmd (network none), parallel,
+// and starts them if start is set. It returns the ids made, even on error.
+func createContainers(ctx context.Context, e *engine, n, parallel int, cmd []string, start bool) ([]string, error) {
+	ids := make([]string, n)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	err := forEach(ctx, idx, parallel, func(ctx context.Context, i int) error {
+		cr, err := e.api.ContainerCreate(ctx, client.ContainerCreateOptions{
+			Config:     &container.Config{Image: image, Cmd: cmd},
+			HostConfig: &container.HostConfig{NetworkMode: "none"},
+		})
+		if err != nil {
+			return err
+		}
+		ids[i] = cr.ID
+		if start {
+			_, err = e.api.ContainerStart(ctx, cr.ID, client.ContainerStartOptions{})
+		}
+		return err
+	})
+	return slices.DeleteFunc(ids, func(id string) bool { return id == "" }), err
+}
+
+// benchStartDetached times creating and starting o.detached `sleep 3600`
+// containers, o.parallel at a time, then their forced removal.
+func benchStartDetached(ctx context.Context, o options, p pair, res *results) error {
+	startT := map[*engine][]time.Duration{}
+	rmT := map[*engine][]time.Duration{}
+	engines := p.all()
+	for rep := range o.reps {
+		for k := range engines {
+			e := engines[(k+rep)%len(engines)]
+			t0 := time.Now()
+			ids, err := createContainers(ctx, e, o.detached, o.parallel, []string{"sleep", "3600"}, true)
+			d := time.Since(t0)
+			if err != nil {
+				_ = e.removeContainers(ctx, ids, o.parallel)
+				return fmt.Errorf("%s: %w", e.name, err)
+			}
+			startT[e] = append(startT[e], d)
+			t0 = time.Now()
+			if err := e.removeContainers(ctx, ids, o.parallel); err != nil {
+				return fmt.Errorf("%s: rm -f: %w", e.name, err)
+			}
+			rmT[e] = append(rmT[e], time.Since(t0))
+		}
+	}
+	name := fmt.Sprintf("%d x create+start sleep, %d parallel: wall", o.detached, o.parallel)
+	res.add(row{Bench: "start50", Name: name, Stat: "median", Unit: "ms", Docker: latency(startT[p.docker]), Berth: latency(startT[p.berth]), Budget: &budget{MaxRatio: 0.2}})
+	res.add(row{Bench: "start50", Name: fmt.Sprintf("%d x rm -f running, %d parallel: wall", o.detached, o.parallel), Stat: "median", Unit: "ms", Docker: latency(rmT[p.docker]), Berth: latency(rmT[p.berth])})
+	return nil
+}
+
+// benchShim measures the per-container monitor of o.idleCtrs idle
+// containers: the parent of each container's init (containerd-shim-runc-v2
+// for Docker, berth-shim for berth, cross-checked with its shim.pid file).
+func benchShim(ctx context.Context, o options, p pair, res *results) error {
+	rss := map[*engine][]int64{}
+	pss := map[*engine][]int64{}
+	comms := map[*engine]string{}
+	for _, e := range p.all() {
+		ids, err := createContainers(ctx, e, o.idleCtrs, o.parallel, []string{"sleep", "3600"}, true)
+		if err != nil {
+			_ = e.removeContainers(ctx, ids, o.parallel)
+			return fmt.Errorf("%s: %w", e.name, err)
+		}
+		if err := sleep(ctx, o.settle); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			shim, err := findShim(ctx, e, id)
+			if err != nil {
+				_ = e.removeContainers(ctx, ids, o.parallel)
+				return err
+			}
+			m, err := readMem(shim)
+			if err != nil {
+				return err
+			}
+			rss[e] = append(rss[e], m.RSS)
+			pss[e] = append(pss[e], m.PSS)
+			comms[e] = comm(shim)
+		}
+		if err := e.removeContainers(ctx, ids, o.parallel); err != nil {
+			return fmt.Errorf("%s: rm -f: %w", e.name, err)
+		}
+	}
+	note := fmt.Sprintf("%d idle containers each; monitor process: docker %q, berth %q", o.idleCtrs, comms[p.docker], comms[p.berth])
+	res.add(row{Bench: "shim", Name: "monitor RSS per running container", Stat: "mean", Unit: "KiB", Docker: meanKiB(rss[p.docker]), Berth: meanKiB(rss[p.berth]), Budget: &budget{MaxRatio: 0.25}})
+	res.add(row{Bench: "shim", Name: "monitor PSS per running container", Stat: "mean", Unit: "KiB", Docker: meanKiB(pss[p.docker]), Berth: meanKiB(pss[p.berth]), Budget: &budget{MaxRatio: 0.25}, Note: note})
+	return nil
+}
+
+// findShim returns the pid of the monitor of container id: the parent of
+// its init. berth's shim.pid, when there, must agree.
+func findShim(ctx context.Context, e *engine, id string) (int, error) {
+	ins, err := e.api.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return 0, err
+	}
+	st := ins.Container.State
+	if st == nil || !st.Running || st.Pid <= 0 {
+		return 0, fmt.Errorf("%s: container %.12s is not running", e.name, id)
+	}
+	shim, err := parent(st.Pid)
+	if err != nil {
+		return 0, fmt.Errorf("%s: container %.12s: %w", e.name, id, err)
+	}
+	want := "containerd-shim"
+	if e.name == "berth" {
+		want = "berth-shim"
+		if pid, ok := shimPidFile(e.execRoot, id); ok && pid != shim {
+			return 0, fmt.Errorf("berth: container %.12s: shim.pid says %d, the init's parent is %d (%s)", id, pid, shim, comm(shim))
+		}
+	}
+	if c := comm(shim); !strings.HasPrefix(c, want) {
+		return 0, fmt.Errorf("%s: container %.12s: the init's parent %d is %q, not a %s", e.name, id, shim, c, want)
+	}
+	return shim, nil
+}
+
+// benchPs times listing o.psCtrs created containers: `docker ps -a`
+// (and `berth ps -a`) by exec, and GET /containers/json?all=1.
+func benchPs(ctx context.Context, o options, p pair, res *results) error {
+	for _, e := range p.all() {
+		ids, err := createContainers(ctx, e, o.psCtrs, o.parallel, []string{"true"}, false)
+		if err != nil {
+			_ = e.removeContainers(ctx, ids, o.parallel)
+			return fmt.Errorf("%s: %w", e.name, err)
+		}
+	}
+	var subjects []*subject
+	for _, e := range p.all() {
+		subjects = append(subjects,
+			&subject{engine: e, name: "docker ps", start: cliPs(e, o.docker, o.psCtrs)},
+			&subject{engine: e, name: "API", start: apiPs(e, o.psCtrs)})
+	}
+	subjects = append(subjects, &subject{engine: p.berth, name: "berth ps", start: cliPs(p.berth, o.berth, o.psCtrs)})
+	err := rounds(ctx, o, subjects)
+	for _, e := range p.all() {
+		if rerr := e.removeAll(ctx, o.parallel); rerr != nil && err == nil {
+			err = fmt.Errorf("%s: rm -f: %w", e.name, rerr)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	get := func(e *engine, name string) *figure {
+		for _, s := range subjects {
+			if s.engine == e && e != nil && s.name == name {
+				return latency(s.samples)
+			}
+		}
+		return nil
+	}
+	b := &budget{MaxRatio: 1}
+	res.add(row{Bench: "ps", Name: fmt.Sprintf("ps -a, %d created: docker CLI (exec)", o.psCtrs), Stat: "median", Unit: "ms", Docker: get(p.docker, "docker ps"), Berth: get(p.berth, "docker ps"), Budget: b})
+	res.add(row{Bench: "ps", Name: fmt.Sprintf("ps -a, %d created: GET /containers/json", o.psCtrs), Stat: "median", Unit: "ms", Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: b})
+	res.add(row{Bench: "ps", Name: fmt.Sprintf("ps -a, %d created: berth CLI vs docker CLI", o.psCtrs), Stat: "median", Unit: "ms", Docker: get(p.docker, "docker ps"), Berth: get(p.berth, "berth ps"), Budget: b})
+	return nil
+}
+
+// cliPs execs `ps -a` and checks that its table lists n containers.
+func cliPs(e *engine, bin string, n int) func(context.Context) (time.Duration, error) {
+	return func(ctx context.Context) (time.Duration, error) {
+		t0 := time.Now()
+		out, err := e.cli(ctx, bin, "ps", "-a")
+		d := time.Since(t0)
+		if err != nil {
+			return 0, err
+		}
+		if got := strings.Count(out, "\n") - 1; got != n {
+			return 0, fmt.Errorf("%s ps -a listed %d containers, want %d", filepath.Base(bin), got, n)
+		}
+		return d, nil
+	}
+}
+
+func apiPs(e *engine, n int) func(context.Context) (time.Duration, error) {
+	return func(ctx context.Context) (time.Duration, error) {
+		t0 := time.Now()
+		list, err := e.api.ContainerList(ctx, client.ContainerListOptions{All: true})
+		d := time.Since(t0)
+		if err != nil {
+			return 0, err
+		}
+		if len(list.Items) != n {
+			return 0, fmt.Errorf("listed %d containers, want %d", len(list.Items), n)
+		}
+		return d, nil
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func hostInfo() string {
+	kernel := "linux"
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = "linux " + strings.TrimSpace(string(data))
+	}
+	return fmt.Sprintf("%s, %d CPUs", kernel, runtime.NumCPU())
+}
+
+// describeShim says what berth-shim beside berthd is (a Go binary or not),
+// since its memory depends on it.
+func describeShim(berthd string) string {
+	p := filepath.Join(filepath.Dir(berthd), "berth-shim")
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "not found beside berthd"
+	}
+	kind := "native"
+	if _, err := buildinfo.ReadFile(p); err == nil {
+		kind = "Go"
+	}
+	return fmt.Sprintf("%s (%s binary, %d KiB)", p, kind, fi.Size()/1024)
+}
