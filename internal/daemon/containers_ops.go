@@ -18,21 +18,27 @@ import (
 )
 
 // ContainersPrune removes every stopped container (label filters:
-// label=k, label=k=v, label!=...). Space is not counted yet.
+// label=k, label=k=v, label!=...; until: created before). Space is not
+// counted yet.
 func (d *Daemon) ContainersPrune(ctx context.Context, filters map[string][]string) (ctypes.PruneReport, error) {
 	rep := ctypes.PruneReport{ContainersDeleted: []string{}}
 	for k := range filters {
-		if k != "label" && k != "label!" {
+		if k != "label" && k != "label!" && k != "until" {
 			return rep, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid filter '%s'", k))
 		}
+	}
+	until, err := pruneUntil(filters)
+	if err != nil {
+		return rep, err
 	}
 	for _, c := range d.containers.List() {
 		c.Lock()
 		running := c.State.Running || c.State.RemovalInProgress
 		labels := c.Config.Labels
 		id := c.ID
+		created := c.Created
 		c.Unlock()
-		if running || !labelsMatch(filters, labels) {
+		if running || !labelsMatch(filters, labels) || !until.IsZero() && !created.Before(until) {
 			continue
 		}
 		if err := d.ContainerRemove(ctx, id, false, false); err != nil {
@@ -43,6 +49,7 @@ func (d *Daemon) ContainersPrune(ctx context.Context, filters map[string][]strin
 		}
 		rep.ContainersDeleted = append(rep.ContainersDeleted, id)
 	}
+	d.events.Publish(pruneEvent("container", rep.SpaceReclaimed))
 	return rep, nil
 }
 

@@ -177,3 +177,10 @@ func (d *Daemon) logDeleteEvents(id string, items []imagetypes.DeleteResponse) {
 		}
 	}
 }
+
+// pruneEvent is dockerd's event after a prune of objects of type typ
+// (API 1.42+): the actor has no ID and the space reclaimed as attribute.
+func pruneEvent(typ eventtypes.Type, reclaimed uint64) eventtypes.Message {
+	return eventtypes.Message{Type: typ, Action: eventtypes.ActionPrune,
+		Actor: eventtypes.Actor{Attributes: map[string]string{"reclaimed": strconv.FormatUint(reclaimed, 10)}}}
+}

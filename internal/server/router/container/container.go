@@ -62,7 +62,7 @@ func New(b Backend) *Router { return &Router{backend: b} }
 
 // Routes implements httputil.Router.
 func (s *Router) Routes() []httputil.Route {
-	return []httputil.Route{
+	return append([]httputil.Route{
 		{Method: http.MethodPost, Path: "/containers/create", Handler: s.create},
 		{Method: http.MethodGet, Path: "/containers/json", Handler: s.list},
 		{Method: http.MethodPost, Path: "/containers/prune", Handler: s.prune},
@@ -78,7 +78,7 @@ func (s *Router) Routes() []httputil.Route {
 		{Method: http.MethodGet, Path: "/containers/{id}/json", Handler: s.inspect},
 		{Method: http.MethodGet, Path: "/containers/{id}/logs", Handler: s.logs},
 		{Method: http.MethodPost, Path: "/containers/{id}/attach", Handler: s.attach},
-	}
+	}, s.fileRoutes()...)
 }
 
 // boolValue is docker's reading of a query flag: absent, "", "0", "no",
@@ -480,6 +480,7 @@ func (s *Router) attach(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if _, err := io.WriteString(conn, head); err != nil {
 		return nil
 	}
+	s.attached(ctx, id)
 	if !stdout && !stderr || !stream && !logs {
 		return nil
 	}

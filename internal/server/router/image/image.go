@@ -54,6 +54,7 @@ func (s *Router) Routes() []httputil.Route {
 	return []httputil.Route{
 		{Method: http.MethodPost, Path: "/images/create", Handler: s.create},
 		{Method: http.MethodGet, Path: "/images/json", Handler: s.list},
+		{Method: http.MethodPost, Path: "/images/prune", Handler: s.prune},
 		{Method: http.MethodGet, Path: "/images/{name...}", Handler: s.get},
 		{Method: http.MethodPost, Path: "/images/{name...}", Handler: s.post},
 		{Method: http.MethodDelete, Path: "/images/{name...}", Handler: s.delete},
