@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 
-	ctypes "github.com/moby/moby/api/types/container"
-	eventtypes "github.com/moby/moby/api/types/events"
 	goarchive "github.com/moby/go-archive"
 	"github.com/moby/go-archive/compression"
+	ctypes "github.com/moby/moby/api/types/container"
+	eventtypes "github.com/moby/moby/api/types/events"
 
 	"github.com/berth-engine/berth/internal/mount"
 )
