@@ -7,8 +7,6 @@ import (
 	"path"
 	"path/filepath"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // ChangeKind is what happened to a path, with docker's numbering (the API's
@@ -31,10 +29,10 @@ type Change struct {
 // OverlayChanges lists what the overlayfs upper directory upper changes
 // over the layers lowers (top first), as docker diff reports it:
 //   - a whiteout (a 0/0 character device) is the deletion of its path;
-//   - an opaque directory (xattr trusted.overlay.opaque=y) is the deletion
-//     of what the layers below had there (reported as a deletion of the
-//     directory, which then lists its new content as added), as dockerd
-//     reports it;
+//   - an opaque directory (a directory removed and made again: it hides
+//     what the layers below had there) is a directory like any other: its
+//     new content is listed, the lower content it hides is not, as dockerd
+//     (20.10, overlay2) reports it;
 //   - any other path is added, or modified when a lower layer has it; a
 //     directory copied up unchanged (same mode, size and mtime) is not a
 //     change by itself;
@@ -63,7 +61,7 @@ func OverlayChanges(upper string, lowers []string) ([]Change, error) {
 		}
 		c := Change{Path: name, Kind: ChangeAdd}
 		switch {
-		case isWhiteout(fi), fi.IsDir() && isOpaque(p):
+		case isWhiteout(fi):
 			c.Kind = ChangeDelete
 		default:
 			for _, l := range lowers {
@@ -100,12 +98,4 @@ func isWhiteout(fi fs.FileInfo) bool {
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && st.Rdev == 0
-}
-
-// isOpaque: overlayfs marks a directory that hides the lower layers' one
-// with the trusted.overlay.opaque xattr set to "y".
-func isOpaque(dir string) bool {
-	buf := make([]byte, 2)
-	n, err := unix.Lgetxattr(dir, "trusted.overlay.opaque", buf)
-	return err == nil && n == 1 && buf[0] == 'y'
 }
