@@ -102,6 +102,9 @@ func addCommands(root *cobra.Command, cli *command.Cli) {
 		alias(image.NewRemoveCommand(cli), "rmi [OPTIONS] IMAGE [IMAGE...]"),
 		image.NewTagCommand(cli),
 		image.NewHistoryCommand(cli),
+		system.NewEventsCommand(cli),
+		container.NewDiffCommand(cli),
+		container.NewExportCommand(cli),
 	)
 }
 

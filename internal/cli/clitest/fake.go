@@ -2,8 +2,11 @@ package clitest
 
 import (
 	"context"
+	"io"
+	"strings"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 
 	"github.com/moby/moby/client"
 )
@@ -35,6 +38,12 @@ type FakeClient struct {
 	ImageRemoveFunc      func(id string, o client.ImageRemoveOptions) (client.ImageRemoveResult, error)
 	ImageTagFunc         func(o client.ImageTagOptions) (client.ImageTagResult, error)
 	ImageHistoryFunc     func(id string) (client.ImageHistoryResult, error)
+	ImagePruneFunc       func(o client.ImagePruneOptions) (client.ImagePruneResult, error)
+	ContainerDiffFunc    func(id string) (client.ContainerDiffResult, error)
+	ContainerExportFunc  func(id string) (client.ContainerExportResult, error)
+	// EventsFunc answers Events; nil gives a stream that ends at once.
+	EventsFunc    func(o client.EventsListOptions) client.EventsResult
+	DiskUsageFunc func(o client.DiskUsageOptions) (client.DiskUsageResult, error)
 	// ContainerWaitFunc answers ContainerWait; nil reports status 0 at once.
 	ContainerWaitFunc func(id string, o client.ContainerWaitOptions) (container.WaitResponse, error)
 }
@@ -226,3 +235,40 @@ func (f *FakeClient) ClientVersion() string {
 }
 
 func (f *FakeClient) Close() error { return nil }
+
+func (f *FakeClient) ImagePrune(_ context.Context, o client.ImagePruneOptions) (client.ImagePruneResult, error) {
+	if f.ImagePruneFunc == nil {
+		return client.ImagePruneResult{}, nil
+	}
+	return f.ImagePruneFunc(o)
+}
+
+func (f *FakeClient) ContainerDiff(_ context.Context, id string, _ client.ContainerDiffOptions) (client.ContainerDiffResult, error) {
+	if f.ContainerDiffFunc == nil {
+		return client.ContainerDiffResult{}, nil
+	}
+	return f.ContainerDiffFunc(id)
+}
+
+func (f *FakeClient) ContainerExport(_ context.Context, id string, _ client.ContainerExportOptions) (client.ContainerExportResult, error) {
+	if f.ContainerExportFunc == nil {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	return f.ContainerExportFunc(id)
+}
+
+func (f *FakeClient) Events(_ context.Context, o client.EventsListOptions) client.EventsResult {
+	if f.EventsFunc == nil {
+		msgs, errs := make(chan events.Message), make(chan error, 1)
+		errs <- io.EOF
+		return client.EventsResult{Messages: msgs, Err: errs}
+	}
+	return f.EventsFunc(o)
+}
+
+func (f *FakeClient) DiskUsage(_ context.Context, o client.DiskUsageOptions) (client.DiskUsageResult, error) {
+	if f.DiskUsageFunc == nil {
+		return client.DiskUsageResult{}, nil
+	}
+	return f.DiskUsageFunc(o)
+}

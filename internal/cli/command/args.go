@@ -28,6 +28,20 @@ func RequiresMinArgs(n int) cobra.PositionalArgs {
 	}
 }
 
+// ExactArgs accepts exactly n positional arguments.
+func ExactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == n {
+			return nil
+		}
+		plural := "s"
+		if n == 1 {
+			plural = ""
+		}
+		return usageError(cmd, fmt.Sprintf("'%s' requires %d argument%s", cmd.CommandPath(), n, plural))
+	}
+}
+
 // RequiresMaxArgs accepts at most n positional arguments.
 func RequiresMaxArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {

@@ -37,6 +37,11 @@ type APIClient interface {
 	ImageRemove(ctx context.Context, id string, opts client.ImageRemoveOptions) (client.ImageRemoveResult, error)
 	ImageTag(ctx context.Context, opts client.ImageTagOptions) (client.ImageTagResult, error)
 	ImageHistory(ctx context.Context, id string, opts ...client.ImageHistoryOption) (client.ImageHistoryResult, error)
+	ImagePrune(ctx context.Context, opts client.ImagePruneOptions) (client.ImagePruneResult, error)
+	ContainerDiff(ctx context.Context, id string, opts client.ContainerDiffOptions) (client.ContainerDiffResult, error)
+	ContainerExport(ctx context.Context, id string, opts client.ContainerExportOptions) (client.ContainerExportResult, error)
+	Events(ctx context.Context, opts client.EventsListOptions) client.EventsResult
+	DiskUsage(ctx context.Context, opts client.DiskUsageOptions) (client.DiskUsageResult, error)
 	ClientVersion() string
 	Close() error
 }

@@ -32,6 +32,8 @@ func NewContainerCommand(cli *command.Cli) *cobra.Command {
 		NewRenameCommand(cli),
 		NewPruneCommand(cli),
 		NewStatsCommand(cli),
+		NewDiffCommand(cli),
+		NewExportCommand(cli),
 	)
 	return cmd
 }

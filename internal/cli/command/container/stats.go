@@ -3,8 +3,12 @@ package container
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
@@ -22,8 +26,10 @@ type statsOptions struct {
 	format   string
 }
 
-// NewStatsCommand returns `berth container stats` (also `berth stats`).
-// berth prints one sample (--no-stream); a stream is not supported yet.
+// NewStatsCommand returns `berth container stats` (also `berth stats`):
+// one sample with --no-stream, else a table redrawn every half second from
+// each container's stats stream, until the streams end or the user stops
+// it.
 func NewStatsCommand(cli *command.Cli) *cobra.Command {
 	var opts statsOptions
 	cmd := &cobra.Command{
@@ -75,9 +81,6 @@ var statsHeader = formatter.Header{
 const statsFormat = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}"
 
 func runStats(ctx context.Context, cli *command.Cli, opts statsOptions, args []string) error {
-	if !opts.noStream {
-		return fmt.Errorf("berth stats streams are not supported yet: use --no-stream")
-	}
 	api, err := cli.Client()
 	if err != nil {
 		return err
@@ -92,6 +95,13 @@ func runStats(ctx context.Context, cli *command.Cli, opts statsOptions, args []s
 			ids = append(ids, c.ID)
 		}
 	}
+	format := opts.format
+	if format == "" || format == formatter.TableKey {
+		format = statsFormat
+	}
+	if !opts.noStream {
+		return streamStats(ctx, cli, api, ids, opts.noTrunc, format)
+	}
 	var rows []any
 	var errs []error
 	for _, id := range ids {
@@ -104,10 +114,6 @@ func runStats(ctx context.Context, cli *command.Cli, opts statsOptions, args []s
 			r.id = formatter.ShortID(r.id)
 		}
 		rows = append(rows, r)
-	}
-	format := opts.format
-	if format == "" || format == formatter.TableKey {
-		format = statsFormat
 	}
 	if err := (formatter.Context{Output: cli.Out(), Format: formatter.Format(format)}).Write(statsHeader, rows); err != nil {
 		return err
@@ -167,4 +173,88 @@ func newStatsRow(id string, s container.StatsResponse) statsRow {
 		}
 	}
 	return r
+}
+
+// redrawInterval is how often a live stats table is redrawn, as docker's.
+const redrawInterval = 500 * time.Millisecond
+
+// streamStats follows each container's stats stream and redraws the
+// table (clear screen, home) every redrawInterval; a container whose
+// stream ended keeps its last row. It returns when every stream has
+// ended or ctx is done.
+func streamStats(ctx context.Context, cli *command.Cli, api command.APIClient, ids []string, noTrunc bool, format string) error {
+	var mu sync.Mutex
+	latest := map[string]statsRow{}
+	var errs []error
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := followStats(ctx, api, id, func(r statsRow) {
+				if !noTrunc {
+					r.id = formatter.ShortID(r.id)
+				}
+				mu.Lock()
+				latest[id] = r
+				mu.Unlock()
+			})
+			if err != nil && ctx.Err() == nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	draw := func() error {
+		mu.Lock()
+		rows := make([]any, 0, len(ids))
+		for _, id := range ids {
+			if r, ok := latest[id]; ok {
+				rows = append(rows, r)
+			}
+		}
+		mu.Unlock()
+		fmt.Fprint(cli.Out(), "\033[2J\033[H")
+		return formatter.Context{Output: cli.Out(), Format: formatter.Format(format)}.Write(statsHeader, rows)
+	}
+	tick := time.NewTicker(redrawInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-done:
+			if err := draw(); err != nil {
+				return err
+			}
+			return joinErrors(ids, errs)
+		case <-tick.C:
+			if err := draw(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// followStats decodes a container's stats stream, calling fn per sample.
+func followStats(ctx context.Context, api command.APIClient, id string, fn func(statsRow)) error {
+	res, err := api.ContainerStats(ctx, id, client.ContainerStatsOptions{Stream: true})
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	dec := json.NewDecoder(res.Body)
+	for {
+		var s container.StatsResponse
+		if err := dec.Decode(&s); err != nil {
+			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		fn(newStatsRow(id, s))
+	}
 }

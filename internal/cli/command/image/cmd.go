@@ -23,6 +23,7 @@ func NewImageCommand(cli *command.Cli) *cobra.Command {
 		NewRemoveCommand(cli),
 		NewTagCommand(cli),
 		NewHistoryCommand(cli),
+		NewPruneCommand(cli),
 	)
 	return cmd
 }

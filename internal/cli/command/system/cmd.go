@@ -14,6 +14,6 @@ func NewSystemCommand(cli *command.Cli) *cobra.Command {
 		Args:  command.NoArgs,
 		RunE:  command.ShowHelp(cli),
 	}
-	cmd.AddCommand(NewInfoCommand(cli))
+	cmd.AddCommand(NewInfoCommand(cli), NewEventsCommand(cli), NewDfCommand(cli), NewPruneCommand(cli))
 	return cmd
 }

@@ -1,0 +1,111 @@
+package system
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-engine/berth/internal/cli/command"
+)
+
+type pruneOptions struct {
+	all, force bool
+	filter     *command.FilterOpt
+}
+
+// NewPruneCommand returns `berth system prune`: stopped containers, then
+// dangling images (every image no container uses with -a), through the
+// container and image prune endpoints. berth has no networks, volumes or
+// build cache to prune yet.
+func NewPruneCommand(cli *command.Cli) *cobra.Command {
+	opts := pruneOptions{filter: command.NewFilterOpt()}
+	cmd := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "Remove unused data",
+		Args:  command.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPrune(cmd.Context(), cli, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&opts.all, "all", "a", false, "Remove all unused images not just dangling ones")
+	f.BoolVarP(&opts.force, "force", "f", false, "Do not prompt for confirmation")
+	f.Var(opts.filter, "filter", `Provide filter values (e.g. "label=<key>=<value>")`)
+	return cmd
+}
+
+func runPrune(ctx context.Context, cli *command.Cli, opts pruneOptions) error {
+	for k := range opts.filter.Value() {
+		if k != "until" && k != "label" && k != "label!" {
+			return fmt.Errorf("invalid filter '%s'", k)
+		}
+	}
+	images := "all dangling images"
+	if opts.all {
+		images = "all images without at least one container associated to them"
+	}
+	warning := "WARNING! This will remove:\n  - all stopped containers\n  - " + images + "\n\nAre you sure you want to continue?"
+	if !opts.force && !confirm(cli, warning) {
+		return command.StatusError{Status: "Error: system prune has been cancelled", StatusCode: 1}
+	}
+	api, err := cli.Client()
+	if err != nil {
+		return err
+	}
+	out := cli.Out()
+	var reclaimed uint64
+	cres, err := api.ContainerPrune(ctx, client.ContainerPruneOptions{Filters: opts.filter.Value()})
+	if err != nil {
+		return err
+	}
+	reclaimed += cres.Report.SpaceReclaimed
+	if len(cres.Report.ContainersDeleted) > 0 {
+		fmt.Fprintln(out, "Deleted Containers:")
+		for _, id := range cres.Report.ContainersDeleted {
+			fmt.Fprintln(out, id)
+		}
+		fmt.Fprintln(out)
+	}
+	f := opts.filter.Value().Clone()
+	f.Add("dangling", fmt.Sprint(!opts.all))
+	ires, err := api.ImagePrune(ctx, client.ImagePruneOptions{Filters: f})
+	if err != nil {
+		return err
+	}
+	reclaimed += ires.Report.SpaceReclaimed
+	printDeletedImages(out, ires.Report.ImagesDeleted)
+	fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSize(float64(reclaimed)))
+	return nil
+}
+
+// printDeletedImages lists a prune's untagged and deleted images as
+// docker does.
+func printDeletedImages(out io.Writer, items []image.DeleteResponse) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "Deleted Images:")
+	for _, it := range items {
+		if it.Untagged != "" {
+			fmt.Fprintln(out, "untagged:", it.Untagged)
+		} else if it.Deleted != "" {
+			fmt.Fprintln(out, "deleted:", it.Deleted)
+		}
+	}
+	fmt.Fprintln(out)
+}
+
+// confirm asks a yes/no question on the standard input.
+func confirm(cli *command.Cli, question string) bool {
+	fmt.Fprintf(cli.Out(), "%s [y/N] ", question)
+	line, _ := bufio.NewReader(cli.Stdin()).ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes"
+}
