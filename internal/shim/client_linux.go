@@ -24,6 +24,16 @@ type Options struct {
 	RuntimeRoot string            // the runtime's state root; <ExecRoot>/runtime when empty
 	LogPath     string            // json-file path
 	LogOpts     map[string]string // json-file log-opts (max-size, max-file)
+	LogDriver   string            // "json-file" (when empty) or "none"
+	// Runtime is the OCI runtime binary (runc's command line); when
+	// empty, berth-runtime beside the running executable, else from $PATH.
+	Runtime string
+	// Terminal: the bundle's process.terminal is true; the shim holds
+	// the pty master (passed by the runtime over --console-socket).
+	Terminal bool
+	// Stdin keeps a pipe to the init's stdin open for attach (docker's
+	// OpenStdin); otherwise its stdin is /dev/null.
+	Stdin bool
 	// Command is the shim's argv before its flags; when empty, berth-shim
 	// beside the running executable, else from $PATH.
 	Command []string
@@ -45,8 +55,8 @@ var ErrShimExists = errors.New("a shim is already running for this container")
 // Client.Start — and connects. The caller reaps the shim if it exits while
 // the caller lives; once the caller is gone, init reaps it.
 func Start(ctx context.Context, opts Options) (*Client, error) {
-	if opts.ID == "" || opts.Bundle == "" || opts.ExecRoot == "" || opts.LogPath == "" {
-		return nil, errors.New("shim: ID, Bundle, ExecRoot and LogPath are required")
+	if opts.ID == "" || opts.Bundle == "" || opts.ExecRoot == "" || (opts.LogPath == "" && opts.LogDriver != "none") {
+		return nil, errors.New("shim: ID, Bundle, ExecRoot and LogPath (for json-file) are required")
 	}
 	dir := shimapi.Dir(opts.ExecRoot, opts.ID)
 	sock := shimapi.SocketPath(opts.ExecRoot, opts.ID)
@@ -63,11 +73,22 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 	}
 	argv := opts.Command
 	if len(argv) == 0 {
-		bin, err := shimBinary()
+		bin, err := besideOrPath("berth-shim")
 		if err != nil {
 			return nil, err
 		}
 		argv = []string{bin}
+	}
+	runtime := opts.Runtime
+	if runtime == "" {
+		var err error
+		if runtime, err = besideOrPath("berth-runtime"); err != nil {
+			return nil, fmt.Errorf("shim %s: OCI runtime: %w", opts.ID, err)
+		}
+	}
+	logDriver := opts.LogDriver
+	if logDriver == "" {
+		logDriver = "json-file"
 	}
 	rtRoot := opts.RuntimeRoot
 	if rtRoot == "" {
@@ -75,7 +96,14 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 	}
 	args := append(argv[1:len(argv):len(argv)],
 		"--id", opts.ID, "--bundle", opts.Bundle, "--exec-root", opts.ExecRoot,
-		"--runtime-root", rtRoot, "--log-path", opts.LogPath, "--sync-fd", "3")
+		"--runtime-root", rtRoot, "--runtime", runtime, "--log-driver", logDriver,
+		"--log-path", opts.LogPath, "--sync-fd", "3")
+	if opts.Terminal {
+		args = append(args, "--terminal")
+	}
+	if opts.Stdin {
+		args = append(args, "--stdin")
+	}
 	for k, v := range opts.LogOpts {
 		args = append(args, "--log-opt", k+"="+v)
 	}
@@ -133,14 +161,15 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 	return &Client{socket: sock, pid: r.s.Pid, shimPid: cmd.Process.Pid}, nil
 }
 
-func shimBinary() (string, error) {
+// besideOrPath finds name beside the running executable, else in $PATH.
+func besideOrPath(name string) (string, error) {
 	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), "berth-shim")
+		p := filepath.Join(filepath.Dir(exe), name)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 	}
-	return exec.LookPath("berth-shim")
+	return exec.LookPath(name)
 }
 
 // Connect reaches the shim listening on socket (after a daemon restart, say)
@@ -240,12 +269,6 @@ func (c *Client) Wait(ctx context.Context) (*shimapi.Exit, error) {
 // The error is a *shimapi.Error of kind ErrKindNotRunning after the exit.
 func (c *Client) Kill(ctx context.Context, sig syscall.Signal, all bool) error {
 	_, err := c.call(ctx, shimapi.Request{Op: shimapi.OpKill, Signal: int(sig), All: all})
-	return err
-}
-
-// Resize sets the terminal size (not implemented by the shim yet).
-func (c *Client) Resize(ctx context.Context, width, height uint16) error {
-	_, err := c.call(ctx, shimapi.Request{Op: shimapi.OpResize, Width: width, Height: height})
 	return err
 }
 

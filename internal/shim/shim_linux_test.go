@@ -1,14 +1,20 @@
 package shim
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -20,23 +26,32 @@ import (
 	"github.com/berth-engine/berth/internal/logger"
 	"github.com/berth-engine/berth/internal/logger/jsonfile"
 	"github.com/berth-engine/berth/internal/logger/loggertest"
-	"github.com/berth-engine/berth/internal/runtime/container"
-	_ "github.com/berth-engine/berth/internal/runtime/nsexec" // the init's C stage
 	"github.com/berth-engine/berth/internal/shim/shimapi"
 	"github.com/berth-engine/berth/internal/testutil"
 )
 
-// The test binary doubles as berth-shim ("berth-shim" argument) and, inside
-// the shim, as the container's init (the runtime re-executes
-// /proc/self/exe init).
+// The test binary doubles as a throw-away "daemon" (the shim-client
+// argument) that starts a shim and is then killed with SIGKILL.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case "init":
-			container.Init()
-		case "berth-shim":
-			os.Exit(Main(os.Args[2:]))
+	if len(os.Args) > 2 && os.Args[1] == "shim-client" {
+		var opts Options
+		if err := json.Unmarshal([]byte(os.Args[2]), &opts); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		c, err := Start(ctx, opts)
+		if err == nil {
+			err = c.Start(ctx)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Printf("%d %d\n", c.ShimPid(), c.Pid())
+		go c.Wait(context.Background()) //nolint:errcheck // killed while waiting
+		time.Sleep(time.Hour)
 	}
 	os.Exit(m.Run())
 }
@@ -44,20 +59,28 @@ func TestMain(m *testing.M) {
 var seq atomic.Int64
 
 type env struct {
-	execRoot, rtRoot, logPath, id, cgroup string
-	opts                                  Options
+	execRoot, rtRoot, logPath, id, cgroup, runtime string
+	bundle                                         *testutil.Bundle
+	opts                                           Options
 }
 
 // newEnv makes a bundle running args and the options to start its shim.
-func newEnv(t *testing.T, args []string, logOpts map[string]string) *env {
+func newEnv(t *testing.T, args []string, logOpts map[string]string, edit ...func(*specs.Spec)) *env {
 	t.Helper()
 	testutil.RequiresRoot(t)
+	shimBin := testutil.ShimBinary(t)
 	n := seq.Add(1)
 	e := &env{
-		id:     fmt.Sprintf("c%d", n),
-		cgroup: fmt.Sprintf("/berth-shim-test-%d-%d", os.Getpid(), n),
+		id:      fmt.Sprintf("c%d", n),
+		cgroup:  fmt.Sprintf("/berth-shim-test-%d-%d", os.Getpid(), n),
+		runtime: testutil.RuntimeBinary(t),
 	}
-	b := testutil.NewBundle(t, args, func(s *specs.Spec) { s.Linux.CgroupsPath = e.cgroup })
+	e.bundle = testutil.NewBundle(t, args, func(s *specs.Spec) {
+		s.Linux.CgroupsPath = e.cgroup
+		for _, f := range edit {
+			f(s)
+		}
+	})
 	// Short paths: a unix socket path is at most 107 bytes.
 	root, err := os.MkdirTemp("", "bshim")
 	if err != nil {
@@ -67,13 +90,10 @@ func newEnv(t *testing.T, args []string, logOpts map[string]string) *env {
 	e.execRoot = filepath.Join(root, "exec")
 	e.rtRoot = filepath.Join(root, "rt")
 	e.logPath = filepath.Join(root, e.id+"-json.log")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.opts = Options{
-		ID: e.id, Bundle: b.Dir, ExecRoot: e.execRoot, RuntimeRoot: e.rtRoot,
-		LogPath: e.logPath, LogOpts: logOpts, Command: []string{self, "berth-shim"},
+		ID: e.id, Bundle: e.bundle.Dir, ExecRoot: e.execRoot, RuntimeRoot: e.rtRoot,
+		LogPath: e.logPath, LogOpts: logOpts, Command: []string{shimBin}, Runtime: e.runtime,
+		Terminal: e.bundle.Spec.Process.Terminal,
 	}
 	return e
 }
@@ -102,18 +122,23 @@ func (e *env) cleanup(t *testing.T, shimPid int) {
 	}
 	// Whatever is left (a shim the test killed): end it by pid, then the
 	// container through the runtime.
-	if syscall.Kill(shimPid, 0) == nil {
+	if shimPid > 0 && syscall.Kill(shimPid, 0) == nil {
 		syscall.Kill(shimPid, syscall.SIGKILL)
 	}
-	if rt, err := container.New(container.Options{Root: e.rtRoot}); err == nil {
-		if c, err := rt.Load(e.id); err == nil {
-			if err := c.Delete(true); err != nil {
-				t.Errorf("cleanup runtime delete: %v", err)
-			}
+	if _, err := os.Stat(filepath.Join(e.rtRoot, e.id)); err == nil {
+		if out, err := exec.Command(e.runtime, "--root", e.rtRoot, "delete", "--force", e.id).CombinedOutput(); err != nil {
+			t.Errorf("cleanup runtime delete: %v: %s", err, out)
 		}
 	}
 	for _, sub := range []string{"memory", "pids", "freezer"} {
-		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", sub, e.cgroup)); err == nil {
+		p := filepath.Join("/sys/fs/cgroup", sub, e.cgroup)
+		for i := 0; i < 100; i++ {
+			if _, err := os.Stat(p); err != nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if _, err := os.Stat(p); err == nil {
 			t.Errorf("cgroup %s/%s left behind", sub, e.cgroup)
 		}
 	}
@@ -130,8 +155,46 @@ func readLog(t *testing.T, e *env, maxFile int) []*logger.Message {
 	return loggertest.ReadAll(t, jsonfile.NewReader(e.logPath, maxFile), logger.ReadConfig{Tail: -1})
 }
 
+// frames reads docker's multiplexed frames until EOF: the bytes of each
+// stream and the order of the streams' frames.
+func frames(t *testing.T, r io.Reader) (out, errs []byte) {
+	t.Helper()
+	br := bufio.NewReader(r)
+	var hdr [8]byte
+	for {
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			if err != io.EOF {
+				t.Fatalf("reading a frame header: %v", err)
+			}
+			return out, errs
+		}
+		if hdr[1] != 0 || hdr[2] != 0 || hdr[3] != 0 {
+			t.Fatalf("bad frame header %v", hdr)
+		}
+		p := make([]byte, binary.BigEndian.Uint32(hdr[4:]))
+		if _, err := io.ReadFull(br, p); err != nil {
+			t.Fatalf("reading a frame: %v", err)
+		}
+		switch hdr[0] {
+		case 1:
+			out = append(out, p...)
+		case 2:
+			errs = append(errs, p...)
+		default:
+			t.Fatalf("frame of stream %d", hdr[0])
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := exec.Command(testutil.ShimBinary(t), "--version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "berth-shim version ") {
+		t.Fatalf("--version: %q, %v", out, err)
+	}
+}
+
 func TestLogsExitAndDelete(t *testing.T) {
-	e := newEnv(t, []string{"sh", "-c", "echo out1; echo err1 >&2; echo out2; printf 'no newline'; exit 3"}, nil)
+	e := newEnv(t, []string{"sh", "-c", "echo out1; echo err1 >&2; echo out2; echo '<&\"\\>'; printf 'no newline'; exit 3"}, nil)
 	before := time.Now()
 	c := e.start(t)
 	ctx := ctxT(t)
@@ -163,33 +226,32 @@ func TestLogsExitAndDelete(t *testing.T) {
 	}
 
 	msgs := readLog(t, e, 1)
-	var got []string
+	var out, errs []string
 	for _, m := range msgs {
-		got = append(got, fmt.Sprintf("%s:%s:%v", m.Source, m.Line, m.Partial))
-		// Stamped when the shim read it: the pipe may drain just after the
-		// reap, but always before Wait answers.
+		g := fmt.Sprintf("%s:%s:%v", m.Source, m.Line, m.Partial)
+		if m.Source == logger.Stdout {
+			out = append(out, g)
+		} else {
+			errs = append(errs, g)
+		}
 		if m.Timestamp.Before(before) || m.Timestamp.After(waited) {
 			t.Errorf("message %q stamped %v, outside the container's life", m.Line, m.Timestamp)
 		}
 	}
 	// stdout and stderr are separate pipes: order only within a stream.
-	var out, errs []string
-	for _, g := range got {
-		if strings.HasPrefix(g, "stdout:") {
-			out = append(out, g)
-		} else {
-			errs = append(errs, g)
-		}
-	}
-	if strings.Join(out, "|") != "stdout:out1:false|stdout:out2:false|stdout:no newline:true" || strings.Join(errs, "|") != "stderr:err1:false" {
-		t.Fatalf("log messages %v", got)
+	if strings.Join(out, "|") != "stdout:out1:false|stdout:out2:false|stdout:<&\"\\>:false|stdout:no newline:true" || strings.Join(errs, "|") != "stderr:err1:false" {
+		t.Fatalf("log messages %q %q", out, errs)
 	}
 	raw, _ := os.ReadFile(e.logPath)
-	line := regexp.MustCompile(`^\{"log":"[^"]*","stream":"(stdout|stderr)","time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"\}$`)
+	line := regexp.MustCompile(`^\{"log":"([^"\\]|\\.)*","stream":"(stdout|stderr)","time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z"\}$`)
 	for _, l := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
 		if !line.MatchString(l) {
 			t.Errorf("not docker's json-file line: %s", l)
 		}
+	}
+	// Byte for byte what encoding/json writes (docker escapes HTML too).
+	if !bytes.Contains(raw, []byte(`{"log":"\u003c\u0026\"\\\u003e\n","stream":"stdout","time":`)) {
+		t.Errorf("escaping differs from encoding/json:\n%s", raw)
 	}
 
 	if _, err := c.Delete(ctx, false); err != nil {
@@ -202,6 +264,32 @@ func TestLogsExitAndDelete(t *testing.T) {
 		t.Errorf("runtime state left after delete: %v", err)
 	}
 	waitGone(t, c.ShimPid())
+}
+
+// A line longer than 16 KiB is split into partial messages as docker does,
+// and the reader joins nothing: 16384 + 16384 + the rest.
+func TestLongLineAndEscapes(t *testing.T) {
+	e := newEnv(t, []string{"sh", "-c", "head -c 40000 /dev/zero | tr '\\0' a; echo; printf '\\001\\t\\303\\251\\377\\342\\200\\250\\n'"}, nil)
+	c := e.start(t)
+	ctx := ctxT(t)
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs := readLog(t, e, 1)
+	var got []string
+	for _, m := range msgs {
+		got = append(got, fmt.Sprintf("%d:%v", len(m.Line), m.Partial))
+	}
+	if strings.Join(got, " ") != "16384:true 16384:true 7232:false 10:false" {
+		t.Fatalf("messages %v", got)
+	}
+	raw, _ := os.ReadFile(e.logPath)
+	if !bytes.Contains(raw, []byte(`"log":"\u0001\té\ufffd\u2028\n"`)) {
+		t.Errorf("control, UTF-8 and invalid bytes not escaped as encoding/json does:\n%s", raw[len(raw)-200:])
+	}
 }
 
 // waitGone waits for the shim process to exit (the test's Start reaps it).
@@ -252,6 +340,7 @@ func TestForceDelete(t *testing.T) {
 	defer cancel()
 	waited := make(chan *shimapi.Exit, 1)
 	go func() { x, _ := c.Wait(waitCtx); waited <- x }()
+	time.Sleep(50 * time.Millisecond)
 	exit, err := c.Delete(ctx, true)
 	if err != nil || exit == nil || exit.Code != 137 {
 		t.Fatalf("force delete: %+v, %v", exit, err)
@@ -265,8 +354,18 @@ func TestForceDelete(t *testing.T) {
 	waitGone(t, c.ShimPid())
 }
 
+// A created container that never started is deleted too.
+func TestForceDeleteCreated(t *testing.T) {
+	e := newEnv(t, []string{"sleep", "100"}, nil)
+	c := e.start(t)
+	if _, err := c.Delete(ctxT(t), true); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, c.ShimPid())
+}
+
 // The "daemon" goes away and a new one reconnects: the container kept
-// running and logging, and follow sees new lines.
+// running and logging, and follow sees new lines across rotations.
 func TestReconnectKeepsLogging(t *testing.T) {
 	e := newEnv(t, []string{"sh", "-c", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.02; done"}, map[string]string{"max-size": "2k", "max-file": "3"})
 	first := e.start(t)
@@ -284,7 +383,6 @@ func TestReconnectKeepsLogging(t *testing.T) {
 	if st, err := c.State(ctxT(t)); err != nil || st.Status != shimapi.StatusRunning || st.Pid != pid {
 		t.Fatalf("state after reconnect: %+v, %v (init pid was %d)", st, err, pid)
 	}
-	// Follow from the start through several rotations (2k files, ~9 lines each).
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	next := -1
@@ -308,8 +406,49 @@ func TestReconnectKeepsLogging(t *testing.T) {
 	if names, _ := filepath.Glob(e.logPath + "*"); len(names) != 3 {
 		t.Errorf("log files %v, want 3 after rotation", names)
 	}
+	for _, n := range []string{e.logPath, e.logPath + ".1"} {
+		if fi, err := os.Stat(n); err != nil || fi.Size() > 2048+64 {
+			t.Errorf("%s: %v, size over max-size by more than one entry", n, err)
+		}
+	}
 	if _, err := c.Delete(ctxT(t), true); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The daemon that started the shim is killed with SIGKILL: the shim and
+// the container live on, and a new client waits for the exit.
+func TestDaemonKilled(t *testing.T) {
+	e := newEnv(t, []string{"sh", "-c", "sleep 1; exit 4"}, nil)
+	data, _ := json.Marshal(e.opts)
+	self, _ := os.Executable()
+	cmd := exec.Command(self, "shim-client", string(data))
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var shimPid, initPid int
+	for i := 0; i < 200 && shimPid == 0; i++ {
+		time.Sleep(20 * time.Millisecond)
+		fmt.Sscanf(stdout.String(), "%d %d", &shimPid, &initPid)
+	}
+	t.Cleanup(func() { e.cleanup(t, shimPid) })
+	cmd.Process.Kill()
+	cmd.Wait()
+	if shimPid == 0 {
+		t.Fatal("the client never reported")
+	}
+	c, err := Connect(ctxT(t), shimapi.SocketPath(e.execRoot, e.id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Pid() != initPid || c.ShimPid() != shimPid {
+		t.Fatalf("reconnected to pid %d shim %d, want %d %d", c.Pid(), c.ShimPid(), initPid, shimPid)
+	}
+	exit, err := c.Wait(ctxT(t))
+	if err != nil || exit.Code != 4 {
+		t.Fatalf("wait after the daemon died: %+v, %v", exit, err)
 	}
 }
 
@@ -335,6 +474,14 @@ func TestExitFileOutlivesShim(t *testing.T) {
 	if err != nil || exit.Code != 7 {
 		t.Fatalf("exit file: %+v, %v", exit, err)
 	}
+	// A shim killed while its container runs leaves no exit file.
+	e2 := newEnv(t, []string{"sleep", "100"}, nil)
+	c2 := e2.start(t)
+	syscall.Kill(c2.ShimPid(), syscall.SIGKILL)
+	waitGone(t, c2.ShimPid())
+	if _, err := ReadExitFile(e2.execRoot, e2.id); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("exit file of a running container: %v", err)
+	}
 }
 
 func TestShutdown(t *testing.T) {
@@ -343,6 +490,9 @@ func TestShutdown(t *testing.T) {
 	ctx := ctxT(t)
 	if err := c.Shutdown(ctx); !errors.Is(err, &shimapi.Error{Kind: shimapi.ErrKindRunning}) {
 		t.Fatalf("shutdown with a live init: %v, want ErrKindRunning", err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
 	}
 	if err := c.Kill(ctx, syscall.SIGKILL, true); err != nil {
 		t.Fatal(err)
@@ -359,35 +509,85 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
+// rawCall sends raw bytes and reads one response line.
+func rawCall(t *testing.T, sock string, req []byte) shimapi.Response {
+	t.Helper()
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go func() {
+		// The shim may stop reading (a line too long); the half-close
+		// ends a request without a newline.
+		conn.Write(req)
+		conn.(*net.UnixConn).CloseWrite()
+	}()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(conn).ReadBytes('\n')
+	if err != nil {
+		t.Fatalf("no response to %.60q: %v", req, err)
+	}
+	var resp shimapi.Response
+	if err := json.Unmarshal(line, &resp); err != nil {
+		t.Fatalf("response %q: %v", line, err)
+	}
+	return resp
+}
+
 func TestProtocolErrors(t *testing.T) {
 	e := newEnv(t, []string{"sleep", "100"}, nil)
 	c := e.start(t)
+	v := func(s string) []byte { return []byte(s + "\n") }
+	huge := append([]byte(`{"version":1,"op":"state","path":"`), bytes.Repeat([]byte("x"), 70<<10)...)
 	for _, tc := range []struct {
 		name string
-		req  shimapi.Request
+		req  []byte
 		kind shimapi.ErrKind
 	}{
-		{"future version", shimapi.Request{Version: 99, Op: shimapi.OpState}, shimapi.ErrKindVersion},
-		{"unknown op", shimapi.Request{Version: shimapi.Version, Op: "dance"}, shimapi.ErrKindInvalid},
-		{"bad signal", shimapi.Request{Version: shimapi.Version, Op: shimapi.OpKill, Signal: 1000}, shimapi.ErrKindInvalid},
-		{"resize", shimapi.Request{Version: shimapi.Version, Op: shimapi.OpResize, Width: 80, Height: 24}, shimapi.ErrKindNotImplemented},
-		{"attach", shimapi.Request{Version: shimapi.Version, Op: shimapi.OpAttach}, shimapi.ErrKindNotImplemented},
+		{"future version", v(`{"version":99,"op":"state"}`), shimapi.ErrKindVersion},
+		{"unknown op", v(`{"version":1,"op":"dance"}`), shimapi.ErrKindInvalid},
+		{"bad signal", v(`{"version":1,"op":"kill","signal":1000}`), shimapi.ErrKindInvalid},
+		{"resize without a terminal", v(`{"version":1,"op":"resize","width":80,"height":24}`), shimapi.ErrKindInvalid},
+		{"unknown exec", v(`{"version":1,"op":"wait","exec_id":"nope"}`), shimapi.ErrKindNotFound},
+		{"exec before start", v(`{"version":1,"op":"exec","exec_id":"e","path":"/x"}`), shimapi.ErrKindNotRunning},
+		{"garbage", v(`hello there`), shimapi.ErrKindInvalid},
+		{"binary", []byte("\x00\xff\xfe{\n"), shimapi.ErrKindInvalid},
+		{"truncated", []byte(`{"version":1,"op":"sta`), shimapi.ErrKindInvalid},
+		{"nested", v(`{"version":1,"op":"state","x":{"a":1}}`), shimapi.ErrKindInvalid},
+		{"duplicate key", v(`{"version":1,"op":"state","op":"kill"}`), shimapi.ErrKindInvalid},
+		{"wrong type", v(`{"version":"1","op":"state"}`), shimapi.ErrKindInvalid},
+		{"fraction", v(`{"version":1.5,"op":"state"}`), shimapi.ErrKindInvalid},
+		{"width out of range", v(`{"version":1,"op":"resize","width":70000,"height":1}`), shimapi.ErrKindInvalid},
+		{"trailing data", v(`{"version":1,"op":"state"} x`), shimapi.ErrKindInvalid},
+		{"lone surrogate", v(`{"version":1,"op":"st\ud800ate"}`), shimapi.ErrKindInvalid},
+		{"huge line", huge, shimapi.ErrKindInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			conn, err := net.Dial("unix", c.Socket())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			json.NewEncoder(conn).Encode(tc.req)
-			var resp shimapi.Response
-			if err := json.NewDecoder(conn).Decode(&resp); err != nil {
-				t.Fatal(err)
-			}
-			if resp.Kind != tc.kind || resp.Version != shimapi.Version {
+			resp := rawCall(t, c.Socket(), tc.req)
+			if resp.Kind != tc.kind || resp.Version != shimapi.Version || resp.Error == "" {
 				t.Fatalf("got %+v, want kind %s", resp, tc.kind)
 			}
+			// And the shim keeps serving.
+			if st, err := c.State(ctxT(t)); err != nil || st.Status != shimapi.StatusCreated {
+				t.Fatalf("state after %s: %+v, %v", tc.name, st, err)
+			}
 		})
+	}
+	// Unknown scalar keys are skipped (a newer client's optional field).
+	if resp := rawCall(t, c.Socket(), v(`{"version":1,"op":"state","future":"x","n":-3,"b":true,"z":null}`)); resp.Error != "" || resp.State == nil {
+		t.Fatalf("unknown keys: %+v", resp)
+	}
+	// A client that connects and says nothing, or hangs up at once.
+	idle, err := net.Dial("unix", c.Socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	hup, _ := net.Dial("unix", c.Socket())
+	hup.Close()
+	if _, err := c.State(ctxT(t)); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -398,4 +598,397 @@ func TestStartFailure(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("start with a missing bundle: %v", err)
 	}
+	e = newEnv(t, []string{"true"}, map[string]string{"max-file": "3"})
+	if _, err := Start(ctxT(t), e.opts); err == nil || !strings.Contains(err.Error(), "max-size") {
+		t.Fatalf("max-file without max-size: %v", err)
+	}
+}
+
+// All output arrives on the attach stream, in order per stream, before EOF.
+func TestAttachOrdering(t *testing.T) {
+	e := newEnv(t, []string{"sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo out $i; echo err $i >&2; i=$((i+1)); done"}, nil)
+	c := e.start(t)
+	ctx := ctxT(t)
+	s, err := c.Attach(ctx, AttachOpts{Stdout: true, Stderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	only, err := c.Attach(ctx, AttachOpts{Stderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer only.Close()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, errs := frames(t, s)
+	check := func(name string, b []byte) {
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		if len(lines) != 2000 {
+			t.Fatalf("%s: %d lines", name, len(lines))
+		}
+		for i, l := range lines {
+			if l != fmt.Sprintf("%s %d", name, i) {
+				t.Fatalf("%s line %d is %q", name, i, l)
+			}
+		}
+	}
+	check("out", out)
+	check("err", errs)
+	out2, errs2 := frames(t, only)
+	if len(out2) != 0 || !bytes.Equal(errs2, errs) {
+		t.Fatalf("stderr-only attach got %d stdout bytes, stderr equal: %v", len(out2), bytes.Equal(errs2, errs))
+	}
+	if exit, err := c.Wait(ctx); err != nil || exit.Code != 0 {
+		t.Fatalf("wait: %+v %v", exit, err)
+	}
+	// Attaching after the end answers and closes at once.
+	late, err := c.Attach(ctx, AttachOpts{Stdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := io.Copy(io.Discard, late); n != 0 || err != nil {
+		t.Fatalf("late attach: %d bytes, %v", n, err)
+	}
+	late.Close()
+}
+
+func TestAttachStdinCloseStdin(t *testing.T) {
+	e := newEnv(t, []string{"cat"}, nil)
+	e.opts.Stdin = true
+	c := e.start(t)
+	ctx := ctxT(t)
+	s, err := c.Attach(ctx, AttachOpts{Stdin: true, Stdout: true, Stderr: true, CloseStdin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write([]byte("hello\nworld\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := frames(t, s)
+	if string(out) != "hello\nworld\n" {
+		t.Fatalf("cat echoed %q", out)
+	}
+	if exit, err := c.Wait(ctx); err != nil || exit.Code != 0 {
+		t.Fatalf("cat did not end on stdin's close: %+v %v", exit, err)
+	}
+	msgs := readLog(t, e, 1)
+	if len(msgs) != 2 || string(msgs[1].Line) != "world" {
+		t.Fatalf("log %v", msgs)
+	}
+}
+
+func TestTerminal(t *testing.T) {
+	e := newEnv(t, []string{"sh", "-c", "tty; read x; stty size; echo bye >&2"}, nil, func(s *specs.Spec) {
+		s.Process.Terminal = true
+	})
+	e.opts.Stdin = true
+	c := e.start(t)
+	ctx := ctxT(t)
+	if err := c.Resize(ctx, "", 0, 0); !errors.Is(err, &shimapi.Error{Kind: shimapi.ErrKindInvalid}) {
+		t.Fatalf("resize 0x0: %v, want ErrKindInvalid", err)
+	}
+	s, err := c.Attach(ctx, AttachOpts{Stdin: true, Stdout: true, Stderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Read frames until the tty line, then resize and let it go on.
+	br := bufio.NewReader(s)
+	var got []byte
+	var hdr [8]byte
+	readFrame := func() bool {
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			return false
+		}
+		if hdr[0] != 1 {
+			t.Fatalf("stream %d with a terminal", hdr[0])
+		}
+		p := make([]byte, binary.BigEndian.Uint32(hdr[4:]))
+		io.ReadFull(br, p)
+		got = append(got, p...)
+		return true
+	}
+	for !bytes.Contains(got, []byte("/dev/pts/0")) {
+		if !readFrame() {
+			t.Fatalf("no tty line, got %q", got)
+		}
+	}
+	if err := c.Resize(ctx, "", 100, 40); err != nil {
+		t.Fatal(err)
+	}
+	s.Write([]byte("\n"))
+	for readFrame() {
+	}
+	if !bytes.Contains(got, []byte("40 100")) || !bytes.Contains(got, []byte("bye")) {
+		t.Fatalf("output %q: want the new size and stderr on stream 1", got)
+	}
+	if exit, err := c.Wait(ctx); err != nil || exit.Code != 0 {
+		t.Fatalf("wait: %+v %v", exit, err)
+	}
+	msgs := readLog(t, e, 1)
+	if len(msgs) == 0 || !strings.HasPrefix(string(msgs[0].Line), "/dev/pts/0") {
+		t.Fatalf("log of a terminal container: %v", msgs)
+	}
+}
+
+func execProc(args ...string) *specs.Process {
+	return &specs.Process{Args: args, Cwd: "/", Env: []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}}
+}
+
+func TestExec(t *testing.T) {
+	e := newEnv(t, []string{"sleep", "100"}, nil)
+	c := e.start(t)
+	ctx := ctxT(t)
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid, s, err := c.Exec(ctx, "e1", execProc("sh", "-c", "echo hi; echo there >&2; exit 5"), ExecOpts{Attach: &AttachOpts{Stdout: true, Stderr: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid <= 0 || s == nil {
+		t.Fatalf("exec pid %d stream %v", pid, s)
+	}
+	out, errs := frames(t, s)
+	s.Close()
+	if string(out) != "hi\n" || string(errs) != "there\n" {
+		t.Fatalf("exec output %q %q", out, errs)
+	}
+	exit, err := c.WaitExec(ctx, "e1")
+	if err != nil || exit.Code != 5 {
+		t.Fatalf("exec wait: %+v %v", exit, err)
+	}
+	if st, err := c.StateExec(ctx, "e1"); err != nil || st.Status != shimapi.StatusStopped || st.Pid != pid || st.ID != "e1" {
+		t.Fatalf("exec state: %+v %v", st, err)
+	}
+	if err := c.KillExec(ctx, "e1", syscall.SIGKILL); !errors.Is(err, &shimapi.Error{Kind: shimapi.ErrKindNotRunning}) {
+		t.Fatalf("kill of an exited exec: %v", err)
+	}
+	if _, _, err := c.Exec(ctx, "e1", execProc("true"), ExecOpts{}); !errors.Is(err, &shimapi.Error{Kind: shimapi.ErrKindInvalid}) {
+		t.Fatalf("reused exec id: %v", err)
+	}
+	// A failing exec is an error, with the runtime's reason.
+	if _, _, err := c.Exec(ctx, "e2", execProc("/no/such/binary"), ExecOpts{}); err == nil {
+		t.Fatal("exec of a missing binary succeeded")
+	} else if _, err := c.StateExec(ctx, "e2"); !errors.Is(err, &shimapi.Error{Kind: shimapi.ErrKindNotFound}) {
+		// Either the runtime refuses (no record) or the process exits 127.
+		if ex, werr := c.WaitExec(ctx, "e2"); werr != nil || ex.Code == 0 {
+			t.Fatalf("failed exec: %v / %+v %v", err, ex, werr)
+		}
+	}
+	// stdin, a long-running exec killed, and a terminal exec.
+	_, s, err = c.Exec(ctx, "cat", execProc("cat"), ExecOpts{Stdin: true, Attach: &AttachOpts{Stdin: true, Stdout: true, CloseStdin: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Write([]byte("ping\n"))
+	s.CloseWrite()
+	if out, _ := frames(t, s); string(out) != "ping\n" {
+		t.Fatalf("exec cat: %q", out)
+	}
+	s.Close()
+	if ex, err := c.WaitExec(ctx, "cat"); err != nil || ex.Code != 0 {
+		t.Fatalf("exec cat exit: %+v %v", ex, err)
+	}
+	if _, _, err := c.Exec(ctx, "sl", execProc("sleep", "100"), ExecOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.StateExec(ctx, "sl"); err != nil || st.Status != shimapi.StatusRunning {
+		t.Fatalf("running exec state: %+v %v", st, err)
+	}
+	if err := c.KillExec(ctx, "sl", syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if ex, err := c.WaitExec(ctx, "sl"); err != nil || ex.Code != 128+int(syscall.SIGTERM) {
+		t.Fatalf("killed exec: %+v %v", ex, err)
+	}
+	_, s, err = c.Exec(ctx, "tty", execProc("sh", "-c", "tty; stty size"), ExecOpts{Terminal: true, Attach: &AttachOpts{Stdout: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ = frames(t, s)
+	s.Close()
+	if !bytes.Contains(out, []byte("/dev/pts/")) {
+		t.Fatalf("terminal exec: %q", out)
+	}
+	if err := c.Resize(ctx, "tty", 10, 10); err == nil {
+		t.Fatal("resize of an exited exec succeeded")
+	}
+	// Exec output is not logged.
+	if msgs := readLog(t, e, 1); len(msgs) != 0 {
+		t.Fatalf("exec output in the container's log: %v", msgs)
+	}
+}
+
+func freezerState(e *env) string {
+	b, _ := os.ReadFile(filepath.Join("/sys/fs/cgroup/freezer", e.cgroup, "freezer.state"))
+	return strings.TrimSpace(string(b))
+}
+
+func TestPauseResume(t *testing.T) {
+	e := newEnv(t, []string{"sleep", "100"}, nil)
+	c := e.start(t)
+	ctx := ctxT(t)
+	if err := c.Pause(ctx); !errors.Is(err, &shimapi.Error{Kind: shimapi.ErrKindNotRunning}) {
+		t.Fatalf("pause before start: %v", err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.State(ctx); err != nil || st.Status != shimapi.StatusPaused {
+		t.Fatalf("state: %+v %v", st, err)
+	}
+	if fs := freezerState(e); fs != "FROZEN" {
+		t.Fatalf("freezer.state %q", fs)
+	}
+	if _, _, err := c.Exec(ctx, "p", execProc("true"), ExecOpts{}); !errors.Is(err, &shimapi.Error{Kind: shimapi.ErrKindPaused}) {
+		t.Fatalf("exec into a paused container: %v, want ErrKindPaused", err)
+	}
+	if err := c.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fs := freezerState(e); fs != "THAWED" {
+		t.Fatalf("freezer.state %q", fs)
+	}
+	if st, err := c.State(ctx); err != nil || st.Status != shimapi.StatusRunning {
+		t.Fatalf("state: %+v %v", st, err)
+	}
+	// A paused container is force-deleted too (thawed first).
+	if err := c.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Delete(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUpdate(t *testing.T) {
+	e := newEnv(t, []string{"sleep", "100"}, nil, func(s *specs.Spec) {
+		lim := int64(100)
+		s.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &lim}}
+	})
+	c := e.start(t)
+	ctx := ctxT(t)
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mem, pids := int64(64<<20), int64(42)
+	if err := c.Update(ctx, &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &pids}, Memory: &specs.LinuxMemory{Limit: &mem}}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(p string) string {
+		b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	if v := read("pids" + e.cgroup + "/pids.max"); v != "42" {
+		t.Errorf("pids.max %s", v)
+	}
+	if v := read("memory" + e.cgroup + "/memory.limit_in_bytes"); v != strconv.FormatInt(mem, 10) {
+		t.Errorf("memory.limit_in_bytes %s", v)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(shimapi.Dir(e.execRoot, e.id), "update-*")); len(leftovers) != 0 {
+		t.Errorf("update files left: %v", leftovers)
+	}
+}
+
+func fdCount(t *testing.T, pid int) int {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// Clients that vanish mid-stream, or stop reading, leave nothing behind and
+// never hold up the log.
+func TestAttachDisconnectAndSlowClient(t *testing.T) {
+	e := newEnv(t, []string{"sh", "-c", "i=0; while [ $i -lt 30000 ]; do echo 'a line of output that is long enough to add up' $i; i=$((i+1)); done; sleep 1"}, nil)
+	c := e.start(t)
+	ctx := ctxT(t)
+	base := fdCount(t, c.ShimPid())
+	slow, err := c.Attach(ctx, AttachOpts{Stdout: true}) // never read
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	var gone []*Stream
+	for i := 0; i < 5; i++ {
+		s, err := c.Attach(ctx, AttachOpts{Stdout: true, Stderr: true, Stdin: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone = append(gone, s)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range gone {
+		s.Read(make([]byte, 100))
+		s.Close()
+	}
+	if exit, err := c.Wait(ctx); err != nil || exit.Code != 0 {
+		t.Fatalf("wait: %+v %v", exit, err)
+	}
+	if msgs := readLog(t, e, 1); len(msgs) != 30000 {
+		t.Fatalf("log has %d lines, want 30000", len(msgs))
+	}
+	// The slow client was dropped (it fell more than 1 MiB behind) or
+	// closed at the end; either way the shim holds no fd for it.
+	if n := fdCount(t, c.ShimPid()); n > base {
+		t.Fatalf("shim has %d fds, had %d before the attaches", n, base)
+	}
+}
+
+// TestShimMemory reports the memory of idle shims; the comparison with
+// containerd-shim belongs to the bench.
+func TestShimMemory(t *testing.T) {
+	var pids []int
+	for i := 0; i < 10; i++ {
+		e := newEnv(t, []string{"sleep", "100"}, nil)
+		c := e.start(t)
+		if err := c.Start(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, c.ShimPid())
+	}
+	time.Sleep(200 * time.Millisecond)
+	var rss, pss int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) < 2 {
+				continue
+			}
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			switch f[0] {
+			case "Rss:":
+				rss += n
+			case "Pss:":
+				pss += n
+			}
+		}
+	}
+	t.Logf("10 idle shims: mean RSS %d KiB, mean PSS %d KiB", rss/10, pss/10)
 }
