@@ -160,6 +160,11 @@ func cleanup(dir string, engines []*engine, o options) error {
 	if err := unmountAll(dir); err != nil {
 		errs = append(errs, err)
 	}
+	for _, e := range engines {
+		if left := leftoverCgroups(e.made); len(left) > 0 {
+			errs = append(errs, fmt.Errorf("%s left cgroups of removed containers (empty ones removed now): %s", e.name, strings.Join(left, " ")))
+		}
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		errs = append(errs, err)
 	}
@@ -196,7 +201,7 @@ func benchIdle(ctx context.Context, o options, p pair, res *results) error {
 				return nil, nil, "", err
 			}
 			total = total.add(m)
-			parts = append(parts, fmt.Sprintf("%s %d/%d", comm(pid), m.RSS, m.PSS))
+			parts = append(parts, fmt.Sprintf("%s %d/%d/%d", comm(pid), m.RSS, m.PSS, m.Anon))
 		}
 		return &figure{Value: float64(total.RSS), Min: float64(total.RSS), Max: float64(total.RSS), N: 1},
 			&figure{Value: float64(total.PSS), Min: float64(total.PSS), Max: float64(total.PSS), N: 1},
@@ -210,7 +215,7 @@ func benchIdle(ctx context.Context, o options, p pair, res *results) error {
 	if err != nil {
 		return err
 	}
-	note := "RSS/PSS KiB " + strings.Join(slices.DeleteFunc([]string{dNote, bNote}, func(s string) bool { return s == "" }), "; ")
+	note := "RSS/PSS/anon KiB " + strings.Join(slices.DeleteFunc([]string{dNote, bNote}, func(s string) bool { return s == "" }), "; ")
 	res.add(row{Bench: "idle", Name: "daemon idle RSS (dockerd+containerd)", Stat: "value", Unit: "KiB", Docker: dRSS, Berth: bRSS, Budget: &budget{MaxRatio: 0.25}})
 	res.add(row{Bench: "idle", Name: "daemon idle PSS (dockerd+containerd)", Stat: "value", Unit: "KiB", Docker: dPSS, Berth: bPSS, Budget: &budget{MaxRatio: 0.25}, Note: note})
 	return nil
@@ -222,6 +227,49 @@ type subject struct {
 	name    string
 	start   func(ctx context.Context) (time.Duration, error)
 	samples []time.Duration
+	// phases, when the subject times its steps, holds one duration per
+	// step and measured call (warm-up calls are dropped).
+	phases *phases
+}
+
+// phases times the steps of one call in order: each mark closes the step
+// since the previous mark.
+type phases struct {
+	names []string
+	last  time.Time
+	cur   []time.Duration
+	all   [][]time.Duration // per step
+}
+
+func (p *phases) begin(t time.Time) { p.last, p.cur = t, p.cur[:0] }
+
+func (p *phases) mark() {
+	now := time.Now()
+	p.cur = append(p.cur, now.Sub(p.last))
+	p.last = now
+}
+
+// keep records the steps of the call that just ended.
+func (p *phases) keep() {
+	if len(p.all) == 0 {
+		p.all = make([][]time.Duration, len(p.names))
+	}
+	for i := range min(len(p.cur), len(p.names)) {
+		p.all[i] = append(p.all[i], p.cur[i])
+	}
+}
+
+// String gives each step's median in ms.
+func (p *phases) String() string {
+	var parts []string
+	for i, name := range p.names {
+		if i < len(p.all) {
+			if f := latency(p.all[i]); f != nil {
+				parts = append(parts, fmt.Sprintf("%s %.1f", name, f.Value))
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // benchRun times `run --rm --network none busybox true` through the docker
@@ -233,7 +281,7 @@ func benchRun(ctx context.Context, o options, p pair, res *results) error {
 	for _, e := range p.all() {
 		subjects = append(subjects,
 			&subject{engine: e, name: "docker CLI", start: cliRun(e, o.docker, args)},
-			&subject{engine: e, name: "API", start: apiRun(e)})
+			newAPIRun(e))
 	}
 	subjects = append(subjects, &subject{engine: p.berth, name: "berth CLI", start: cliRun(p.berth, o.berth, args)})
 	if err := rounds(ctx, o, subjects); err != nil {
@@ -249,7 +297,14 @@ func benchRun(ctx context.Context, o options, p pair, res *results) error {
 	}
 	b := &budget{MaxRatio: 0.1, MaxValue: 50}
 	res.add(row{Bench: "run", Name: "run --rm true: docker CLI (exec)", Stat: "median", Unit: "ms", Docker: get(p.docker, "docker CLI"), Berth: get(p.berth, "docker CLI"), Budget: b})
-	res.add(row{Bench: "run", Name: "run --rm true: Engine API from Go", Stat: "median", Unit: "ms", Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: b})
+	var steps []string
+	for _, s := range subjects {
+		if s.phases != nil {
+			steps = append(steps, s.engine.name+": "+s.phases.String())
+		}
+	}
+	res.add(row{Bench: "run", Name: "run --rm true: Engine API from Go", Stat: "median", Unit: "ms", Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: b,
+		Note: "median ms per step: " + strings.Join(steps, "; ")})
 	res.add(row{Bench: "run", Name: "run --rm true: berth CLI (exec) vs docker CLI", Stat: "median", Unit: "ms", Docker: get(p.docker, "docker CLI"), Berth: get(p.berth, "berth CLI"), Budget: b})
 	return nil
 }
@@ -264,6 +319,9 @@ func rounds(ctx context.Context, o options, subjects []*subject) error {
 			}
 			if round >= 0 {
 				s.samples = append(s.samples, d)
+				if s.phases != nil {
+					s.phases.keep()
+				}
 			}
 		}
 	}
@@ -287,37 +345,46 @@ func cliRun(e *engine, bin string, args []string) func(context.Context) (time.Du
 	}
 }
 
-// apiRun makes the docker CLI's HTTP calls for `run --rm`: create
+// newAPIRun makes the docker CLI's HTTP calls for `run --rm`: create
 // (AutoRemove), attach stdout+stderr (hijacked), wait condition=removed,
-// start; done when the attach stream ends and the wait has answered.
-func apiRun(e *engine) func(context.Context) (time.Duration, error) {
-	return func(ctx context.Context) (time.Duration, error) {
+// start; done when the attach stream ends and the wait has answered. It
+// times each step: the start call, then the stream's end (the container's
+// run and exit) and the wait's answer (the removal).
+func newAPIRun(e *engine) *subject {
+	ph := &phases{names: []string{"create", "attach", "start", "exit→EOF", "→removed"}}
+	s := &subject{engine: e, name: "API", phases: ph}
+	s.start = func(ctx context.Context) (time.Duration, error) {
 		t0 := time.Now()
-		cr, err := e.api.ContainerCreate(ctx, client.ContainerCreateOptions{
+		ph.begin(t0)
+		id, err := e.create(ctx, client.ContainerCreateOptions{
 			Config:     &container.Config{Image: image, Cmd: []string{"true"}, AttachStdout: true, AttachStderr: true},
 			HostConfig: &container.HostConfig{AutoRemove: true, NetworkMode: "none"},
 		})
 		if err != nil {
 			return 0, err
 		}
+		ph.mark()
 		fail := func(err error) (time.Duration, error) {
-			_, _ = e.api.ContainerRemove(context.WithoutCancel(ctx), cr.ID, client.ContainerRemoveOptions{Force: true})
+			_, _ = e.api.ContainerRemove(context.WithoutCancel(ctx), id, client.ContainerRemoveOptions{Force: true})
 			return 0, err
 		}
-		att, err := e.api.ContainerAttach(ctx, cr.ID, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+		att, err := e.api.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
 		if err != nil {
 			return fail(err)
 		}
 		defer att.Close()
+		ph.mark()
 		wctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		wait := e.api.ContainerWait(wctx, cr.ID, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
-		if _, err := e.api.ContainerStart(ctx, cr.ID, client.ContainerStartOptions{}); err != nil {
+		wait := e.api.ContainerWait(wctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
+		if _, err := e.api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 			return fail(err)
 		}
+		ph.mark()
 		if _, err := stdcopy.StdCopy(io.Discard, io.Discard, att.Reader); err != nil {
 			return fail(fmt.Errorf("attach stream: %w", err))
 		}
+		ph.mark()
 		select {
 		case r := <-wait.Result:
 			if r.StatusCode != 0 {
@@ -329,8 +396,10 @@ func apiRun(e *engine) func(context.Context) (time.Duration, error) {
 				return fail(fmt.Errorf("wait: %w", err))
 			}
 		}
+		ph.mark()
 		return time.Since(t0), nil
 	}
+	return s
 }
 
 // createContainers creates n containers of cmd (network none), parallel,
@@ -342,16 +411,16 @@ func createContainers(ctx context.Context, e *engine, n, parallel int, cmd []str
 		idx[i] = i
 	}
 	err := forEach(ctx, idx, parallel, func(ctx context.Context, i int) error {
-		cr, err := e.api.ContainerCreate(ctx, client.ContainerCreateOptions{
+		id, err := e.create(ctx, client.ContainerCreateOptions{
 			Config:     &container.Config{Image: image, Cmd: cmd},
 			HostConfig: &container.HostConfig{NetworkMode: "none"},
 		})
 		if err != nil {
 			return err
 		}
-		ids[i] = cr.ID
+		ids[i] = id
 		if start {
-			_, err = e.api.ContainerStart(ctx, cr.ID, client.ContainerStartOptions{})
+			_, err = e.api.ContainerStart(ctx, id, client.ContainerStartOptions{})
 		}
 		return err
 	})
@@ -394,6 +463,7 @@ func benchStartDetached(ctx context.Context, o options, p pair, res *results) er
 func benchShim(ctx context.Context, o options, p pair, res *results) error {
 	rss := map[*engine][]int64{}
 	pss := map[*engine][]int64{}
+	anon := map[*engine][]int64{}
 	comms := map[*engine]string{}
 	for _, e := range p.all() {
 		ids, err := createContainers(ctx, e, o.idleCtrs, o.parallel, []string{"sleep", "3600"}, true)
@@ -416,13 +486,18 @@ func benchShim(ctx context.Context, o options, p pair, res *results) error {
 			}
 			rss[e] = append(rss[e], m.RSS)
 			pss[e] = append(pss[e], m.PSS)
+			anon[e] = append(anon[e], m.Anon)
 			comms[e] = comm(shim)
 		}
 		if err := e.removeContainers(ctx, ids, o.parallel); err != nil {
 			return fmt.Errorf("%s: rm -f: %w", e.name, err)
 		}
 	}
-	note := fmt.Sprintf("%d idle containers each; monitor process: docker %q, berth %q", o.idleCtrs, comms[p.docker], comms[p.berth])
+	anons := ""
+	for _, e := range p.all() {
+		anons += fmt.Sprintf(", %s anon %.0f KiB", e.name, meanKiB(anon[e]).Value)
+	}
+	note := fmt.Sprintf("%d idle containers each; monitor: docker %q, berth %q%s", o.idleCtrs, comms[p.docker], comms[p.berth], anons)
 	res.add(row{Bench: "shim", Name: "monitor RSS per running container", Stat: "mean", Unit: "KiB", Docker: meanKiB(rss[p.docker]), Berth: meanKiB(rss[p.berth]), Budget: &budget{MaxRatio: 0.25}})
 	res.add(row{Bench: "shim", Name: "monitor PSS per running container", Stat: "mean", Unit: "KiB", Docker: meanKiB(pss[p.docker]), Berth: meanKiB(pss[p.berth]), Budget: &budget{MaxRatio: 0.25}, Note: note})
 	return nil

@@ -28,6 +28,21 @@ type engine struct {
 	api      *client.Client
 	cliEnv   []string // environment for the docker and berth CLIs
 	version  string
+
+	mu   sync.Mutex
+	made []string // every container created, for the leftover check
+}
+
+// create creates a container and remembers its id.
+func (e *engine) create(ctx context.Context, opts client.ContainerCreateOptions) (string, error) {
+	cr, err := e.api.ContainerCreate(ctx, opts)
+	if err != nil {
+		return "", err
+	}
+	e.mu.Lock()
+	e.made = append(e.made, cr.ID)
+	e.mu.Unlock()
+	return cr.ID, nil
 }
 
 // startBerthd starts bin/berthd with its own data root, exec root, socket,

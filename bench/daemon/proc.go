@@ -15,15 +15,19 @@ import (
 
 // mem is one process's memory from /proc/PID/smaps_rollup, in KiB.
 type mem struct {
-	RSS int64 `json:"rss_kib"`
-	PSS int64 `json:"pss_kib"`
+	RSS  int64 `json:"rss_kib"`
+	PSS  int64 `json:"pss_kib"`
+	Anon int64 `json:"anon_kib"` // anonymous pages: heap, stacks, not the binary
 }
 
-func (m mem) add(o mem) mem { return mem{m.RSS + o.RSS, m.PSS + o.PSS} }
+func (m mem) add(o mem) mem { return mem{m.RSS + o.RSS, m.PSS + o.PSS, m.Anon + o.Anon} }
 
-// readMem reads Rss and Pss of pid. PSS divides each shared page by the
-// number of processes mapping it, so ten monitors of one binary share its
-// text; RSS counts it whole in each.
+// readMem reads Rss, Pss and Anonymous of pid. PSS divides each shared
+// page by the number of processes mapping it, so ten monitors of one
+// binary share its text; RSS counts it whole in each. PSS also shares with
+// processes that are not ours (another dockerd of the same binary on the
+// host lowers dockerd's); the anonymous pages (heap, stacks) do not depend
+// on other processes.
 func readMem(pid int) (mem, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
@@ -46,6 +50,8 @@ func readMem(pid int) (mem, error) {
 			m.RSS = v
 		case "Pss:":
 			m.PSS = v
+		case "Anonymous:":
+			m.Anon = v
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -198,4 +204,24 @@ func shimPidFile(execRoot, id string) (int, bool) {
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 	return pid, err == nil
+}
+
+// leftoverCgroups finds cgroup directories still named after one of ids
+// (the engines nest them one level down: berth/<id>, docker/<id>, on v1
+// and on the v2 or hybrid unified hierarchy), removes the empty ones and
+// returns all it found, marking those it could not remove.
+func leftoverCgroups(ids []string) []string {
+	var found []string
+	for _, id := range ids {
+		for _, pattern := range []string{"/sys/fs/cgroup/*/" + id, "/sys/fs/cgroup/*/*/" + id} {
+			matches, _ := filepath.Glob(pattern)
+			for _, m := range matches {
+				if err := syscall.Rmdir(m); err != nil {
+					m += fmt.Sprintf(" (not removed: %v)", err)
+				}
+				found = append(found, m)
+			}
+		}
+	}
+	return found
 }
