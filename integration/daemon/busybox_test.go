@@ -53,22 +53,26 @@ func seedBusybox(t *testing.T, d *daemon) {
 	}
 }
 
-// buildShim puts berth-shim beside the berthd under test, where berthd looks
-// for it first.
+// buildShim puts berth-shim (the C monitor, compiled by testutil) and the
+// OCI runtime binary it drives (testutil.RuntimeBinary: $BERTH_RUNTIME or
+// bin/berth-runtime) beside the berthd under test, where berthd looks for
+// them first.
 func buildShim(t *testing.T, d *daemon) {
 	t.Helper()
-	p := filepath.Join(filepath.Dir(d.bin), "berth-shim")
+	dir := filepath.Dir(d.bin)
+	shim, rt := testutil.ShimBinary(t), testutil.RuntimeBinary(t)
 	shimOnce.Do(func() {
-		if _, err := os.Stat(p); err == nil {
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", p, "github.com/berth-engine/berth/cmd/berth-shim").CombinedOutput()
-		if err != nil {
-			shimErr = err
-			shimOut = out
+		for name, src := range map[string]string{"berth-shim": shim, "berth-runtime": rt} {
+			p := filepath.Join(dir, name)
+			if _, err := os.Stat(p); err == nil {
+				continue
+			}
+			if err := os.Symlink(src, p); err != nil {
+				shimErr = err
+			}
 		}
 	})
 	if shimErr != nil {
-		t.Fatalf("go build berth-shim: %v\n%s", shimErr, shimOut)
+		t.Fatalf("berth-shim and berth-runtime beside berthd: %v", shimErr)
 	}
 }

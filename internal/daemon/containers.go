@@ -356,9 +356,20 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 	if c.LogPath == "" {
 		c.LogPath = filepath.Join(d.containers.Dir(c.ID), c.ID+"-json.log")
 	}
+	// The shim drives the OCI runtime as a binary: the container's
+	// runtime (docker run --runtime), else the default.
+	rtName := c.HostConfig.Runtime
+	if rtName == "" {
+		rtName = d.cfg.DefaultRuntime
+	}
+	rt, ok := d.runtimes[rtName]
+	if !ok {
+		return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("unknown or invalid runtime name: %s", rtName))
+	}
 	cl, err := shim.Start(ctx, shim.Options{
-		ID: c.ID, Bundle: bundle, ExecRoot: d.cfg.ExecRoot,
+		ID: c.ID, Bundle: bundle, ExecRoot: d.cfg.ExecRoot, Runtime: rt.Path,
 		LogPath: c.LogPath, LogOpts: c.HostConfig.LogConfig.Config,
+		Terminal: spec.Process.Terminal, Stdin: c.Config.OpenStdin,
 	})
 	if err != nil {
 		return nil, err
