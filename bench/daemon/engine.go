@@ -31,10 +31,19 @@ type engine struct {
 
 	mu   sync.Mutex
 	made []string // every container created, for the leftover check
+	seq  int
 }
 
-// create creates a container and remembers its id.
+// create creates a container and remembers its id. Each gets a name of
+// ours: berthd picks a generated name before it reserves it, so parallel
+// anonymous creates can collide (409), which is not what is measured here.
 func (e *engine) create(ctx context.Context, opts client.ContainerCreateOptions) (string, error) {
+	e.mu.Lock()
+	e.seq++
+	if opts.Name == "" {
+		opts.Name = fmt.Sprintf("bench_%d", e.seq)
+	}
+	e.mu.Unlock()
 	cr, err := e.api.ContainerCreate(ctx, opts)
 	if err != nil {
 		return "", err
