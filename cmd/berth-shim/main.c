@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -31,6 +32,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -47,6 +49,7 @@
 #define DRAIN_MS 2000             /* output drained at most this long after an exit */
 #define MAX_EXECS 1024
 #define DELETE_KILL_MS 10000
+#define RUNTIME_TIMEOUT_MS 60000 /* one runtime command */
 
 enum kind { H_LISTEN, H_SIGNAL, H_STREAM, H_CONN };
 
@@ -208,6 +211,21 @@ static int run_rt(struct shim *s, const char *const *argv, int in, int out, int 
 		execv(s->runtime, (char *const *)av);
 		dprintf(2, "exec %s: %s\n", s->runtime, strerror(errno));
 		_exit(127);
+	}
+	/* A runtime that hangs (say, one stuck on a frozen cgroup) must not
+	 * hold the loop forever: wait on a pidfd with a deadline, then kill
+	 * it. The pidfd cannot be confused by pid reuse. */
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		struct pollfd pf = {.fd = pfd, .events = POLLIN};
+		int r;
+		while ((r = poll(&pf, 1, RUNTIME_TIMEOUT_MS)) < 0 && errno == EINTR)
+			;
+		if (r == 0) {
+			kill(pid, SIGKILL);
+			buf_fmt(errtext, "timed out after %d s; killed. ", RUNTIME_TIMEOUT_MS / 1000);
+		}
+		close(pfd);
 	}
 	int st;
 	while (waitpid(pid, &st, 0) < 0) {

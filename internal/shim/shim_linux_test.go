@@ -992,3 +992,119 @@ func TestShimMemory(t *testing.T) {
 	}
 	t.Logf("10 idle shims: mean RSS %d KiB, mean PSS %d KiB", rss/10, pss/10)
 }
+
+// Mutated requests never crash the shim: each gets an answer (or, for an
+// unterminated line, the connection's end) and the shim keeps serving.
+func TestProtocolMutations(t *testing.T) {
+	e := newEnv(t, []string{"sleep", "100"}, nil)
+	c := e.start(t)
+	seeds := []string{
+		`{"version":1,"op":"state"}`,
+		`{"version":1,"op":"kill","signal":0,"all":false}`,
+		`{"version":1,"op":"resize","exec_id":"x","width":80,"height":24}`,
+		`{"version":1,"op":"wait","exec_id":"\u00e9\ud83d\ude00"}`,
+		`{"version":1,"op":"attach","stdin":true,"stdout":true,"stderr":false,"close_stdin":true,"exec_id":"nope"}`,
+		`{"version":1,"op":"update","path":"/no/such/file"}`,
+	}
+	rnd := uint64(12345)
+	next := func(n int) int {
+		rnd ^= rnd << 13
+		rnd ^= rnd >> 7
+		rnd ^= rnd << 17
+		return int(rnd % uint64(n))
+	}
+	alphabet := []byte("{}[]\":,\\u0123456789abcdeftrunlsx -.\x00\xff\n")
+	base := fdCount(t, c.ShimPid())
+	for i := 0; i < 1500; i++ {
+		b := []byte(seeds[next(len(seeds))])
+		for k := next(4); k >= 0; k-- {
+			switch pos := next(len(b) + 1); next(3) {
+			case 0: // replace
+				if pos < len(b) {
+					b[pos] = alphabet[next(len(alphabet))]
+				}
+			case 1: // insert
+				b = append(b[:pos], append([]byte{alphabet[next(len(alphabet))]}, b[pos:]...)...)
+			case 2: // cut
+				b = b[:pos]
+			}
+		}
+		if bytes.Contains(b, []byte(`"op":"kill"`)) || bytes.Contains(b, []byte(`"update"`)) ||
+			bytes.Contains(b, []byte(`"op":"delete"`)) || bytes.Contains(b, []byte(`"shutdown"`)) ||
+			bytes.Contains(b, []byte(`"op":"pause"`)) || bytes.Contains(b, []byte(`"op":"start"`)) {
+			continue // valid mutations of these would change the container
+		}
+		conn, err := net.Dial("unix", c.Socket())
+		if err != nil {
+			t.Fatalf("after %d requests: %v", i, err)
+		}
+		conn.Write(append(b, '\n'))
+		conn.(*net.UnixConn).CloseWrite()
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, _ := bufio.NewReader(conn).ReadBytes('\n')
+		conn.Close()
+		var resp shimapi.Response
+		if len(line) > 0 && json.Unmarshal(line, &resp) != nil {
+			t.Fatalf("request %q: answer %q is not JSON", b, line)
+		}
+	}
+	if st, err := c.State(ctxT(t)); err != nil || st.Status != shimapi.StatusCreated {
+		t.Fatalf("state after the mutations: %+v %v", st, err)
+	}
+	n := 0
+	for i := 0; i < 100; i++ {
+		if n = fdCount(t, c.ShimPid()); n <= base {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("shim holds %d fds after the mutations, %d before", n, base)
+}
+
+// With the none log driver nothing is written, and attach still streams.
+func TestLogDriverNone(t *testing.T) {
+	e := newEnv(t, []string{"sh", "-c", "echo hello"}, nil)
+	e.opts.LogDriver, e.opts.LogPath = "none", ""
+	c := e.start(t)
+	ctx := ctxT(t)
+	s, err := c.Attach(ctx, AttachOpts{Stdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := frames(t, s); string(out) != "hello\n" {
+		t.Fatalf("attach: %q", out)
+	}
+	if _, err := c.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if names, _ := filepath.Glob(filepath.Join(filepath.Dir(e.logPath), "*.log*")); len(names) != 0 {
+		t.Fatalf("log files with the none driver: %v", names)
+	}
+}
+
+// Cancelling the context of an attach closes its stream.
+func TestAttachContextCancel(t *testing.T) {
+	e := newEnv(t, []string{"sleep", "100"}, nil)
+	c := e.start(t)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	s, err := c.Attach(ctx, AttachOpts{Stdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	done := make(chan error, 1)
+	go func() { _, err := s.Read(make([]byte, 10)); done <- err }()
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("read after cancel succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancel did not end the stream")
+	}
+}
