@@ -14,6 +14,7 @@ import (
 // FakeClient is an API client whose calls are func fields; a nil field
 // answers with zero values. It satisfies command.APIClient.
 type FakeClient struct {
+	IOFuncs
 	Version              string
 	PingFunc             func(client.PingOptions) (client.PingResult, error)
 	ServerVersionFunc    func() (client.ServerVersionResult, error)

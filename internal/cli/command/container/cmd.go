@@ -32,6 +32,11 @@ func NewContainerCommand(cli *command.Cli) *cobra.Command {
 		NewRenameCommand(cli),
 		NewPruneCommand(cli),
 		NewStatsCommand(cli),
+		NewAttachCommand(cli),
+		NewExecCommand(cli),
+		NewPauseCommand(cli),
+		NewUnpauseCommand(cli),
+		NewUpdateCommand(cli),
 		NewDiffCommand(cli),
 		NewExportCommand(cli),
 	)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
@@ -27,7 +28,11 @@ func NewCreateCommand(cli *command.Cli) *cobra.Command {
 }
 
 func runCreate(ctx context.Context, cli *command.Cli, cmd *cobra.Command, opts *createOptions, args []string) error {
-	id, err := createContainer(ctx, cli, cmd, opts, args)
+	cfg, hc, err := opts.parse(cmd.Flags(), args)
+	if err != nil {
+		return withHelp(err, "create")
+	}
+	id, err := createContainer(ctx, cli, opts, cfg, hc)
 	if err != nil {
 		return withHelp(err, "create")
 	}
@@ -36,8 +41,8 @@ func runCreate(ctx context.Context, cli *command.Cli, cmd *cobra.Command, opts *
 }
 
 // createContainer sends the create request and prints its warnings.
-func createContainer(ctx context.Context, cli *command.Cli, cmd *cobra.Command, opts *createOptions, args []string) (string, error) {
-	cfg, hc, err := opts.parse(cmd.Flags(), args)
+func createContainer(ctx context.Context, cli *command.Cli, opts *createOptions, cfg *container.Config, hc *container.HostConfig) (string, error) {
+	platform, err := parsePlatform(opts.platform)
 	if err != nil {
 		return "", err
 	}
@@ -45,7 +50,7 @@ func createContainer(ctx context.Context, cli *command.Cli, cmd *cobra.Command, 
 	if err != nil {
 		return "", err
 	}
-	res, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: opts.name})
+	res, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: opts.name, Platform: platform})
 	if err != nil {
 		return "", err
 	}

@@ -2,11 +2,13 @@ package container
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
@@ -39,6 +41,52 @@ type createOptions struct {
 	stopTime   int
 	init       bool
 	hostname   string
+
+	// terminal and streams
+	interactive bool
+	tty         bool
+	attach      attachOpt
+
+	// healthcheck
+	healthCmd           string
+	healthInterval      time.Duration
+	healthTimeout       time.Duration
+	healthStartPeriod   time.Duration
+	healthStartInterval time.Duration
+	healthRetries       int
+	noHealthcheck       bool
+
+	// resources
+	cpuShares         int64
+	cpuPeriod         int64
+	cpuQuota          int64
+	cpusetCpus        string
+	cpusetMems        string
+	memorySwap        memSwapBytes
+	memoryReservation memBytes
+	oomKillDisable    bool
+	oomScoreAdj       int
+	ulimits           ulimitOpt
+	devices           []string
+	blkioWeight       uint16
+	cgroupParent      string
+
+	// namespaces and security
+	sysctls     mapOpt
+	groupAdd    []string
+	cgroupns    string
+	pid         string
+	ipc         string
+	uts         string
+	shmSize     memBytes
+	securityOpt []string
+
+	mounts      mountOpt
+	domainname  string
+	platform    string
+	logDriver   string
+	logOpts     []string
+	annotations mapOpt
 }
 
 func addCreateFlags(f *pflag.FlagSet, o *createOptions) {
@@ -70,6 +118,53 @@ func addCreateFlags(f *pflag.FlagSet, o *createOptions) {
 	// -h is --hostname, as in docker: help is --help only.
 	f.Bool("help", false, "Print usage")
 	f.StringVarP(&o.hostname, "hostname", "h", "", "Container host name")
+
+	f.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
+	f.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	f.VarP(&o.attach, "attach", "a", "Attach to STDIN, STDOUT or STDERR")
+
+	f.StringVar(&o.healthCmd, "health-cmd", "", "Command to run to check health")
+	f.DurationVar(&o.healthInterval, "health-interval", 0, "Time between running the check (ms|s|m|h) (default 0s)")
+	f.IntVar(&o.healthRetries, "health-retries", 0, "Consecutive failures needed to report unhealthy")
+	f.DurationVar(&o.healthTimeout, "health-timeout", 0, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
+	f.DurationVar(&o.healthStartPeriod, "health-start-period", 0, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
+	f.DurationVar(&o.healthStartInterval, "health-start-interval", 0, "Time between running the check during the start period (ms|s|m|h) (default 0s)")
+	f.BoolVar(&o.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
+
+	f.Int64VarP(&o.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	f.Int64Var(&o.cpuPeriod, "cpu-period", 0, "Limit CPU CFS (Completely Fair Scheduler) period")
+	f.Int64Var(&o.cpuQuota, "cpu-quota", 0, "Limit CPU CFS (Completely Fair Scheduler) quota")
+	f.StringVar(&o.cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
+	f.StringVar(&o.cpusetMems, "cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)")
+	f.Var(&o.memorySwap, "memory-swap", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+	f.Var(&o.memoryReservation, "memory-reservation", "Memory soft limit")
+	f.BoolVar(&o.oomKillDisable, "oom-kill-disable", false, "Disable OOM Killer")
+	f.IntVar(&o.oomScoreAdj, "oom-score-adj", 0, "Tune host's OOM preferences (-1000 to 1000)")
+	f.Var(&o.ulimits, "ulimit", "Ulimit options")
+	f.StringArrayVar(&o.devices, "device", nil, "Add a host device to the container")
+	f.Uint16Var(&o.blkioWeight, "blkio-weight", 0, "Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)")
+	f.StringVar(&o.cgroupParent, "cgroup-parent", "", "Optional parent cgroup for the container")
+
+	o.sysctls.validate = validateSysctl
+	f.Var(&o.sysctls, "sysctl", "Sysctl options")
+	f.StringArrayVar(&o.groupAdd, "group-add", nil, "Add additional groups to join")
+	f.StringVar(&o.cgroupns, "cgroupns", "", `Cgroup namespace to use (host|private)
+'host':    Run the container in the host's cgroup namespace
+'private': Run the container in its own private cgroup namespace
+'':        Use the cgroup namespace as configured by the
+           default-cgroupns-mode option on the daemon (default)`)
+	f.StringVar(&o.pid, "pid", "", "PID namespace to use")
+	f.StringVar(&o.ipc, "ipc", "", "IPC mode to use")
+	f.StringVar(&o.uts, "uts", "", "UTS namespace to use")
+	f.Var(&o.shmSize, "shm-size", "Size of /dev/shm")
+	f.StringArrayVar(&o.securityOpt, "security-opt", nil, "Security Options")
+
+	f.Var(&o.mounts, "mount", "Attach a filesystem mount to the container")
+	f.StringVar(&o.domainname, "domainname", "", "Container NIS domain name")
+	f.StringVar(&o.platform, "platform", "", "Set platform if server is multi-platform capable")
+	f.StringVar(&o.logDriver, "log-driver", "", "Logging driver for the container")
+	f.StringArrayVar(&o.logOpts, "log-opt", nil, "Log driver options")
+	f.Var(&o.annotations, "annotation", "Add an annotation to the container (passed through to the OCI runtime)")
 }
 
 // flagError is a bad flag value: docker exits 125 with the reason.
@@ -85,8 +180,22 @@ func (o *createOptions) parse(f *pflag.FlagSet, args []string) (*container.Confi
 		WorkingDir: o.workdir,
 		User:       o.user,
 		Hostname:   o.hostname,
+		Domainname: o.domainname,
 		StopSignal: o.stopSignal,
+		Tty:        o.tty,
+		OpenStdin:  o.interactive,
+		// Without -a the output streams are attached; -i attaches stdin.
+		AttachStdin:  o.interactive || o.attach.has("stdin"),
+		AttachStdout: len(o.attach) == 0 || o.attach.has("stdout"),
+		AttachStderr: len(o.attach) == 0 || o.attach.has("stderr"),
 	}
+	// An attached stdin is closed when that client goes away.
+	cfg.StdinOnce = cfg.OpenStdin && cfg.AttachStdin
+	hcfg, err := o.healthcheck()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Healthcheck = hcfg
 	if len(args) > 1 {
 		cfg.Cmd = strslice.StrSlice(args[1:])
 	}
@@ -133,6 +242,9 @@ func (o *createOptions) parse(f *pflag.FlagSet, args []string) (*container.Confi
 		t := true
 		hc.Init = &t
 	}
+	if err := o.parseHost(f, hc); err != nil {
+		return nil, nil, err
+	}
 	if o.memory != "" {
 		n, err := units.RAMInBytes(o.memory)
 		if err != nil {
@@ -176,7 +288,7 @@ func (o *createOptions) parse(f *pflag.FlagSet, args []string) (*container.Confi
 	}
 	hc.RestartPolicy = rp
 	if o.rm && !rp.IsNone() {
-		return nil, nil, flagError{"Conflicting options: --restart and --rm"}
+		return nil, nil, errors.New("conflicting options: cannot specify both --restart and --rm")
 	}
 	return cfg, hc, nil
 }
@@ -190,15 +302,15 @@ func parseRestart(s string) (container.RestartPolicy, error) {
 	switch p.Name {
 	case container.RestartPolicyDisabled, container.RestartPolicyAlways, container.RestartPolicyUnlessStopped, container.RestartPolicyOnFailure:
 	default:
-		return p, flagError{fmt.Sprintf("invalid restart policy format: unknown policy %q; use one of 'no', 'always', 'on-failure' or 'unless-stopped'", name)}
+		return p, fmt.Errorf("invalid restart policy format: unknown policy %q; use one of 'no', 'always', 'on-failure' or 'unless-stopped'", name)
 	}
 	if hasCount {
 		if p.Name != container.RestartPolicyOnFailure {
-			return p, flagError{fmt.Sprintf("invalid restart policy format: maximum retry count can only be used with 'on-failure'")}
+			return p, fmt.Errorf("invalid restart policy format: maximum retry count can only be used with 'on-failure'")
 		}
 		n, err := strconv.Atoi(count)
 		if err != nil {
-			return p, flagError{fmt.Sprintf("invalid restart policy format: maximum retry count must be an integer: %v", err)}
+			return p, fmt.Errorf("invalid restart policy format: maximum retry count must be an integer: %v", err)
 		}
 		p.MaximumRetryCount = n
 	}

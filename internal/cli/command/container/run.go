@@ -2,10 +2,10 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -15,7 +15,9 @@ import (
 
 type runOptions struct {
 	createOptions
-	detach bool
+	detach     bool
+	detachKeys string
+	sigProxy   bool
 }
 
 // NewRunCommand returns `berth container run` (also `berth run`).
@@ -32,11 +34,30 @@ func NewRunCommand(cli *command.Cli) *cobra.Command {
 	f := cmd.Flags()
 	addCreateFlags(f, &opts.createOptions)
 	f.BoolVarP(&opts.detach, "detach", "d", false, "Run container in background and print container ID")
+	f.StringVar(&opts.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container")
+	f.BoolVar(&opts.sigProxy, "sig-proxy", true, "Proxy received signals to the process")
 	return cmd
 }
 
 func runRun(ctx context.Context, cli *command.Cli, cmd *cobra.Command, opts *runOptions, args []string) error {
-	id, err := createContainer(ctx, cli, cmd, &opts.createOptions, args)
+	if opts.detach && len(opts.attach) > 0 {
+		return command.StatusError{Status: "conflicting options: cannot specify both --attach and --detach", StatusCode: 1}
+	}
+	cfg, hc, err := opts.parse(cmd.Flags(), args)
+	if err != nil {
+		return withHelp(err, "run")
+	}
+	if opts.detach {
+		cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, cfg.StdinOnce = false, false, false, false
+	} else if err := checkTTY(cli, cfg.AttachStdin, cfg.Tty); err != nil {
+		return command.StatusError{Status: err.Error(), StatusCode: 1}
+	}
+	if cfg.Tty {
+		if h, w, ok := ttySize(cli); ok {
+			hc.ConsoleSize = [2]uint{h, w}
+		}
+	}
+	id, err := createContainer(ctx, cli, &opts.createOptions, cfg, hc)
 	if err != nil {
 		return withHelp(err, "run")
 	}
@@ -51,15 +72,30 @@ func runRun(ctx context.Context, cli *command.Cli, cmd *cobra.Command, opts *run
 		fmt.Fprintln(cli.Out(), id)
 		return nil
 	}
-	cond := container.WaitConditionNextExit
-	if opts.rm {
-		cond = container.WaitConditionRemoved
-	}
-	status, err := startAttached(ctx, cli, api, id, cond)
-	if err != nil {
+	status, err := runForeground(ctx, cli, api, foreground{
+		id:         id,
+		tty:        cfg.Tty,
+		stdin:      cfg.AttachStdin,
+		stdout:     cfg.AttachStdout,
+		stderr:     cfg.AttachStderr,
+		detachKeys: opts.detachKeys,
+		sigProxy:   opts.sigProxy,
+		autoRemove: opts.rm,
+	})
+	var sf startFailed
+	switch {
+	case errors.Is(err, errDetached):
+		return nil
+	case errors.As(err, &sf):
 		if opts.rm {
 			// A container that never ran is not removed by the daemon.
 			_, _ = api.ContainerRemove(context.WithoutCancel(ctx), id, client.ContainerRemoveOptions{Force: true})
+		}
+		return startError(sf.err)
+	case err != nil:
+		var af attachFailed
+		if errors.As(err, &af) {
+			return withHelp(af.err, "run")
 		}
 		return err
 	}
@@ -69,51 +105,100 @@ func runRun(ctx context.Context, cli *command.Cli, cmd *cobra.Command, opts *run
 	return nil
 }
 
-// startAttached attaches to id's output, starts it and waits for its exit
-// under cond, copying the output until the stream ends; it returns the
-// container's exit status.
-func startAttached(ctx context.Context, cli *command.Cli, api command.APIClient, id string, cond container.WaitCondition) (int, error) {
-	att, err := api.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
-	if err != nil {
-		return 0, withHelp(err, "run")
-	}
-	defer att.Close()
-	waitCtx, cancelWait := context.WithCancel(ctx)
-	defer cancelWait()
-	wait := api.ContainerWait(waitCtx, id, client.ContainerWaitOptions{Condition: cond})
+// foreground is a container run with the client attached: run, start -a.
+type foreground struct {
+	id                    string
+	tty                   bool
+	stdin, stdout, stderr bool
+	detachKeys            string
+	sigProxy              bool // forward signals (ignored with a TTY)
+	autoRemove            bool // wait for the removal, not the exit
+}
 
-	copied := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(cli.Out(), cli.Err(), att.Reader)
-		copied <- err
-	}()
-	if _, err := api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-		att.Close()
-		<-copied
-		return 0, startError(err)
+// startFailed and attachFailed say which step of a foreground run failed;
+// run maps them to docker's exit codes.
+type startFailed struct{ err error }
+
+func (e startFailed) Error() string { return e.err.Error() }
+
+type attachFailed struct{ err error }
+
+func (e attachFailed) Error() string { return e.err.Error() }
+
+// runForeground attaches to fg.id, starts it, streams until the output
+// ends and returns the container's exit status. errDetached means the user
+// left it running with the detach keys.
+//
+// With --sig-proxy the command's context is not cancelled by SIGINT or
+// SIGTERM (they are forwarded to the container instead); the stream ends
+// when the container does, or after a third such signal.
+func runForeground(ctx context.Context, cli *command.Cli, api command.APIClient, fg foreground) (int, error) {
+	runCtx, cancel := context.WithCancel(ctx)
+	if fg.sigProxy && !fg.tty {
+		runCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+		stop := forwardSignals(runCtx, cli, api, fg.id, cancel)
+		defer stop()
 	}
-	var status int
+	defer cancel()
+
+	var (
+		att      client.ContainerAttachResult
+		attached = fg.stdin || fg.stdout || fg.stderr
+		streamed = make(chan error, 1)
+	)
+	if attached {
+		var err error
+		att, err = api.ContainerAttach(runCtx, fg.id, client.ContainerAttachOptions{
+			Stream: true, Stdin: fg.stdin, Stdout: fg.stdout, Stderr: fg.stderr, DetachKeys: fg.detachKeys,
+		})
+		if err != nil {
+			return 0, attachFailed{err}
+		}
+		defer att.Close()
+	}
+	cond := container.WaitConditionNextExit
+	if fg.autoRemove {
+		cond = container.WaitConditionRemoved
+	}
+	wait := api.ContainerWait(runCtx, fg.id, client.ContainerWaitOptions{Condition: cond})
+
+	if attached {
+		sess := newIOSession(cli, fg.stdin, fg.tty, fg.detachKeys)
+		go func() { streamed <- sess.stream(runCtx, att.HijackedResponse) }()
+	}
+	if _, err := api.ContainerStart(runCtx, fg.id, client.ContainerStartOptions{}); err != nil {
+		if attached {
+			att.Close()
+			<-streamed
+		}
+		return 0, startFailed{err}
+	}
+	if fg.tty && outIsTerminal(cli) {
+		monitorTTYSize(runCtx, cli, func(ctx context.Context, h, w uint) error {
+			_, err := api.ContainerResize(ctx, fg.id, client.ContainerResizeOptions{Height: h, Width: w})
+			return err
+		})
+	}
+	if attached {
+		// The daemon ends the attach stream once the output is delivered.
+		if err := <-streamed; err != nil {
+			if errors.Is(err, errDetached) || runCtx.Err() != nil {
+				return 0, err
+			}
+			return 0, fmt.Errorf("error attaching to the container: %w", err)
+		}
+	}
 	select {
 	case r := <-wait.Result:
 		if r.Error != nil && r.Error.Message != "" {
 			return 125, command.StatusError{Status: r.Error.Message, StatusCode: 125}
 		}
-		status = int(r.StatusCode)
+		return int(r.StatusCode), nil
 	case err := <-wait.Error:
-		att.Close()
-		<-copied
 		return 0, command.StatusError{Status: fmt.Sprintf("Error waiting for container: %v", err), StatusCode: 125}
-	case <-ctx.Done():
-		att.Close()
-		<-copied
-		return 0, ctx.Err()
+	case <-runCtx.Done():
+		return 0, runCtx.Err()
 	}
-	// The daemon ends the attach stream once the output is delivered.
-	select {
-	case <-copied:
-	case <-ctx.Done():
-	}
-	return status, nil
 }
 
 // startError maps a failed start to docker's exit codes: 127 when the

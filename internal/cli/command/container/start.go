@@ -2,10 +2,10 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
@@ -15,6 +15,7 @@ import (
 type startOptions struct {
 	attach      bool
 	interactive bool
+	detachKeys  string
 }
 
 // NewStartCommand returns `berth container start` (also `berth start`).
@@ -30,38 +31,21 @@ func NewStartCommand(cli *command.Cli) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&opts.attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
-	f.BoolVarP(&opts.interactive, "interactive", "i", false, "Attach container's STDIN (not supported yet)")
+	f.BoolVarP(&opts.interactive, "interactive", "i", false, "Attach container's STDIN")
+	f.StringVar(&opts.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container")
 	return cmd
 }
 
 func runStart(ctx context.Context, cli *command.Cli, opts startOptions, args []string) error {
-	if opts.interactive {
-		return fmt.Errorf("berth does not support attaching stdin yet")
-	}
-	if opts.attach {
-		if len(args) > 1 {
-			return fmt.Errorf("you cannot start and attach multiple containers at once")
-		}
-		api, err := cli.Client()
-		if err != nil {
-			return err
-		}
-		status, err := startAttached(ctx, cli, api, args[0], container.WaitConditionNextExit)
-		if err != nil {
-			var se command.StatusError
-			if errorsAs(err, &se) && se.Cause != nil {
-				return se.Cause
-			}
-			return err
-		}
-		if status != 0 {
-			return command.StatusError{StatusCode: status}
-		}
-		return nil
-	}
 	api, err := cli.Client()
 	if err != nil {
 		return err
+	}
+	if opts.attach || opts.interactive {
+		if len(args) > 1 {
+			return errors.New("you cannot start and attach multiple containers at once")
+		}
+		return startAttached(ctx, cli, api, opts, args[0])
 	}
 	var msgs, failed []string
 	for _, id := range args {
@@ -78,6 +62,50 @@ func runStart(ctx context.Context, cli *command.Cli, opts startOptions, args []s
 	if len(failed) > 0 {
 		msgs = append(msgs, "Error: failed to start containers: "+strings.Join(failed, ", "))
 		return command.StatusError{Status: strings.Join(msgs, "\n"), StatusCode: 1}
+	}
+	return nil
+}
+
+// startAttached is start -a / -i: the container's own TTY and stdin
+// settings decide how the streams are joined, as for attach.
+func startAttached(ctx context.Context, cli *command.Cli, api command.APIClient, opts startOptions, ref string) error {
+	insp, err := api.ContainerInspect(ctx, ref, client.ContainerInspectOptions{})
+	if err != nil {
+		return err
+	}
+	c := insp.Container
+	if c.ID == "" {
+		c.ID = ref
+	}
+	tty, openStdin, autoRemove := false, false, false
+	if c.Config != nil {
+		tty, openStdin = c.Config.Tty, c.Config.OpenStdin
+	}
+	if c.HostConfig != nil {
+		autoRemove = c.HostConfig.AutoRemove
+	}
+	stdin := opts.interactive && openStdin
+	if err := checkTTY(cli, stdin, tty); err != nil {
+		return err
+	}
+	status, err := runForeground(ctx, cli, api, foreground{
+		id: c.ID, tty: tty, stdin: stdin, stdout: true, stderr: true,
+		detachKeys: opts.detachKeys, sigProxy: true, autoRemove: autoRemove,
+	})
+	var sf startFailed
+	var af attachFailed
+	switch {
+	case errors.Is(err, errDetached):
+		return nil
+	case errors.As(err, &sf):
+		return sf.err
+	case errors.As(err, &af):
+		return af.err
+	case err != nil:
+		return err
+	}
+	if status != 0 {
+		return command.StatusError{StatusCode: status}
 	}
 	return nil
 }

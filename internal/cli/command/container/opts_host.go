@@ -1,0 +1,228 @@
+package container
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/moby/moby/api/types/container"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/spf13/pflag"
+)
+
+// healthcheck is the Config.Healthcheck the --health-* flags ask for: nil
+// keeps the image's, Test ["NONE"] disables it.
+func (o *createOptions) healthcheck() (*container.HealthConfig, error) {
+	set := o.healthCmd != "" || o.healthInterval != 0 || o.healthTimeout != 0 ||
+		o.healthStartPeriod != 0 || o.healthStartInterval != 0 || o.healthRetries != 0
+	if o.noHealthcheck {
+		if set {
+			return nil, errors.New("--no-healthcheck conflicts with --health-* options")
+		}
+		return &container.HealthConfig{Test: []string{"NONE"}}, nil
+	}
+	if !set {
+		return nil, nil
+	}
+	for _, d := range []struct {
+		name string
+		neg  bool
+	}{
+		{"--health-interval", o.healthInterval < 0},
+		{"--health-timeout", o.healthTimeout < 0},
+		{"--health-retries", o.healthRetries < 0},
+		{"--health-start-period", o.healthStartPeriod < 0},
+		{"--health-start-interval", o.healthStartInterval < 0},
+	} {
+		if d.neg {
+			return nil, errors.New(d.name + " cannot be negative")
+		}
+	}
+	h := &container.HealthConfig{
+		Interval:      o.healthInterval,
+		Timeout:       o.healthTimeout,
+		StartPeriod:   o.healthStartPeriod,
+		StartInterval: o.healthStartInterval,
+		Retries:       o.healthRetries,
+	}
+	if o.healthCmd != "" {
+		h.Test = []string{"CMD-SHELL", o.healthCmd}
+	}
+	return h, nil
+}
+
+// parseHost fills the HostConfig fields of the resource, namespace,
+// security, mount and logging flags.
+func (o *createOptions) parseHost(f *pflag.FlagSet, hc *container.HostConfig) error {
+	r := &hc.Resources
+	r.CPUShares = o.cpuShares
+	r.CPUPeriod = o.cpuPeriod
+	r.CPUQuota = o.cpuQuota
+	r.CpusetCpus = o.cpusetCpus
+	r.CpusetMems = o.cpusetMems
+	r.MemorySwap = int64(o.memorySwap)
+	r.MemoryReservation = int64(o.memoryReservation)
+	r.BlkioWeight = o.blkioWeight
+	r.CgroupParent = o.cgroupParent
+	r.Ulimits = o.ulimits
+	if f.Changed("oom-kill-disable") {
+		b := o.oomKillDisable
+		r.OomKillDisable = &b
+	}
+	for _, d := range o.devices {
+		m, err := parseDevice(d)
+		if err != nil {
+			return err
+		}
+		r.Devices = append(r.Devices, m)
+	}
+
+	hc.OomScoreAdj = o.oomScoreAdj
+	hc.Sysctls = o.sysctls.values
+	hc.Annotations = o.annotations.values
+	hc.GroupAdd = o.groupAdd
+	hc.ShmSize = int64(o.shmSize)
+	hc.Mounts = o.mounts
+
+	hc.CgroupnsMode = container.CgroupnsMode(o.cgroupns)
+	if !hc.CgroupnsMode.Valid() {
+		return errors.New("--cgroupns: invalid CGROUP mode")
+	}
+	hc.PidMode = container.PidMode(o.pid)
+	if !hc.PidMode.Valid() {
+		return errors.New("--pid: invalid PID mode")
+	}
+	hc.UTSMode = container.UTSMode(o.uts)
+	if !hc.UTSMode.Valid() {
+		return errors.New("--uts: invalid UTS mode")
+	}
+	// The IPC mode is checked by the daemon, which knows the containers
+	// a "container:" mode may name.
+	hc.IpcMode = container.IpcMode(o.ipc)
+
+	secOpts, err := parseSecurityOpts(o.securityOpt)
+	if err != nil {
+		return err
+	}
+	for _, opt := range secOpts {
+		// Unconfined system paths are asked for with empty lists, not sent
+		// as an option.
+		if opt == "systempaths=unconfined" {
+			hc.MaskedPaths, hc.ReadonlyPaths = []string{}, []string{}
+			continue
+		}
+		hc.SecurityOpt = append(hc.SecurityOpt, opt)
+	}
+
+	if o.logDriver == "none" && len(o.logOpts) > 0 {
+		return errors.New("invalid logging opts for driver none")
+	}
+	hc.LogConfig.Type = o.logDriver
+	if len(o.logOpts) > 0 {
+		hc.LogConfig.Config = map[string]string{}
+		for _, kv := range o.logOpts {
+			k, v, _ := strings.Cut(kv, "=")
+			hc.LogConfig.Config[k] = v
+		}
+	}
+	return nil
+}
+
+// parseSecurityOpts checks --security-opt values: every one but
+// no-new-privileges needs a value (after = or :), and a seccomp profile
+// that names a file is sent as its compacted JSON.
+func parseSecurityOpts(in []string) ([]string, error) {
+	out := make([]string, 0, len(in))
+	for _, opt := range in {
+		k, v, ok := strings.Cut(opt, "=")
+		if !ok && k != "no-new-privileges" {
+			k, v, ok = strings.Cut(opt, ":")
+		}
+		if (!ok || v == "") && k != "no-new-privileges" {
+			return nil, fmt.Errorf("Invalid --security-opt: %q", opt)
+		}
+		if k == "seccomp" && v != "builtin" && v != "unconfined" {
+			data, err := os.ReadFile(v)
+			if err != nil {
+				return nil, fmt.Errorf("opening seccomp profile (%s) failed: %v", v, err)
+			}
+			var b bytes.Buffer
+			if err := json.Compact(&b, data); err != nil {
+				return nil, fmt.Errorf("compacting json for seccomp profile (%s) failed: %v", v, err)
+			}
+			opt = "seccomp=" + b.String()
+		}
+		out = append(out, opt)
+	}
+	return out, nil
+}
+
+// parseDevice reads --device HOST[:CONTAINER][:PERMISSIONS] with docker's
+// checks: at most three parts, a known r/w/m mode, an absolute path in the
+// container.
+func parseDevice(spec string) (container.DeviceMapping, error) {
+	if strings.Count(spec, ":") > 2 {
+		return container.DeviceMapping{}, fmt.Errorf("bad format for path: %s", spec)
+	}
+	parts := strings.Split(spec, ":")
+	if parts[0] == "" {
+		return container.DeviceMapping{}, fmt.Errorf("bad format for path: %s", spec)
+	}
+	m := container.DeviceMapping{PathOnHost: parts[0], PathInContainer: parts[0], CgroupPermissions: "rwm"}
+	switch len(parts) {
+	case 2:
+		if validDeviceMode(parts[1]) {
+			m.CgroupPermissions = parts[1]
+		} else {
+			m.PathInContainer = parts[1]
+		}
+	case 3:
+		if !validDeviceMode(parts[2]) {
+			return container.DeviceMapping{}, fmt.Errorf("bad mode specified: %s", parts[2])
+		}
+		m.PathInContainer, m.CgroupPermissions = parts[1], parts[2]
+	}
+	if !path.IsAbs(m.PathInContainer) {
+		return container.DeviceMapping{}, fmt.Errorf("%s is not an absolute path", m.PathInContainer)
+	}
+	m.PathInContainer = path.Clean(m.PathInContainer)
+	return m, nil
+}
+
+// validDeviceMode is a non-empty mix of r, w and m, each at most once.
+func validDeviceMode(mode string) bool {
+	if mode == "" {
+		return false
+	}
+	seen := map[rune]bool{}
+	for _, c := range mode {
+		if (c != 'r' && c != 'w' && c != 'm') || seen[c] {
+			return false
+		}
+		seen[c] = true
+	}
+	return true
+}
+
+// parsePlatform reads --platform os[/arch[/variant]]; nil when unset.
+func parsePlatform(s string) (*ocispec.Platform, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(strings.ToLower(s), "/")
+	if len(parts) > 3 || parts[0] == "" {
+		return nil, fmt.Errorf("%q: unknown operating system or architecture: invalid argument", s)
+	}
+	p := &ocispec.Platform{OS: parts[0]}
+	if len(parts) > 1 {
+		p.Architecture = parts[1]
+	}
+	if len(parts) > 2 {
+		p.Variant = parts[2]
+	}
+	return p, nil
+}
