@@ -64,6 +64,19 @@ func (s *Router) diskUsage(ctx context.Context, w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
+	// A backend may leave out a type it has nothing of.
+	if du.ImageUsage == nil {
+		du.ImageUsage = &image.DiskUsage{}
+	}
+	if du.ContainerUsage == nil {
+		du.ContainerUsage = &container.DiskUsage{}
+	}
+	if du.VolumeUsage == nil {
+		du.VolumeUsage = &volume.DiskUsage{}
+	}
+	if du.BuildCacheUsage == nil {
+		du.BuildCacheUsage = &build.DiskUsage{}
+	}
 	version := httputil.VersionFromContext(ctx)
 	verbose := r.URL.Query().Get("verbose") == "1" || r.URL.Query().Get("verbose") == "true"
 	if versionBefore(version, "1.52") {
