@@ -6,15 +6,24 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X github.com/berth-engine/berth/internal/version.Version=$(VERSION) \
              -X github.com/berth-engine/berth/internal/runtime/cli.Version=$(VERSION)
 BINARIES  := berth berthd berth-shim berth-runtime
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# berth-init is C, static, so that it runs in any image (mounted at
+# /sbin/docker-init by --init).
+INIT_CFLAGS := -static -O2 -Wall -Wextra -Werror \
+             -DBERTH_INIT_VERSION='"$(VERSION)"' -DBERTH_INIT_COMMIT='"$(COMMIT)"'
 
 .PHONY: all build install test integration validation compare bench bench-daemon vet help clean
 
 all: build
 
-build: $(addprefix bin/,$(BINARIES))
+build: $(addprefix bin/,$(BINARIES)) bin/berth-init
 
 bin/%: FORCE
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/$*
+
+bin/berth-init: cmd/berth-init/berth-init.c
+	@mkdir -p bin
+	$(CC) $(INIT_CFLAGS) -o $@ $<
 
 FORCE:
 
@@ -31,7 +40,7 @@ bin/berth-shim: $(SHIM_SRCS) $(wildcard cmd/berth-shim/*.h)
 
 install: build
 	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(addprefix bin/,$(BINARIES)) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(addprefix bin/,$(BINARIES)) bin/berth-init $(DESTDIR)$(BINDIR)/
 
 vet:
 	$(GO) vet ./...
@@ -59,7 +68,7 @@ clean:
 	rm -rf bin
 
 help:
-	@echo "make            build bin/berth, bin/berthd, bin/berth-shim, bin/berth-runtime"
+	@echo "make            build bin/berth, bin/berthd, bin/berth-shim, bin/berth-runtime, bin/berth-init"
 	@echo "make install    install them into $(BINDIR)"
 	@echo "make test       unit tests (root tests run when root)"
 	@echo "make integration  root: integration tests, runc comparison, OCI validation suite"

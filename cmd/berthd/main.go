@@ -49,7 +49,7 @@ func main() {
 var flagKeys = map[string]string{
 	"data-root": "data-root", "exec-root": "exec-root", "host": "hosts", "pidfile": "pidfile",
 	"log-level": "log-level", "log-format": "log-format", "debug": "debug", "default-runtime": "default-runtime",
-	"group": "group",
+	"group": "group", "init": "init", "init-path": "init-path",
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -72,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVarP(&flags.Group, "group", "G", "berth", "group for the unix socket")
 	fs.StringArrayVar(&addRuntimes, "add-runtime", nil, "register an OCI runtime, name=path (repeatable)")
 	fs.StringVar(&flags.DefaultRuntime, "default-runtime", config.DefaultRuntime, "default OCI runtime for containers")
+	fs.BoolVar(&flags.Init, "init", false, "run an init inside containers to forward signals and reap processes")
+	fs.StringVar(&flags.InitPath, "init-path", "", "path to the init binary (default berth-init beside berthd, else in PATH)")
 	fs.BoolVarP(&showVersion, "version", "v", false, "print version information and quit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {

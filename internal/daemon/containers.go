@@ -97,35 +97,11 @@ func (d *Daemon) getContainer(idOrName string) (*container.Container, error) {
 // the OCI spec once, and the writable layer is prepared.
 func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.CreateRequest) (ctypes.CreateResponse, error) {
 	resp := ctypes.CreateResponse{Warnings: []string{}}
-	if req == nil || req.Config == nil {
-		return resp, errdefs.New(errdefs.ErrInvalidParameter, "config cannot be empty in order to create a container")
-	}
-	cfg := req.Config
-	hc := req.HostConfig
-	if hc == nil {
-		hc = &ctypes.HostConfig{}
-	}
-	if cfg.Image == "" {
-		return resp, errdefs.New(errdefs.ErrInvalidParameter, "no image specified")
-	}
-	if err := validateRestartPolicy(hc); err != nil {
+	cfg, hc, name, err := checkCreateRequest(name, req)
+	if err != nil {
 		return resp, err
 	}
-	if cfg.Tty {
-		// The shim has no terminal support yet; failing at create beats a
-		// runtime error at start.
-		return resp, errdefs.New(errdefs.ErrNotImplemented, "berth cannot allocate a TTY yet: run without -t")
-	}
-	if t := hc.LogConfig.Type; t != "" && t != container.DefaultLogDriver {
-		return resp, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("logging driver %q is not supported by berth yet", t))
-	}
-	if name != "" {
-		n, err := container.ValidateName(name)
-		if err != nil {
-			return resp, classify(err)
-		}
-		name = n
-	} else {
+	if name == "" {
 		name = container.GenerateName(d.containers.NameTaken)
 	}
 	imgInfo, err := d.images.Inspect(ctx, cfg.Image)
@@ -150,29 +126,19 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	c.Driver = "overlay2"
 	c.LogPath = filepath.Join(d.containers.Dir(c.ID), c.ID+"-json.log")
 
-	// Build the spec once to check the values the way start will; the user
-	// is resolved at start, inside the image's rootfs.
-	probeCfg := *cfg
-	probeCfg.User = ""
-	probeHC := *hc
-	probeHC.Binds = nil // ParseBind checks them without creating sources
-	probe := container.New(c.ID, c.Name, &probeCfg, &probeHC, c.Created)
-	for _, b := range hc.Binds {
-		if _, err := container.ParseBind(b); err != nil {
-			return resp, classify(err)
-		}
-	}
 	host, ulimits, err := hostDefaults()
 	if err != nil {
 		return resp, err
 	}
-	if _, err := oci.Spec(ctx, probe, oci.SpecOpts{
+	if err := probeSpec(ctx, c, oci.SpecOpts{
 		Host:             host,
 		DefaultUlimits:   ulimits,
 		ResolveContainer: d.resolveRunning,
+		InitPath:         d.initPath(),
+		DefaultInit:      d.cfg.Init,
 		Warn:             func(m string) { resp.Warnings = append(resp.Warnings, m) },
 	}); err != nil {
-		return resp, classify(err)
+		return resp, err
 	}
 
 	if _, err := d.snapshots.Prepare(ctx, c.ID, parent); err != nil {
@@ -334,6 +300,8 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 		Host:           host,
 		DefaultUlimits: ulimits,
 		RootfsPath:     rootfs,
+		InitPath:       d.initPath(),
+		DefaultInit:    d.cfg.Init,
 		ResolveContainer: func(ref string) (int, error) {
 			// c's lock is held here: naming c itself must fail, not wait.
 			if other, err := d.containers.Get(ref); err == nil && other == c {

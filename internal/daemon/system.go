@@ -82,6 +82,7 @@ func (d *Daemon) SystemInfo(ctx context.Context) (*system.Info, error) {
 	for name, rt := range d.runtimes {
 		info.Runtimes[name] = system.RuntimeWithStatus{Runtime: rt}
 	}
+	info.InitBinary, info.InitCommit = d.initInfo(ctx)
 	for _, idx := range []string{"docker.io"} {
 		info.RegistryConfig.IndexConfigs[idx] = &registry.IndexInfo{Name: idx, Mirrors: nonNil(d.cfg.RegistryMirrors), Secure: true, Official: true}
 	}

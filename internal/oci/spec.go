@@ -16,6 +16,10 @@ import (
 	"github.com/berth-engine/berth/internal/container"
 )
 
+// InitPathInContainer is where --init's binary is mounted, docker's path
+// for docker-init, so that tools looking for it there find it.
+const InitPathInContainer = "/sbin/docker-init"
+
 // DefaultPath is the PATH a container gets when its Env has none.
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -38,9 +42,15 @@ type SpecOpts struct {
 	// ResolveShm gives the ShmPath of another container named in IpcMode
 	// "container:<id>"; without it that /dev/shm is not shared (a warning).
 	ResolveShm func(idOrName string) (hostPath string, err error)
-	// InitPath is the init binary run as PID 1 when HostConfig.Init is
-	// set; the command follows it after "--".
+	// InitPath is the host path of the init binary run as PID 1 when
+	// HostConfig.Init is set (or DefaultInit and Init is unset): it is
+	// bind-mounted read-only at InitPathInContainer, which becomes the
+	// process's first argument, followed by "--" and the command, as
+	// dockerd does with docker-init.
 	InitPath string
+	// DefaultInit is the daemon's "init" setting, for containers whose
+	// HostConfig.Init is nil.
+	DefaultInit bool
 	// ResolvConfPath, HostnamePath, HostsPath are bind-mounted over
 	// /etc/resolv.conf, /etc/hostname, /etc/hosts when set.
 	ResolvConfPath, HostnamePath, HostsPath string
@@ -123,11 +133,12 @@ func Spec(ctx context.Context, c *container.Container, opts SpecOpts) (*specs.Sp
 	if len(args) == 0 {
 		return nil, invalidf("no command specified")
 	}
-	if hc.Init != nil && *hc.Init {
+	useInit := (hc.Init != nil && *hc.Init) || (hc.Init == nil && opts.DefaultInit)
+	if useInit {
 		if opts.InitPath == "" {
 			return nil, errors.New("oci: Init requested but the daemon has no init binary")
 		}
-		args = append([]string{opts.InitPath, "--"}, args...)
+		args = append([]string{InitPathInContainer, "--"}, args...)
 	}
 	s.Process.Args = args
 	if hc.Umask != nil {
@@ -151,6 +162,9 @@ func Spec(ctx context.Context, c *container.Container, opts SpecOpts) (*specs.Sp
 		if err := step(); err != nil {
 			return nil, err
 		}
+	}
+	if useInit {
+		s.Mounts = append(s.Mounts, b.bindMount(opts.InitPath, InitPathInContainer, true, "", true))
 	}
 	if hc.OomScoreAdj != 0 {
 		if hc.OomScoreAdj < -1000 || hc.OomScoreAdj > 1000 {

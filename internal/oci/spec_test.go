@@ -595,8 +595,11 @@ func TestProcess(t *testing.T) {
 			hc.OomScoreAdj = 500
 			hc.Sysctls = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmax": "100"}
 		}, func(s *specs.Spec) error {
-			if !slices.Equal(s.Process.Args, []string{"/init", "--", "/bin/sh", "-c", "exit 3"}) {
+			if !slices.Equal(s.Process.Args, []string{"/sbin/docker-init", "--", "/bin/sh", "-c", "exit 3"}) {
 				return fmt.Errorf("args %v", s.Process.Args)
+			}
+			if m := s.Mounts[len(s.Mounts)-1]; m.Destination != "/sbin/docker-init" || m.Source != "/init" || m.Type != "bind" || !slices.Contains(m.Options, "ro") {
+				return fmt.Errorf("init mount %+v", m)
 			}
 			if !slices.Equal(s.Process.Env, []string{"HOSTNAME=box", "TERM=xterm", "A=1", "PATH=/x", "HOME=/root"}) {
 				return fmt.Errorf("env %v", s.Process.Env)

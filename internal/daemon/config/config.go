@@ -47,6 +47,12 @@ type Config struct {
 	Runtimes       map[string]system.Runtime `json:"runtimes,omitempty"`
 	DefaultRuntime string                    `json:"default-runtime,omitempty"`
 
+	// Init runs every container whose HostConfig.Init is unset with the
+	// init binary as PID 1; InitPath is that binary (default: berth-init
+	// beside berthd, else in PATH).
+	Init     bool   `json:"init,omitempty"`
+	InitPath string `json:"init-path,omitempty"`
+
 	Bip                 string                      `json:"bip,omitempty"`
 	DefaultAddressPools []system.NetworkAddressPool `json:"default-address-pools,omitempty"`
 	DNS                 []string                    `json:"dns,omitempty"`
