@@ -1233,6 +1233,14 @@ static void dispatch(struct shim *s, struct conn *c, const char *line, size_t n)
 	}
 }
 
+static bool conn_live(struct shim *s, struct conn *c)
+{
+	for (struct conn *q = s->conns; q; q = q->next)
+		if (q == c)
+			return true;
+	return false;
+}
+
 static void conn_read(struct shim *s, struct conn *c, unsigned ev)
 {
 	if (c->mode == C_ATTACH) {
@@ -1298,6 +1306,13 @@ static void conn_read(struct shim *s, struct conn *c, unsigned ev)
 	struct buf line = c->in;
 	c->in = (struct buf){0};
 	dispatch(s, c, line.p, len);
+	/* Bytes the client sent right behind an attach or exec request are
+	 * the start of its stdin: keep them. dispatch may have closed (and
+	 * freed) c, so look it up first. */
+	if (nl && line.len > len + 1 && conn_live(s, c) && c->mode == C_ATTACH && c->a_in && !c->close_after_flush) {
+		buf_add(&c->stdin_pend, line.p + len + 1, line.len - len - 1);
+		stdin_push(s, c);
+	}
 	buf_free(&line);
 }
 
@@ -1509,6 +1524,14 @@ int main(int argc, char **argv)
 			set_nonblock(io.err_r);
 			drain_text(io.err_r, &et);
 		}
+		if (rt_ok(st)) {
+			/* Created, but no pid to watch it by: do not leave it. */
+			const char *dv[] = {"delete", "--force", s->id, NULL};
+			struct buf ign = {0};
+			run_rt(s, dv, -1, -1, -1, &ign);
+			buf_free(&ign);
+			buf_str(&et, "no pid in the runtime's --pid-file");
+		}
 		rt_error(&msg, "create", st, &et);
 		buf_add(&msg, "", 1);
 		unlink(s->sock_path);
@@ -1567,10 +1590,8 @@ int main(int argc, char **argv)
 			/* A connection closed by an earlier event of this batch
 			 * is freed; skip events for pointers no longer live. */
 			if (kind == H_CONN) {
-				struct conn *c = evs[i].data.ptr, *q;
-				for (q = s->conns; q && q != c; q = q->next)
-					;
-				if (!q)
+				struct conn *c = evs[i].data.ptr;
+				if (!conn_live(s, c))
 					continue;
 				if (evs[i].events & EPOLLOUT) {
 					if (!conn_flush(s, c))

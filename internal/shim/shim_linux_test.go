@@ -1108,3 +1108,27 @@ func TestAttachContextCancel(t *testing.T) {
 		t.Fatal("cancel did not end the stream")
 	}
 }
+
+// Stdin sent in the same write as the attach request is not lost.
+func TestAttachStdinWithRequest(t *testing.T) {
+	e := newEnv(t, []string{"cat"}, nil)
+	e.opts.Stdin = true
+	c := e.start(t)
+	conn, err := net.Dial("unix", c.Socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte(`{"version":1,"op":"attach","stdin":true,"stdout":true,"close_stdin":true}` + "\nearly bytes\n"))
+	conn.(*net.UnixConn).CloseWrite()
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadBytes('\n'); err != nil || !bytes.Contains(line, []byte(`"version":1`)) {
+		t.Fatalf("attach answer %q %v", line, err)
+	}
+	if err := c.Start(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := frames(t, br); string(out) != "early bytes\n" {
+		t.Fatalf("cat echoed %q", out)
+	}
+}
