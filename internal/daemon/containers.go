@@ -390,7 +390,7 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 	c.Lock()
 	removing := c.State.RemovalInProgress
 	ran := at.Sub(c.State.StartedAt)
-	c.SetStopped(code, false, at)
+	c.SetStopped(code, oom, at)
 	restart := !removing && shouldRestart(c, code)
 	if removing {
 		c.State.RemovalInProgress = true
