@@ -970,7 +970,7 @@ func TestShimMemory(t *testing.T) {
 		pids = append(pids, c.ShimPid())
 	}
 	time.Sleep(200 * time.Millisecond)
-	var rss, pss int64
+	var rss, pss, anon, dirty int64
 	for _, pid := range pids {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 		if err != nil {
@@ -987,10 +987,14 @@ func TestShimMemory(t *testing.T) {
 				rss += n
 			case "Pss:":
 				pss += n
+			case "Anonymous:":
+				anon += n
+			case "Private_Dirty:":
+				dirty += n
 			}
 		}
 	}
-	t.Logf("10 idle shims: mean RSS %d KiB, mean PSS %d KiB", rss/10, pss/10)
+	t.Logf("10 idle shims: mean RSS %d KiB, PSS %d KiB, anonymous %d KiB, private dirty %d KiB", rss/10, pss/10, anon/10, dirty/10)
 }
 
 // Mutated requests never crash the shim: each gets an answer (or, for an
