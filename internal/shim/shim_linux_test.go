@@ -1136,3 +1136,73 @@ func TestAttachStdinWithRequest(t *testing.T) {
 		t.Fatalf("cat echoed %q", out)
 	}
 }
+
+// The log is byte for byte what internal/logger/jsonfile writes: random
+// output (control characters, HTML characters, valid and broken UTF-8, long
+// lines) logged by the shim equals, line by line but for the timestamps,
+// the same bytes fed through logger.Copy into the Go driver.
+func TestLogMatchesGoDriver(t *testing.T) {
+	var in []byte
+	rnd := uint64(99)
+	next := func(n int) int {
+		rnd ^= rnd << 13
+		rnd ^= rnd >> 7
+		rnd ^= rnd << 17
+		return int(rnd % uint64(n))
+	}
+	pieces := []string{"\n", "\r\n", "\t", "\x00", "\x01", "\x1f", "\x7f", "<", ">", "&", "\"", "\\", "é", "€", "😀",
+		"\u2028", "\u2029", "\ufffd", "\xff", "\xc0\xaf", "\xe2\x82", "\xed\xa0\x80", "\xf4\x90\x80\x80", "abc", "plain text "}
+	for len(in) < 100<<10 {
+		if next(50) == 0 {
+			in = append(in, bytes.Repeat([]byte("x"), next(20000))...)
+		}
+		in = append(in, pieces[next(len(pieces))]...)
+	}
+	e := newEnv(t, []string{"cat", "/input"}, nil)
+	if err := os.WriteFile(filepath.Join(e.bundle.Rootfs(), "input"), in, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := e.start(t)
+	ctx := ctxT(t)
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(e.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same bytes through the Go driver (logger.Copy splits as docker
+	// does); only the timestamps may differ.
+	refPath := filepath.Join(t.TempDir(), "ref.log")
+	lg, err := jsonfile.New(refPath, jsonfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := logger.Copy(bytes.NewReader(in), logger.Stdout, lg); err != nil {
+		t.Fatal(err)
+	}
+	lg.Close()
+	ref, _ := os.ReadFile(refPath)
+	stamp := regexp.MustCompile(`"time":"[^"]*"`)
+	got, exp := bytes.SplitAfter(raw, []byte("\n")), bytes.SplitAfter(ref, []byte("\n"))
+	if len(got) != len(exp) {
+		t.Fatalf("%d lines, the Go driver writes %d", len(got), len(exp))
+	}
+	total := 0
+	for i := range got {
+		g, x := stamp.ReplaceAll(got[i], []byte(`"time":""`)), stamp.ReplaceAll(exp[i], []byte(`"time":""`))
+		if !bytes.Equal(g, x) {
+			t.Fatalf("line %d: shim wrote\n%q\nthe Go driver writes\n%q", i, g, x)
+		}
+		if len(g) > 0 {
+			total++
+		}
+	}
+	want := len(loggertest.ReadAll(t, jsonfile.NewReader(e.logPath, 1), logger.ReadConfig{Tail: -1}))
+	if total != want || total < bytes.Count(in, []byte("\n")) {
+		t.Fatalf("%d lines, reader sees %d, input has %d newlines", total, want, bytes.Count(in, []byte("\n")))
+	}
+}
