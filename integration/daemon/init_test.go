@@ -1,0 +1,160 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var initBuild struct {
+	sync.Once
+	out []byte
+	err error
+}
+
+// buildInit compiles cmd/berth-init beside the berthd under test, where
+// berthd looks for it, with the Makefile's flags. It skips the test when
+// there is no C compiler.
+func buildInit(t *testing.T, d *daemon) {
+	t.Helper()
+	if _, err := exec.LookPath("cc"); err != nil {
+		t.Skip("no C compiler (cc) to build berth-init")
+	}
+	initBuild.Do(func() {
+		dst := filepath.Join(filepath.Dir(d.bin), "berth-init")
+		src, err := filepath.Abs(filepath.Join("..", "..", "cmd", "berth-init", "berth-init.c"))
+		if err != nil {
+			initBuild.err = err
+			return
+		}
+		initBuild.out, initBuild.err = exec.Command("cc", "-static", "-O2", "-Wall", "-Wextra", "-Werror",
+			`-DBERTH_INIT_COMMIT="test"`, "-o", dst, src).CombinedOutput()
+	})
+	if initBuild.err != nil {
+		t.Fatalf("building berth-init: %v\n%s", initBuild.err, initBuild.out)
+	}
+}
+
+// initDaemon is containerDaemon with berth-init beside berthd, started
+// with extra flags.
+func initDaemon(t *testing.T, flags ...string) *daemon {
+	t.Helper()
+	d := containerDaemon(t)
+	buildInit(t, d)
+	if len(flags) > 0 {
+		if err := d.stop(); err != nil {
+			t.Fatal(err)
+		}
+		d.start(flags...)
+	}
+	return d
+}
+
+// zombiesIn lists the processes in zombie state in the pid namespace of
+// the process pid, read from the host's /proc: a zombie has left its
+// cgroup, so `docker top` cannot show it.
+func zombiesIn(t *testing.T, pid string) []string {
+	t.Helper()
+	ns, err := os.Readlink("/proc/" + pid + "/ns/pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var z []string
+	for _, dir := range dirs {
+		if other, err := os.Readlink(dir + "/ns/pid"); err != nil || other != ns {
+			continue
+		}
+		stat, err := os.ReadFile(dir + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ...: comm may hold spaces, the state follows
+		// the last ')'.
+		s := string(stat)
+		if i := strings.LastIndexByte(s, ')'); i > 0 && strings.HasPrefix(s[i+1:], " Z") {
+			z = append(z, strings.TrimSpace(s[:i+1]))
+		}
+	}
+	return z
+}
+
+func TestInitIsPID1(t *testing.T) {
+	d := initDaemon(t)
+	out := d.mustDocker("run", "--rm", "--init", "busybox", "ps", "-o", "pid,args")
+	lines := strings.Split(out, "\n")
+	if len(lines) < 3 || strings.Fields(lines[1])[0] != "1" || !strings.HasSuffix(lines[1], "/sbin/docker-init -- ps -o pid,args") {
+		t.Fatalf("ps under --init:\n%s", out)
+	}
+	// Without --init the command itself is PID 1.
+	out = d.mustDocker("run", "--rm", "busybox", "ps", "-o", "pid,args")
+	if lines := strings.Split(out, "\n"); len(lines) != 2 || !strings.HasSuffix(lines[1], "ps -o pid,args") || strings.Fields(lines[1])[0] != "1" {
+		t.Fatalf("ps without --init:\n%s", out)
+	}
+	// The binary is mounted read-only.
+	if out, err := d.docker("run", "--rm", "--init", "busybox", "sh", "-c", "echo x > /sbin/docker-init"); err == nil {
+		t.Fatalf("writing /sbin/docker-init succeeded: %s", out)
+	}
+	if out := d.mustDocker("info", "--format", "{{.InitBinary}} {{.InitCommit.ID}}"); out != "berth-init test" {
+		t.Fatalf("info: %q", out)
+	}
+	if _, err := d.docker("run", "--rm", "--init", "busybox", "sh", "-c", "exit 3"); exitCode(err) != 3 {
+		t.Fatalf("exit status through the init: %v", err)
+	}
+}
+
+// TestInitReapsZombies: an orphan of the command is reparented to PID 1;
+// without an init, a PID 1 that never waits (sleep) leaves it a zombie,
+// with one it is reaped.
+func TestInitReapsZombies(t *testing.T) {
+	d := initDaemon(t)
+	script := `sh -c "sleep 0.1 &"; sh -c "sleep 0.1 &"; exec sleep 100`
+	d.mustDocker("run", "-d", "--name", "noinit", "busybox", "sh", "-c", script)
+	d.mustDocker("run", "-d", "--name", "withinit", "--init", "busybox", "sh", "-c", script)
+	pidOf := func(name string) string { return d.mustDocker("inspect", "-f", "{{.State.Pid}}", name) }
+	eventually(t, func() error {
+		if z := zombiesIn(t, pidOf("noinit")); len(z) != 2 {
+			return fmt.Errorf("without --init: zombies %v, want the 2 orphans", z)
+		}
+		return nil
+	})
+	time.Sleep(300 * time.Millisecond)
+	if z := zombiesIn(t, pidOf("withinit")); len(z) != 0 {
+		t.Fatalf("with --init: zombies %v", z)
+	}
+	d.mustDocker("rm", "-f", "noinit", "withinit")
+}
+
+// TestInitForwardsSIGTERM: `docker stop` of sleep as PID 1 waits out the
+// grace period (the kernel drops SIGTERM for a namespace init without a
+// handler) and kills; under --init SIGTERM reaches sleep at once.
+func TestInitForwardsSIGTERM(t *testing.T) {
+	d := initDaemon(t)
+	d.mustDocker("run", "-d", "--name", "stopme", "--init", "busybox", "sleep", "100")
+	start := time.Now()
+	d.mustDocker("stop", "-t", "10", "stopme")
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("docker stop took %v: SIGTERM was not forwarded", took)
+	}
+	if out := d.mustDocker("inspect", "-f", "{{.State.ExitCode}}", "stopme"); out != "143" {
+		t.Fatalf("exit code after stop: %s, want 143 (128+SIGTERM)", out)
+	}
+	d.mustDocker("rm", "stopme")
+}
+
+// TestInitDaemonDefault: berthd --init (daemon.json "init": true) runs
+// every container with the init unless its HostConfig says --init=false.
+func TestInitDaemonDefault(t *testing.T) {
+	d := initDaemon(t, "--init")
+	if out := d.mustDocker("run", "--rm", "busybox", "cat", "/proc/1/cmdline"); !strings.HasPrefix(out, "/sbin/docker-init\x00--\x00cat") {
+		t.Fatalf("pid 1 with the daemon's init: %q", out)
+	}
+	if out := d.mustDocker("run", "--rm", "--init=false", "busybox", "cat", "/proc/1/cmdline"); !strings.HasPrefix(out, "cat\x00") {
+		t.Fatalf("pid 1 with --init=false: %q", out)
+	}
+}
