@@ -158,3 +158,64 @@ func TestInitDaemonDefault(t *testing.T) {
 		t.Fatalf("pid 1 with --init=false: %q", out)
 	}
 }
+
+// TestInitForwardsSignals: a signal sent to the container (to PID 1, the
+// init) reaches the command, which handles it.
+func TestInitForwardsSignals(t *testing.T) {
+	d := initDaemon(t)
+	d.mustDocker("run", "-d", "--name", "trapper", "--init", "busybox", "sh", "-c",
+		`trap "echo got USR1" USR1; trap "echo got HUP; exit 7" HUP; echo ready; while true; do sleep 0.05; done`)
+	eventually(t, func() error {
+		if out, _ := d.docker("logs", "trapper"); out != "ready" {
+			return fmt.Errorf("logs before the signals: %q", out)
+		}
+		return nil
+	})
+	d.mustDocker("kill", "-s", "USR1", "trapper")
+	eventually(t, func() error {
+		if out, _ := d.docker("logs", "trapper"); out != "ready\ngot USR1" {
+			return fmt.Errorf("logs after USR1: %q", out)
+		}
+		return nil
+	})
+	d.mustDocker("kill", "-s", "HUP", "trapper")
+	if out := d.mustDocker("wait", "trapper"); out != "7" {
+		t.Fatalf("exit status after HUP: %s, want the command's 7", out)
+	}
+	d.mustDocker("rm", "trapper")
+}
+
+// TestInitPath: --init-path picks the binary; one that does not exist
+// makes --init a 400 at create rather than a failed start.
+func TestInitPath(t *testing.T) {
+	d := initDaemon(t)
+	own := filepath.Join(d.dir, "my-init")
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(d.bin), "berth-init"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(own, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+	d.start("--init-path", own)
+	if out := d.mustDocker("info", "--format", "{{.InitBinary}}"); out != own {
+		t.Fatalf("info InitBinary %q, want %s", out, own)
+	}
+	if out := d.mustDocker("run", "--rm", "--init", "busybox", "ps", "-o", "pid,args"); !strings.Contains(out, "1 /sbin/docker-init -- ps") {
+		t.Fatalf("ps with --init-path:\n%s", out)
+	}
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+	d.start("--init-path", filepath.Join(d.dir, "missing-init"))
+	out, err := d.docker("run", "--rm", "--init", "busybox", "true")
+	if exitCode(err) != 125 || !strings.Contains(out, "the daemon has no init binary") {
+		t.Fatalf("--init with a missing init-path: %v %s", err, out)
+	}
+	if out := d.mustDocker("ps", "-aq"); out != "" {
+		t.Fatalf("the refused create left %q", out)
+	}
+}

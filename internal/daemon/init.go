@@ -17,9 +17,12 @@ const initBinary = "berth-init"
 
 // initPath is the host path of the init binary: init-path from the
 // configuration, else berth-init beside the berthd executable, else in
-// PATH; "" when there is none.
+// PATH; "" when there is none (or init-path is no executable file).
 func (d *Daemon) initPath() string {
 	if p := d.cfg.InitPath; p != "" {
+		if !isExecutable(p) {
+			return ""
+		}
 		return p
 	}
 	if exe, err := os.Executable(); err == nil {

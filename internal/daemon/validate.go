@@ -128,7 +128,7 @@ func probeSpec(ctx context.Context, c *container.Container, opts oci.SpecOpts) e
 	}
 	useInit := (probeHC.Init != nil && *probeHC.Init) || (probeHC.Init == nil && opts.DefaultInit)
 	if useInit && opts.InitPath == "" {
-		return errdefs.New(errdefs.ErrInvalidParameter, "the daemon has no init binary (berth-init beside berthd, or --init-path): run without --init")
+		return errdefs.New(errdefs.ErrInvalidParameter, "the daemon has no init binary (berth-init beside berthd or in PATH, or an executable --init-path): run without --init")
 	}
 	probe := container.New(c.ID, c.Name, &probeCfg, &probeHC, c.Created)
 	opts.RootfsPath = ""

@@ -41,7 +41,7 @@ func normalizeCaps(in []string, known map[string]bool) ([]string, error) {
 			n = "CAP_" + n
 		}
 		if !known[n] {
-			return nil, invalidf("unknown capability: %q", c)
+			return nil, fmt.Errorf("unknown capability: %q", n)
 		}
 		out = append(out, n)
 	}
@@ -63,13 +63,14 @@ func capabilities(hc *ctypes.HostConfig, host *Host) ([]string, error) {
 		return sortedCaps(host.BoundingSet), nil
 	}
 	known := knownCaps()
+	// docker's wording: invalid CapAdd: unknown capability: "CAP_FLY".
 	add, err := normalizeCaps(hc.CapAdd, known)
 	if err != nil {
-		return nil, err
+		return nil, invalidf("invalid CapAdd: %v", err)
 	}
 	drop, err := normalizeCaps(hc.CapDrop, known)
 	if err != nil {
-		return nil, err
+		return nil, invalidf("invalid CapDrop: %v", err)
 	}
 	set := map[string]bool{}
 	switch {

@@ -211,7 +211,7 @@ func (b *builder) env() error {
 	}
 	for _, e := range cfg.Env {
 		if e == "" || strings.HasPrefix(e, "=") {
-			return invalidf("invalid environment variable: %q", e)
+			return invalidf("invalid environment variable: %s", e)
 		}
 		if !strings.Contains(e, "=") {
 			// "NAME" alone: the client resolves it from its own
