@@ -108,6 +108,7 @@ struct shim {
 	int nexecs;
 	struct conn *conns;
 	bool started, paused, ending;
+	long long relisten; /* out of fds: the listener rests until then */
 };
 
 static char readbuf[MAX_LINE];
@@ -1320,8 +1321,16 @@ static void accept_conns(struct shim *s)
 {
 	for (;;) {
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
-			return; /* EAGAIN, or EMFILE: retried on the next event */
+		if (fd < 0) {
+			/* Out of fds, the pending connection stays queued and the
+			 * level-triggered listener would wake us in a busy loop:
+			 * take it out of epoll for a while instead. */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				epoll_ctl(s->ep, EPOLL_CTL_DEL, s->lfd, NULL);
+				s->relisten = now_ms() + 100;
+			}
+			return;
+		}
 		struct conn *c = calloc(1, sizeof *c);
 		if (!c)
 			abort();
@@ -1579,6 +1588,8 @@ int main(int argc, char **argv)
 			for (struct proc *p = ps[k]; p; p = k ? p->next : NULL)
 				if (p->exited && !p->done && (next < 0 || p->deadline < next))
 					next = p->deadline;
+		if (s->relisten && (next < 0 || s->relisten < next))
+			next = s->relisten;
 		int timeout = -1;
 		if (next >= 0)
 			timeout = next > now ? (int)(next - now) : 0;
@@ -1610,6 +1621,10 @@ int main(int argc, char **argv)
 			}
 		}
 		now = now_ms();
+		if (s->relisten && now >= s->relisten) {
+			s->relisten = 0;
+			ep_add(s, s->lfd, EPOLLIN, &listen_kind);
+		}
 		struct conn *c, *cn;
 		for (c = s->conns; c; c = cn) {
 			cn = c->next;

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-engine/berth/internal/logger"
 	"github.com/berth-engine/berth/internal/logger/jsonfile"
@@ -1204,5 +1205,48 @@ func TestLogMatchesGoDriver(t *testing.T) {
 	want := len(loggertest.ReadAll(t, jsonfile.NewReader(e.logPath, 1), logger.ReadConfig{Tail: -1}))
 	if total != want || total < bytes.Count(in, []byte("\n")) {
 		t.Fatalf("%d lines, reader sees %d, input has %d newlines", total, want, bytes.Count(in, []byte("\n")))
+	}
+}
+
+// cpuTicks is the shim's user+system time in clock ticks.
+func cpuTicks(t *testing.T, pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
+}
+
+// Out of file descriptors, the shim neither spins nor dies, and serves
+// again once clients go away.
+func TestOutOfFds(t *testing.T) {
+	e := newEnv(t, []string{"sleep", "100"}, nil)
+	c := e.start(t)
+	lim := unix.Rlimit{Cur: uint64(fdCount(t, c.ShimPid()) + 4), Max: 4096}
+	if err := unix.Prlimit(c.ShimPid(), unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+		t.Fatalf("prlimit: %v", err)
+	}
+	var conns []net.Conn
+	for i := 0; i < 20; i++ {
+		conn, err := net.Dial("unix", c.Socket())
+		if err != nil {
+			break
+		}
+		conns = append(conns, conn)
+	}
+	time.Sleep(100 * time.Millisecond)
+	before := cpuTicks(t, c.ShimPid())
+	time.Sleep(time.Second)
+	if used := cpuTicks(t, c.ShimPid()) - before; used > 20 {
+		t.Errorf("the shim used %d ticks in a second while out of fds", used)
+	}
+	for _, conn := range conns {
+		conn.Close()
+	}
+	if st, err := c.State(ctxT(t)); err != nil || st.Status != shimapi.StatusCreated {
+		t.Fatalf("state after the fd storm: %+v %v", st, err)
 	}
 }
