@@ -1247,7 +1247,19 @@ static void conn_read(struct shim *s, struct conn *c, unsigned ev)
 	if (c->mode == C_ATTACH) {
 		if (ev & (EPOLLHUP | EPOLLERR)) {
 			/* The client is gone altogether (a half-close is
-			 * EPOLLRDHUP without EPOLLHUP). */
+			 * EPOLLRDHUP without EPOLLHUP). What it wrote before
+			 * closing still goes to stdin (best effort: what the
+			 * pipe does not take now is dropped with the
+			 * connection), and its end counts as its stdin's EOF,
+			 * so close_stdin applies as after a half-close. */
+			if (c->a_in && !c->in_eof) {
+				ssize_t n;
+				while (c->stdin_pend.len < MAX_CLIENT_QUEUE &&
+				       (n = read(c->fd, readbuf, sizeof readbuf)) > 0)
+					buf_add(&c->stdin_pend, readbuf, (size_t)n);
+				c->in_eof = true;
+				stdin_push(s, c);
+			}
 			conn_close(s, c);
 			return;
 		}

@@ -687,6 +687,35 @@ func TestAttachStdinCloseStdin(t *testing.T) {
 	}
 }
 
+// A stdin client that writes and hangs up without a half-close: its bytes
+// still reach the process, and with close_stdin its end closes stdin.
+func TestAttachStdinClientHangsUp(t *testing.T) {
+	e := newEnv(t, []string{"cat"}, nil)
+	e.opts.Stdin = true
+	c := e.start(t)
+	ctx := ctxT(t)
+	out, err := c.Attach(ctx, AttachOpts{Stdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	in, err := c.Attach(ctx, AttachOpts{Stdin: true, CloseStdin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	in.Write([]byte("bye\n"))
+	in.Close()
+	if got, _ := frames(t, out); string(got) != "bye\n" {
+		t.Fatalf("cat echoed %q", got)
+	}
+	if exit, err := c.Wait(ctx); err != nil || exit.Code != 0 {
+		t.Fatalf("wait: %+v %v", exit, err)
+	}
+}
+
 func TestTerminal(t *testing.T) {
 	e := newEnv(t, []string{"sh", "-c", "tty; read x; stty size; echo bye >&2"}, nil, func(s *specs.Spec) {
 		s.Process.Terminal = true
