@@ -809,6 +809,14 @@ func TestExec(t *testing.T) {
 	if _, _, err := c.Exec(ctx, "e1", execProc("true"), ExecOpts{}); !errors.Is(err, &shimapi.Error{Kind: shimapi.ErrKindInvalid}) {
 		t.Fatalf("reused exec id: %v", err)
 	}
+	for _, bad := range []string{"", "..", "../x", "a/b", strings.Repeat("x", 65)} {
+		if _, _, err := c.Exec(ctx, bad, execProc("true"), ExecOpts{}); !errors.Is(err, &shimapi.Error{Kind: shimapi.ErrKindInvalid}) {
+			t.Fatalf("exec id %q: %v", bad, err)
+		}
+	}
+	if resp := rawCall(t, c.Socket(), []byte(`{"version":1,"op":"exec","exec_id":"../x","path":"/etc/passwd"}`+"\n")); resp.Kind != shimapi.ErrKindInvalid {
+		t.Fatalf("shim took exec id ../x: %+v", resp)
+	}
 	// A failing exec is an error, with the runtime's reason.
 	if _, _, err := c.Exec(ctx, "e2", execProc("/no/such/binary"), ExecOpts{}); err == nil {
 		t.Fatal("exec of a missing binary succeeded")

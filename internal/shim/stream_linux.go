@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -111,6 +112,9 @@ func (c *Client) Attach(ctx context.Context, opts AttachOpts) (*Stream, error) {
 
 var fileSeq atomic.Int64
 
+// validExecID is the shim's rule for exec ids (shimapi.OpExec).
+var validExecID = regexp.MustCompile(`^[A-Za-z0-9_.+-]{1,64}$`)
+
 // writeShimFile writes v as JSON into the shim's directory, where the shim
 // (which may run the runtime in another mount namespace view, never the
 // client's temp dir) can read it.
@@ -131,6 +135,11 @@ func (c *Client) writeShimFile(prefix string, v any) (string, error) {
 func (c *Client) Exec(ctx context.Context, execID string, proc *specs.Process, opts ExecOpts) (int, *Stream, error) {
 	if proc == nil {
 		return 0, nil, errors.New("shim: exec without a process")
+	}
+	// The id names files in the shim's directory: check it here too,
+	// before this side writes one.
+	if !validExecID.MatchString(execID) {
+		return 0, nil, &shimapi.Error{Kind: shimapi.ErrKindInvalid, Msg: fmt.Sprintf("exec id %q: want 1-64 of [A-Za-z0-9_.+-]", execID)}
 	}
 	p := *proc
 	p.Terminal = opts.Terminal
