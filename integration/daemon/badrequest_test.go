@@ -84,6 +84,14 @@ func TestBadRequestsRaw(t *testing.T) {
 		{"name with slash", "POST", "/containers/create?name=a/b", json_, `{` + img + `}`, 400, "Invalid container name (a/b), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"},
 		{"name with a space", "POST", "/containers/create?name=a%20b", json_, `{` + img + `}`, 400, "Invalid container name (a b)"},
 		{"name taken", "POST", "/containers/create?name=target", json_, `{` + img + `}`, 409, `Conflict. The container name \"/target\" is already in use by container`},
+		{"image reference", "POST", "/containers/create", json_, `{"Image":"BUSYBOX"}`, 400, "invalid reference format"},
+		{"entrypoint reset and no Cmd", "POST", "/containers/create", json_, `{"Image":"busybox","Entrypoint":[""]}`, 400, "no command specified"},
+		{"unknown runtime", "POST", "/containers/create", json_, hc(`{"Runtime":"nope"}`), 400, "Unknown runtime specified nope"},
+		{"add-host", "POST", "/containers/create", json_, hc(`{"ExtraHosts":["nocolon"]}`), 400, `bad format for add-host: \"nocolon\"`},
+		{"VolumesFrom missing", "POST", "/containers/create", json_, hc(`{"VolumesFrom":["nope"]}`), 400, "No such container: nope"},
+		{"Links missing", "POST", "/containers/create", json_, hc(`{"Links":["nope:alias"]}`), 400, "could not get container for nope: No such container: nope"},
+		{"bind and mount at one place", "POST", "/containers/create", json_, hc(`{"Binds":["/tmp:/v"],"Mounts":[{"Type":"tmpfs","Target":"/v"}]}`), 400, "Duplicate mount point: /v"},
+		{"security opt", "POST", "/containers/create", json_, hc(`{"SecurityOpt":["bogus"]}`), 400, `invalid --security-opt 1: \"bogus\"`},
 		{"11 MB body", "POST", "/containers/create", json_, `{` + img + `,"Env":["X=` + strings.Repeat("a", 11<<20) + `"]}`, 413, "request body larger than 10485760 bytes"},
 		{"stop t not a number", "POST", "/containers/target/stop?t=x", "", ``, 400, "invalid value for t: x"},
 		{"stop signal unknown", "POST", "/containers/target/stop?signal=NOPE", "", ``, 400, "Invalid signal: NOPE"},
@@ -116,6 +124,12 @@ func TestBadRequestsRaw(t *testing.T) {
 		t.Fatalf("unknown fields: %d %s", code, body)
 	}
 	d.mustDocker("rm", "unknownfields")
+
+	// --entrypoint "" clears the entrypoint (the command runs), as with
+	// dockerd; --runtime with a known name is accepted.
+	if out := d.mustDocker("run", "--rm", "--entrypoint", "", "--runtime", "berth-runtime", "busybox", "echo", "reset"); out != "reset" {
+		t.Fatalf("run --entrypoint \"\": %q", out)
+	}
 
 	// Still serving, and the bad requests left nothing behind.
 	if out := d.mustDocker("run", "--rm", "busybox", "echo", "still here"); out != "still here" {

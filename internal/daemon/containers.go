@@ -101,6 +101,14 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	if err != nil {
 		return resp, err
 	}
+	if rt := hc.Runtime; rt != "" {
+		if _, ok := d.runtimes[rt]; !ok {
+			return resp, errdefs.New(errdefs.ErrInvalidParameter, "Unknown runtime specified "+rt)
+		}
+	}
+	if err := d.checkContainerRefs(hc); err != nil {
+		return resp, err
+	}
 	if name == "" {
 		name = container.GenerateName(d.containers.NameTaken)
 	}
@@ -115,6 +123,11 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	if imgInfo.Config != nil {
 		mergeImageConfig(cfg, imgInfo.Config.Env, imgInfo.Config.Cmd, imgInfo.Config.Entrypoint,
 			imgInfo.Config.WorkingDir, imgInfo.Config.User, imgInfo.Config.StopSignal, imgInfo.Config.Labels)
+	}
+	// --entrypoint "" sends [""]: it kept the image's Cmd out of the merge
+	// above and now means no entrypoint at all, as with dockerd.
+	if len(cfg.Entrypoint) == 1 && cfg.Entrypoint[0] == "" {
+		cfg.Entrypoint = nil
 	}
 	if len(cfg.Cmd) == 0 && len(cfg.Entrypoint) == 0 {
 		return resp, errdefs.New(errdefs.ErrInvalidParameter, "no command specified")

@@ -3,10 +3,13 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"path"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
 	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 
@@ -53,6 +56,30 @@ func verifyContainerSettings(cfg *ctypes.Config, hc *ctypes.HostConfig) error {
 		if err := verifyMountType(m); err != nil {
 			return err
 		}
+	}
+	for _, h := range hc.ExtraHosts {
+		if err := verifyExtraHost(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyExtraHost checks an --add-host entry: "name:ip" or "name=ip", the
+// address in brackets or not, or the special "host-gateway".
+func verifyExtraHost(h string) error {
+	name, ip, ok := strings.Cut(h, "=")
+	if !ok {
+		name, ip, ok = strings.Cut(h, ":")
+	}
+	if !ok || name == "" {
+		return invalidParam("bad format for add-host: %q", h)
+	}
+	if ip == "host-gateway" {
+		return nil
+	}
+	if _, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(ip, "["), "]")); err != nil {
+		return invalidParam("invalid IP address in add-host: %q", ip)
 	}
 	return nil
 }
@@ -121,9 +148,23 @@ func probeSpec(ctx context.Context, c *container.Container, opts oci.SpecOpts) e
 	probeCfg.User = ""
 	probeHC := *c.HostConfig
 	probeHC.Binds = nil
+	// A bind and a --mount at one destination: docker refuses at create;
+	// the spec probe cannot see it, binds being left out of it.
+	dsts := map[string]bool{}
 	for _, b := range c.HostConfig.Binds {
-		if _, err := container.ParseBind(b); err != nil {
+		bd, err := container.ParseBind(b)
+		if err != nil {
 			return classify(err)
+		}
+		dst := path.Clean(bd.Destination)
+		if dsts[dst] {
+			return invalidParam("Duplicate mount point: %s", dst)
+		}
+		dsts[dst] = true
+	}
+	for _, m := range c.HostConfig.Mounts {
+		if dst := path.Clean(m.Target); dsts[dst] {
+			return invalidParam("Duplicate mount point: %s", dst)
 		}
 	}
 	useInit := (probeHC.Init != nil && *probeHC.Init) || (probeHC.Init == nil && opts.DefaultInit)
@@ -152,6 +193,9 @@ func checkCreateRequest(name string, req *ctypes.CreateRequest) (*ctypes.Config,
 	if cfg.Image == "" {
 		return nil, nil, "", errdefs.New(errdefs.ErrInvalidParameter, "no image specified")
 	}
+	if _, err := reference.ParseAnyReference(cfg.Image); err != nil {
+		return nil, nil, "", errdefs.New(errdefs.ErrInvalidParameter, err.Error())
+	}
 	if err := verifyContainerSettings(cfg, hc); err != nil {
 		return nil, nil, "", err
 	}
@@ -171,4 +215,25 @@ func checkCreateRequest(name string, req *ctypes.CreateRequest) (*ctypes.Config,
 		name = n
 	}
 	return cfg, hc, name, nil
+}
+
+// checkContainerRefs answers VolumesFrom and Links as dockerd does for a
+// container that does not exist (a 400 naming it); for one that does, it
+// says berth has neither feature yet rather than ignore them.
+func (d *Daemon) checkContainerRefs(hc *ctypes.HostConfig) error {
+	for _, v := range hc.VolumesFrom {
+		ref, _, _ := strings.Cut(v, ":")
+		if _, err := d.containers.Get(ref); err != nil {
+			return errdefs.New(errdefs.ErrInvalidParameter, "No such container: "+ref)
+		}
+		return invalidParam("VolumesFrom is not supported by berth yet")
+	}
+	for _, l := range hc.Links {
+		ref, _, _ := strings.Cut(l, ":")
+		if _, err := d.containers.Get(strings.TrimPrefix(ref, "/")); err != nil {
+			return invalidParam("could not get container for %s: No such container: %s", ref, ref)
+		}
+		return invalidParam("links are not supported by berth")
+	}
+	return nil
 }

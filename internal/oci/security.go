@@ -34,7 +34,7 @@ func parseSecurityOpts(in []string) (securityOpts, error) {
 			k, v, ok = strings.Cut(opt, ":")
 		}
 		if !ok {
-			return o, invalidf("Invalid --security-opt: %q", opt)
+			return o, invalidf("invalid --security-opt 1: %q", opt)
 		}
 		switch k {
 		case "no-new-privileges":

@@ -231,7 +231,7 @@ func TestSecurityOpt(t *testing.T) {
 		{"systempaths", []string{"systempaths=unconfined"}, func(s *specs.Spec) bool { return s.Linux.MaskedPaths == nil }, ""},
 		{"apparmor ignored", []string{"apparmor=unconfined"}, func(s *specs.Spec) bool { return s.Linux.Seccomp != nil }, ""},
 		{"unknown key", []string{"bogus=1"}, nil, "invalid --security-opt"},
-		{"no value", []string{"seccomp"}, nil, "Invalid --security-opt"},
+		{"no value", []string{"seccomp"}, nil, "invalid --security-opt 1"},
 		{"profile path", []string{"seccomp=/etc/p.json"}, nil, "JSON"},
 		{"bad profile", []string{"seccomp={nope"}, nil, "invalid seccomp profile"},
 		{"bad nnp", []string{"no-new-privileges=maybe"}, nil, "invalid --security-opt"},
