@@ -93,6 +93,7 @@ func TestBadRequestsRaw(t *testing.T) {
 		{"bind and mount at one place", "POST", "/containers/create", json_, hc(`{"Binds":["/tmp:/v"],"Mounts":[{"Type":"tmpfs","Target":"/v"}]}`), 400, "Duplicate mount point: /v"},
 		{"security opt", "POST", "/containers/create", json_, hc(`{"SecurityOpt":["bogus"]}`), 400, `invalid --security-opt 1: \"bogus\"`},
 		{"11 MB body", "POST", "/containers/create", json_, `{` + img + `,"Env":["X=` + strings.Repeat("a", 11<<20) + `"]}`, 413, "request body larger than 10485760 bytes"},
+		{"start with a HostConfig body", "POST", "/containers/target/start", json_, `{"Memory":1}`, 400, "starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24"},
 		{"stop t not a number", "POST", "/containers/target/stop?t=x", "", ``, 400, "invalid value for t: x"},
 		{"stop signal unknown", "POST", "/containers/target/stop?signal=NOPE", "", ``, 400, "Invalid signal: NOPE"},
 		{"kill signal unknown", "POST", "/containers/target/kill?signal=SIGNOPE", "", ``, 400, "Invalid signal: SIGNOPE"},

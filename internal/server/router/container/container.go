@@ -108,6 +108,12 @@ func (s *Router) create(ctx context.Context, w http.ResponseWriter, r *http.Requ
 }
 
 func (s *Router) start(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	// A HostConfig in the start body went with API 1.24, the oldest we
+	// serve: like dockerd, refuse any body longer than an empty object's
+	// few bytes (or of unknown length) rather than ignore it.
+	if r.ContentLength > 7 || r.ContentLength == -1 {
+		return invalid("starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24")
+	}
 	if err := s.backend.ContainerStart(ctx, r.PathValue("id")); err != nil {
 		return err
 	}

@@ -63,7 +63,10 @@ func TestCreateDecoding(t *testing.T) {
 
 // TestQueryParameters: docker's 400s for values it cannot parse.
 func TestQueryParameters(t *testing.T) {
-	b := &fakeBackend{stop: func(string, *int, string) error { return nil }}
+	b := &fakeBackend{
+		stop:  func(string, *int, string) error { return nil },
+		start: func(string) error { return nil },
+	}
 	cases := []struct {
 		method, target string
 		status         int
@@ -73,10 +76,14 @@ func TestQueryParameters(t *testing.T) {
 		{"POST", "/containers/x/stop?t=1.5", 400, "invalid value for t: 1.5"},
 		{"POST", "/containers/x/stop?t=", 204, ""},
 		{"POST", "/containers/x/stop?t=-1", 204, ""},
+		{"POST", "/containers/x/start", 204, ""},
+		{"POST", "/containers/x/start#{}", 204, ""},
+		{"POST", "/containers/x/start#{\"Memory\":1}", 400, "starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24"},
 	}
 	for _, c := range cases {
 		t.Run(c.target, func(t *testing.T) {
-			w := do(t, b, c.method, c.target, "")
+			target, body, _ := strings.Cut(c.target, "#") // the body follows a '#'
+			w := do(t, b, c.method, target, body)
 			if w.Code != c.status || !strings.Contains(w.Body.String(), c.msg) {
 				t.Fatalf("%d %s, want %d %q", w.Code, w.Body, c.status, c.msg)
 			}
