@@ -35,7 +35,9 @@ func run(ctx context.Context, o options) (res *results, err error) {
 	if err := os.Chmod(dir, 0o711); err != nil {
 		return nil, err
 	}
-	res = &results{Date: time.Now().UTC(), Host: hostInfo()}
+	res = &results{Date: time.Now().UTC(), Host: hostInfo(), Load: "at start " + loadAvg()}
+	// Other work on the host skews every figure: the load is part of the result.
+	defer func() { res.Load += ", at end " + loadAvg() }()
 	var engines []*engine
 	defer func() {
 		if cerr := cleanup(dir, engines, o); cerr != nil {
@@ -610,6 +612,18 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-time.After(d):
 		return nil
 	}
+}
+
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func hostInfo() string {

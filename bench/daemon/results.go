@@ -58,6 +58,7 @@ type results struct {
 	Berth         string    `json:"berth"`
 	Docker        string    `json:"docker,omitempty"`
 	DockerMissing string    `json:"docker_missing,omitempty"`
+	Load          string    `json:"load"` // /proc/loadavg at the start and at the end
 	Rows          []row     `json:"rows"`
 	Notes         []string  `json:"notes,omitempty"`
 }
@@ -86,6 +87,7 @@ func (r *results) note(format string, args ...any) {
 
 func (r *results) print(w io.Writer) {
 	fmt.Fprintf(w, "\nberthd vs dockerd, %s, %s\n", r.Date.UTC().Format("2006-01-02 15:04 MST"), r.Host)
+	fmt.Fprintf(w, "load average (1, 5, 15 min) %s\n", r.Load)
 	fmt.Fprintf(w, "berth:  %s\n", r.Berth)
 	if r.Docker != "" {
 		fmt.Fprintf(w, "docker: %s\n", r.Docker)
