@@ -71,3 +71,22 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadInit: dockerd's "init" and "init-path" keys, from the file or as
+// flags, one place only.
+func TestLoadInit(t *testing.T) {
+	cfg, err := Load(writeFile(t, `{"init": true, "init-path": "/usr/libexec/berth-init"}`), &Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Init || cfg.InitPath != "/usr/libexec/berth-init" {
+		t.Fatalf("from the file: %+v", cfg)
+	}
+	cfg, err = Load(writeFile(t, `{}`), &Config{Init: true, InitPath: "/x"}, []string{"init", "init-path"})
+	if err != nil || !cfg.Init || cfg.InitPath != "/x" {
+		t.Fatalf("from flags: %+v %v", cfg, err)
+	}
+	if _, err := Load(writeFile(t, `{"init": false}`), &Config{Init: true}, []string{"init"}); err == nil || !strings.Contains(err.Error(), "init: (from flag: true, from file: false)") {
+		t.Fatalf("init in both: %v", err)
+	}
+}
