@@ -51,7 +51,7 @@
 #define DELETE_KILL_MS 10000
 #define RUNTIME_TIMEOUT_MS 60000 /* one runtime command */
 
-enum kind { H_LISTEN, H_SIGNAL, H_STREAM, H_CONN };
+enum kind { H_LISTEN, H_SIGNAL, H_STREAM, H_CONN, H_STDIN };
 
 struct proc;
 
@@ -64,12 +64,21 @@ struct stream {
 	struct buf pend; /* an incomplete line, for the log */
 };
 
+/* A process's stdin in epoll: registered (EPOLLOUT) only while a client's
+ * bytes wait for room in the pipe. */
+struct stdin_h {
+	enum kind kind;
+	struct proc *p;
+	bool watched;
+};
+
 struct proc {
 	char id[REQ_ID_MAX]; /* exec id; "" for the init */
 	bool is_init;
 	int pid;
 	struct stream out, err;
 	int in_fd;   /* the process's stdin (pipe write end or pty master dup), -1 */
+	struct stdin_h inh;
 	bool terminal;
 	bool exited; /* reaped */
 	bool done;   /* reaped and output drained: exit is final */
@@ -403,6 +412,8 @@ static int proc_take_io(struct shim *s, struct proc *p, struct proc_io *io, bool
 		set_nonblock(p->err.fd);
 		ep_add(s, p->err.fd, EPOLLIN, &p->err);
 	}
+	p->inh.kind = H_STDIN;
+	p->inh.p = p;
 	if (p->in_fd >= 0)
 		set_nonblock(p->in_fd);
 	return 0;
@@ -596,6 +607,21 @@ static void stream_close(struct shim *s, struct stream *st)
 
 static void proc_check_done(struct shim *s, struct proc *p);
 
+/* stdin_fd_close closes the shim's end of the process's stdin. Its epoll
+ * entry goes first: with a pty, in_fd is a dup of the master, and epoll
+ * forgets an entry only when the last fd of the open file is closed. */
+static void stdin_fd_close(struct shim *s, struct proc *p)
+{
+	if (p->in_fd < 0)
+		return;
+	if (p->inh.watched) {
+		p->inh.watched = false;
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, p->in_fd, NULL);
+	}
+	close(p->in_fd);
+	p->in_fd = -1;
+}
+
 static void stream_read(struct shim *s, struct stream *st)
 {
 	struct proc *p = st->p;
@@ -662,10 +688,7 @@ static void proc_check_done(struct shim *s, struct proc *p)
 		return;
 	stream_close(s, &p->out);
 	stream_close(s, &p->err);
-	if (p->in_fd >= 0) {
-		close(p->in_fd);
-		p->in_fd = -1;
-	}
+	stdin_fd_close(s, p);
 	p->done = true;
 	if (p->is_init)
 		write_exit_file(s, p);
@@ -725,7 +748,7 @@ static void reap(struct shim *s)
 
 /* ---- stdin ----------------------------------------------------------- */
 
-static void stdin_close(struct proc *p)
+static void stdin_close(struct shim *s, struct proc *p)
 {
 	if (p->in_fd < 0)
 		return;
@@ -736,13 +759,12 @@ static void stdin_close(struct proc *p)
 		}
 		return;
 	}
-	close(p->in_fd);
-	p->in_fd = -1;
+	stdin_fd_close(s, p);
 }
 
 /* stdin_push writes what c holds for its process's stdin; what the pipe
  * does not take stays queued and c stops reading (back-pressure on that
- * client only; retried on the loop's short tick). */
+ * client only) until in_fd is writable again (stdin_writable). */
 static void stdin_push(struct shim *s, struct conn *c)
 {
 	struct proc *p = c->p;
@@ -755,8 +777,13 @@ static void stdin_push(struct shim *s, struct conn *c)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN)
+			if (errno == EAGAIN) {
+				if (!p->inh.watched) {
+					p->inh.watched = true;
+					ep_add(s, p->in_fd, EPOLLOUT, &p->inh);
+				}
 				break;
+			}
 			buf_free(&c->stdin_pend); /* the reader is gone (EPIPE) */
 			break;
 		}
@@ -764,9 +791,25 @@ static void stdin_push(struct shim *s, struct conn *c)
 	}
 	if (!c->stdin_pend.len && c->in_eof && c->close_stdin && p) {
 		c->close_stdin = false;
-		stdin_close(p);
+		stdin_close(s, p);
 	}
 	conn_events(s, c);
+}
+
+/* stdin_writable: the pipe has room; every waiting client gets a turn
+ * (those that fill it again re-arm the watch). */
+static void stdin_writable(struct shim *s, struct proc *p)
+{
+	if (p->inh.watched) {
+		p->inh.watched = false;
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, p->in_fd, NULL);
+	}
+	struct conn *c, *next;
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		if (c->p == p && c->stdin_pend.len)
+			stdin_push(s, c);
+	}
 }
 
 /* ---- ops ------------------------------------------------------------- */
@@ -1589,11 +1632,8 @@ int main(int argc, char **argv)
 	struct epoll_event evs[16];
 	for (;;) {
 		long long now = now_ms(), next = -1;
-		bool tick = false;
 		for (struct conn *c = s->conns; c; c = c->next)
-			if (c->stdin_pend.len)
-				tick = true;
-			else if (c->mode == C_DELETE && (next < 0 || c->deadline < next))
+			if (c->mode == C_DELETE && (next < 0 || c->deadline < next))
 				next = c->deadline;
 		struct proc *ps[2] = {&s->init, s->execs};
 		for (int k = 0; k < 2; k++)
@@ -1605,8 +1645,6 @@ int main(int argc, char **argv)
 		int timeout = -1;
 		if (next >= 0)
 			timeout = next > now ? (int)(next - now) : 0;
-		if (tick && (timeout < 0 || timeout > 20))
-			timeout = 20;
 		int n = epoll_wait(s->ep, evs, 16, timeout);
 		for (int i = 0; i < n; i++) {
 			int kind = *(int *)evs[i].data.ptr;
@@ -1630,6 +1668,10 @@ int main(int argc, char **argv)
 				accept_conns(s);
 			} else if (kind == H_SIGNAL) {
 				reap(s);
+			} else if (kind == H_STDIN) {
+				struct stdin_h *h = evs[i].data.ptr;
+				if (h->watched)
+					stdin_writable(s, h->p);
 			}
 		}
 		now = now_ms();
@@ -1640,9 +1682,7 @@ int main(int argc, char **argv)
 		struct conn *c, *cn;
 		for (c = s->conns; c; c = cn) {
 			cn = c->next;
-			if (c->stdin_pend.len)
-				stdin_push(s, c);
-			else if (c->mode == C_DELETE && !s->init.done && now >= c->deadline) {
+			if (c->mode == C_DELETE && !s->init.done && now >= c->deadline) {
 				s->ending = false;
 				respond_err(s, c, "internal", "container did not die on SIGKILL");
 			}

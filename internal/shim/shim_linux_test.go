@@ -1287,3 +1287,40 @@ func TestOutOfFds(t *testing.T) {
 		t.Fatalf("state after the fd storm: %+v %v", st, err)
 	}
 }
+
+// Bulk stdin: the pipe's back-pressure holds the client, never the loop,
+// and every byte arrives.
+func TestAttachBulkStdin(t *testing.T) {
+	e := newEnv(t, []string{"wc", "-c"}, nil)
+	e.opts.Stdin = true
+	c := e.start(t)
+	ctx := ctxT(t)
+	s, err := c.Attach(ctx, AttachOpts{Stdin: true, Stdout: true, CloseStdin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const size = 32 << 20
+	start := time.Now()
+	go func() {
+		chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096)
+		for n := 0; n < size; n += len(chunk) {
+			if _, err := s.Write(chunk); err != nil {
+				return
+			}
+		}
+		s.CloseWrite()
+	}()
+	// Meanwhile the shim answers at once.
+	if _, err := c.State(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := frames(t, s)
+	if strings.TrimSpace(string(out)) != strconv.Itoa(size) {
+		t.Fatalf("wc -c counted %q, want %d", out, size)
+	}
+	t.Logf("%d MiB of stdin in %v", size>>20, time.Since(start))
+}
