@@ -47,7 +47,7 @@ const Version = 1
 //	  │◀─ {"version":1,"pid":N} then mux frames ───│◀══ the exec's own pipes (not logged)
 //	  │◀─ EOF once the exec's output is drained ───│◀──────────── exit (reaped) ───│
 //	  │ connect ──── {"op":"kill","signal":9} ────▶│ kill(2) ─────────────────────▶│
-//	  │◀──────────── {} ───────────────────────────│◀──────────── exit (reaped) ───│
+//	  │◀──────────── {"version":1} ────────────────│◀──────────── exit (reaped) ───│
 //	  │                                            │ drain pipes (≤ 2 s), write "exit" file (atomic)
 //	  │◀── (wait) {"exit":{"code":137,"at":...}} ──│ attach streams get EOF; keep serving
 //	  │ connect ──── {"op":"delete"} ─────────────▶│ RUNTIME delete ID, remove its dir
@@ -58,7 +58,9 @@ const Version = 1
 // --log-path FILE [--log-opt k=v]... [--terminal] [--stdin] --sync-fd 3.
 // The shim is PR_SET_CHILD_SUBREAPER: the init and exec'd processes are
 // reparented to it when the runtime exits, so it reaps them (128+signal for
-// a signal) and ignores any other orphan it inherits.
+// a signal) and ignores any other orphan it inherits. Runtime commands run
+// one at a time and are killed after 60 s; an error carries the runtime's
+// stderr.
 //
 // Requests are parsed strictly: one flat object whose values are strings,
 // integers and booleans; a key the shim does not know is skipped when its
@@ -70,7 +72,9 @@ const Version = 1
 // header [stream (1 stdout, 2 stderr), 0, 0, 0, uint32 big-endian length]
 // and the payload, for output read after the attach; with a terminal all
 // output is stream 1. Client to shim (with Stdin): raw bytes for the
-// process's stdin. The client's half-close ends its stdin; with CloseStdin
+// process's stdin (bytes sent right behind the request line count). A full
+// pipe holds back that client only. The client's half-close (or hang-up)
+// ends its stdin; with CloseStdin
 // it also closes the process's stdin (docker's StdinOnce; with a terminal
 // the shim writes ^D, a pty having no half-close). Once the process has
 // exited and its output is drained the shim closes the stream, so EOF means
