@@ -495,11 +495,10 @@ func benchShim(ctx context.Context, o options, p pair, res *results) error {
 			return fmt.Errorf("%s: rm -f: %w", e.name, err)
 		}
 	}
-	anons := ""
+	note := fmt.Sprintf("%d idle containers each", o.idleCtrs)
 	for _, e := range p.all() {
-		anons += fmt.Sprintf(", %s anon %.0f KiB", e.name, meanKiB(anon[e]).Value)
+		note += fmt.Sprintf("; %s: monitor %q, anon %.0f KiB", e.name, comms[e], meanKiB(anon[e]).Value)
 	}
-	note := fmt.Sprintf("%d idle containers each; monitor: docker %q, berth %q%s", o.idleCtrs, comms[p.docker], comms[p.berth], anons)
 	res.add(row{Bench: "shim", Name: "monitor RSS per running container", Stat: "mean", Unit: "KiB", Docker: meanKiB(rss[p.docker]), Berth: meanKiB(rss[p.berth]), Budget: &budget{MaxRatio: 0.25}})
 	res.add(row{Bench: "shim", Name: "monitor PSS per running container", Stat: "mean", Unit: "KiB", Docker: meanKiB(pss[p.docker]), Berth: meanKiB(pss[p.berth]), Budget: &budget{MaxRatio: 0.25}, Note: note})
 	return nil

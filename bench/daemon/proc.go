@@ -70,13 +70,21 @@ func stat(pid int) (comm string, ppid int, err error) {
 	if err != nil {
 		return "", 0, err
 	}
+	comm, ppid, err = parseStat(data)
+	if err != nil {
+		return "", 0, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	return comm, ppid, nil
+}
+
+func parseStat(data []byte) (comm string, ppid int, err error) {
 	open, end := bytes.IndexByte(data, '('), bytes.LastIndexByte(data, ')')
 	if open < 0 || end < open {
-		return "", 0, fmt.Errorf("pid %d: malformed stat", pid)
+		return "", 0, errors.New("malformed stat")
 	}
 	rest := strings.Fields(string(data[end+1:]))
 	if len(rest) < 2 {
-		return "", 0, fmt.Errorf("pid %d: malformed stat", pid)
+		return "", 0, errors.New("malformed stat")
 	}
 	ppid, err = strconv.Atoi(rest[1])
 	return string(data[open+1 : end]), ppid, err

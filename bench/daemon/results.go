@@ -68,7 +68,9 @@ func (r *results) add(rw row) {
 	if rw.Docker != nil && rw.Berth != nil && rw.Docker.Value > 0 {
 		rw.Ratio = rw.Berth.Value / rw.Docker.Value
 	}
-	if rw.Budget != nil && rw.Berth != nil {
+	// A budget relative to Docker cannot be judged without Docker.
+	judgeable := rw.Budget != nil && rw.Berth != nil && (rw.Docker != nil || rw.Budget.MaxValue > 0)
+	if judgeable {
 		pass := true
 		if rw.Budget.MaxRatio > 0 && rw.Docker != nil && rw.Ratio > rw.Budget.MaxRatio {
 			pass = false
