@@ -18,15 +18,19 @@ var initBuild struct {
 }
 
 // buildInit compiles cmd/berth-init beside the berthd under test, where
-// berthd looks for it, with the Makefile's flags. It skips the test when
-// there is no C compiler.
+// berthd looks for it, with the Makefile's flags, unless one is there
+// already ($BERTHD from make). It skips the test when there is no C
+// compiler.
 func buildInit(t *testing.T, d *daemon) {
 	t.Helper()
+	dst := filepath.Join(filepath.Dir(d.bin), "berth-init")
+	if _, err := os.Stat(dst); err == nil {
+		return
+	}
 	if _, err := exec.LookPath("cc"); err != nil {
 		t.Skip("no C compiler (cc) to build berth-init")
 	}
 	initBuild.Do(func() {
-		dst := filepath.Join(filepath.Dir(d.bin), "berth-init")
 		src, err := filepath.Abs(filepath.Join("..", "..", "cmd", "berth-init", "berth-init.c"))
 		if err != nil {
 			initBuild.err = err
@@ -100,7 +104,9 @@ func TestInitIsPID1(t *testing.T) {
 	if out, err := d.docker("run", "--rm", "--init", "busybox", "sh", "-c", "echo x > /sbin/docker-init"); err == nil {
 		t.Fatalf("writing /sbin/docker-init succeeded: %s", out)
 	}
-	if out := d.mustDocker("info", "--format", "{{.InitBinary}} {{.InitCommit.ID}}"); out != "berth-init test" {
+	// The commit is what the binary's --version says ("test" when built
+	// here).
+	if out := d.mustDocker("info", "--format", "{{.InitBinary}} {{.InitCommit.ID}}"); !strings.HasPrefix(out, "berth-init ") || strings.HasSuffix(out, " N/A") {
 		t.Fatalf("info: %q", out)
 	}
 	if _, err := d.docker("run", "--rm", "--init", "busybox", "sh", "-c", "exit 3"); exitCode(err) != 3 {
