@@ -60,16 +60,15 @@ func initDaemon(t *testing.T, flags ...string) *daemon {
 }
 
 // zombiesIn lists the processes in zombie state in the pid namespace of
-// the process pid, read from the host's /proc: a zombie has left its
-// cgroup, so `docker top` cannot show it.
-func zombiesIn(t *testing.T, pid string) []string {
+// the process pid, read from the host's /proc (a zombie has left its
+// cgroup, so `docker top` cannot show it), and counts all of them.
+func zombiesIn(t *testing.T, pid string) (zombies []string, all int) {
 	t.Helper()
 	ns, err := os.Readlink("/proc/" + pid + "/ns/pid")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	var z []string
 	for _, dir := range dirs {
 		if other, err := os.Readlink(dir + "/ns/pid"); err != nil || other != ns {
 			continue
@@ -78,14 +77,15 @@ func zombiesIn(t *testing.T, pid string) []string {
 		if err != nil {
 			continue
 		}
+		all++
 		// pid (comm) state ...: comm may hold spaces, the state follows
 		// the last ')'.
 		s := string(stat)
 		if i := strings.LastIndexByte(s, ')'); i > 0 && strings.HasPrefix(s[i+1:], " Z") {
-			z = append(z, strings.TrimSpace(s[:i+1]))
+			zombies = append(zombies, strings.TrimSpace(s[:i+1]))
 		}
 	}
-	return z
+	return zombies, all
 }
 
 func TestInitIsPID1(t *testing.T) {
@@ -119,20 +119,26 @@ func TestInitIsPID1(t *testing.T) {
 // with one it is reaped.
 func TestInitReapsZombies(t *testing.T) {
 	d := initDaemon(t)
-	script := `sh -c "sleep 0.1 &"; sh -c "sleep 0.1 &"; exec sleep 100`
+	// The orphans outlive the shell's exec of sleep by far, so that the
+	// shell cannot have reaped them itself.
+	script := `sh -c "sleep 0.5 &"; sh -c "sleep 0.5 &"; exec sleep 100`
 	d.mustDocker("run", "-d", "--name", "noinit", "busybox", "sh", "-c", script)
 	d.mustDocker("run", "-d", "--name", "withinit", "--init", "busybox", "sh", "-c", script)
 	pidOf := func(name string) string { return d.mustDocker("inspect", "-f", "{{.State.Pid}}", name) }
 	eventually(t, func() error {
-		if z := zombiesIn(t, pidOf("noinit")); len(z) != 2 {
+		if z, _ := zombiesIn(t, pidOf("noinit")); len(z) != 2 {
 			return fmt.Errorf("without --init: zombies %v, want the 2 orphans", z)
 		}
 		return nil
 	})
-	time.Sleep(300 * time.Millisecond)
-	if z := zombiesIn(t, pidOf("withinit")); len(z) != 0 {
-		t.Fatalf("with --init: zombies %v", z)
-	}
+	// With the init: once the orphans have exited, only the init and
+	// sleep are left, and never a zombie for long.
+	eventually(t, func() error {
+		if z, all := zombiesIn(t, pidOf("withinit")); len(z) != 0 || all != 2 {
+			return fmt.Errorf("with --init: zombies %v among %d processes, want none among 2", z, all)
+		}
+		return nil
+	})
 	d.mustDocker("rm", "-f", "noinit", "withinit")
 }
 

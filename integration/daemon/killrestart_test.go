@@ -45,13 +45,21 @@ func TestKill9Restart(t *testing.T) {
 		pids[name] = d.mustDocker("inspect", "-f", "{{.State.Pid}}", name)
 	}
 	time.Sleep(500 * time.Millisecond)
+	before := logLines(t, d, names)
 
 	d.crash(time.Second)
+	during := logLines(t, d, names)
 
 	for _, name := range names {
 		out := d.mustDocker("inspect", "-f", "{{.State.Running}} {{.State.Pid}}", name)
 		if out != "true "+pids[name] {
 			t.Fatalf("%s after the restart: %q, want running with pid %s", name, out, pids[name])
+		}
+	}
+	// They logged on with no daemon: a second is ~20 lines.
+	for i, name := range names {
+		if during[i]-before[i] < 5 {
+			t.Errorf("%s logged %d lines while berthd was down (from %d to %d)", name, during[i]-before[i], before[i], during[i])
 		}
 	}
 	// Let them log on under the new daemon before stopping them all.
@@ -87,6 +95,34 @@ func TestKill9Restart(t *testing.T) {
 		}
 	}
 	d.mustDocker(append([]string{"rm"}, names...)...)
+}
+
+// logLines counts each container's log lines, reading the logs in
+// parallel.
+func logLines(t *testing.T, d *daemon, names []string) []int {
+	t.Helper()
+	n := make([]int, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := d.docker("logs", name)
+			if err != nil {
+				errs[i] = fmt.Errorf("docker logs %s: %v\n%s", name, err, out)
+				return
+			}
+			n[i] = strings.Count(out, "\n") + 1
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
 }
 
 // checkCounted checks that out is "line 0", "line 1", ... with no gap, no
