@@ -864,6 +864,31 @@ func TestExec(t *testing.T) {
 	if err := c.Resize(ctx, "tty", 10, 10); err == nil {
 		t.Fatal("resize of an exited exec succeeded")
 	}
+	// A terminal exec with stdin, resized while it waits for a line.
+	_, s, err = c.Exec(ctx, "tty2", execProc("sh", "-c", "echo ready; read x; stty size"), ExecOpts{Terminal: true, Stdin: true, Attach: &AttachOpts{Stdin: true, Stdout: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(s)
+	var hdr [8]byte
+	var got []byte
+	for !bytes.Contains(got, []byte("ready")) {
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			t.Fatalf("terminal exec: %v after %q", err, got)
+		}
+		p := make([]byte, binary.BigEndian.Uint32(hdr[4:]))
+		io.ReadFull(br, p)
+		got = append(got, p...)
+	}
+	if err := c.Resize(ctx, "tty2", 50, 20); err != nil {
+		t.Fatal(err)
+	}
+	s.Write([]byte("\n"))
+	rest, _ := frames(t, br)
+	s.Close()
+	if !bytes.Contains(rest, []byte("20 50")) {
+		t.Fatalf("stty size in the resized exec: %q", rest)
+	}
 	// Exec output is not logged.
 	if msgs := readLog(t, e, 1); len(msgs) != 0 {
 		t.Fatalf("exec output in the container's log: %v", msgs)
