@@ -35,6 +35,12 @@ type Data struct {
 	// Errors maps an unversioned path ("/info") to a status and message the
 	// server answers instead.
 	Errors map[string]Failure
+	// Program is what a created container (or an attached running one of
+	// Inspect) runs once started; nil exits 0 at once. ExecProgram is the
+	// same for exec instances.
+	Program, ExecProgram Program
+	// UpdateWarnings are the warnings of every update answer.
+	UpdateWarnings []string
 }
 
 // Failure is an error answer in the Engine API's shape.
@@ -58,6 +64,7 @@ type Server struct {
 	mu       sync.Mutex
 	requests []Request
 	data     Data
+	procs    procs
 }
 
 var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)$`)
@@ -163,6 +170,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // remove, image history.
 func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, path string) {
 	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if s.serveProcs(w, r, parts) {
+		return
+	}
 	switch {
 	case len(parts) == 3 && parts[0] == "containers" && parts[2] == "json" && r.Method == http.MethodGet,
 		len(parts) == 2 && parts[0] == "containers" && r.Method == http.MethodDelete:

@@ -70,6 +70,8 @@ func monitorTTYSize(ctx context.Context, cli *command.Cli, resize func(ctx conte
 		}
 		return resize(ctx, h, w)
 	}
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
 	go func() {
 		for i := 0; i < 5 && ctx.Err() == nil; i++ {
 			if send() == nil {
@@ -78,8 +80,6 @@ func monitorTTYSize(ctx context.Context, cli *command.Cli, resize func(ctx conte
 			time.Sleep(time.Duration(10<<i) * time.Millisecond)
 		}
 	}()
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
 	go func() {
 		defer signal.Stop(winch)
 		for {
