@@ -19,7 +19,7 @@ import (
 // docker's shape. With stream it sends a sample every second until ctx ends
 // or the container stops; otherwise one sample, with the previous CPU
 // reading one second earlier unless oneShot (as dockerd does). A stopped
-// container gets one zeroed sample.
+// container gets zeroed samples (one, or one a second until ctx ends).
 func (d *Daemon) ContainerStats(ctx context.Context, idOrName string, stream, oneShot bool, fn func(*ctypes.StatsResponse) error) error {
 	c, err := d.getContainer(idOrName)
 	if err != nil {
@@ -30,9 +30,20 @@ func (d *Daemon) ContainerStats(ctx context.Context, idOrName string, stream, on
 	c.Unlock()
 	base := ctypes.StatsResponse{ID: id, Name: name, OSType: "linux"}
 	if !running {
-		s := base
-		s.Read = time.Now()
-		return fn(&s)
+		// A zeroed sample; streamed every second, as dockerd keeps a
+		// stopped container's stream open (docker stats shows its row).
+		for {
+			s := base
+			s.Read = time.Now()
+			if err := fn(&s); err != nil || !stream {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+		}
 	}
 	var prev *ctypes.StatsResponse
 	if !stream && !oneShot {
