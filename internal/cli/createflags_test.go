@@ -38,7 +38,9 @@ func TestCreateFlagValues(t *testing.T) {
 				return diff(c.Healthcheck, &container.HealthConfig{Test: []string{"NONE"}})
 			}},
 		{"no health flags", nil,
-			func(c *container.Config, _ *container.HostConfig) any { return diff(c.Healthcheck, (*container.HealthConfig)(nil)) }},
+			func(c *container.Config, _ *container.HostConfig) any {
+				return diff(c.Healthcheck, (*container.HealthConfig)(nil))
+			}},
 		{"cpu", []string{"-c", "512", "--cpu-period", "100000", "--cpu-quota", "50000", "--cpuset-cpus", "0-1", "--cpuset-mems", "0", "--blkio-weight", "300"},
 			func(_ *container.Config, h *container.HostConfig) any {
 				r := h.Resources
@@ -74,7 +76,9 @@ func TestCreateFlagValues(t *testing.T) {
 					[]any{[]string{"audio", "10"}, container.CgroupnsMode("private"), container.PidMode("host"), container.IpcMode("shareable"), container.UTSMode("host"), "/mine"})
 			}},
 		{"pid container", []string{"--pid", "container:web"},
-			func(_ *container.Config, h *container.HostConfig) any { return diff(h.PidMode, container.PidMode("container:web")) }},
+			func(_ *container.Config, h *container.HostConfig) any {
+				return diff(h.PidMode, container.PidMode("container:web"))
+			}},
 		{"security-opt", []string{"--security-opt", "no-new-privileges", "--security-opt", "label:disable", "--security-opt", "seccomp=" + seccomp, "--security-opt", "systempaths=unconfined"},
 			func(_ *container.Config, h *container.HostConfig) any {
 				return diff([]any{h.SecurityOpt, h.MaskedPaths, h.ReadonlyPaths},

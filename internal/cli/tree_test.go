@@ -28,7 +28,8 @@ func TestEveryCommandHelps(t *testing.T) {
 	walk(root, nil)
 	for _, want := range []string{"run", "create", "start", "stop", "kill", "restart", "wait", "rm", "logs", "inspect", "top",
 		"rename", "stats", "import", "rmi", "tag", "history", "container prune", "image inspect", "image rm", "image tag",
-		"events", "system events", "system df", "system prune", "image prune", "diff", "export", "container diff", "container export"} {
+		"events", "system events", "system df", "system prune", "image prune", "diff", "export", "container diff", "container export",
+		"attach", "exec", "pause", "unpause", "update", "container attach", "container exec", "container pause", "container unpause", "container update"} {
 		found := false
 		for _, p := range paths {
 			found = found || strings.Join(p, " ") == want

@@ -103,8 +103,13 @@ func (a *attachOpt) Set(s string) error {
 	}
 	return errors.New("valid streams are STDIN, STDOUT and STDERR")
 }
-func (a *attachOpt) String() string { return "[" + strings.Join(*a, " ") + "]" }
-func (a *attachOpt) Type() string   { return "list" }
+func (a *attachOpt) String() string {
+	if len(*a) == 0 {
+		return ""
+	}
+	return "[" + strings.Join(*a, " ") + "]"
+}
+func (a *attachOpt) Type() string { return "list" }
 
 func (a attachOpt) has(stream string) bool {
 	for _, s := range a {
