@@ -171,7 +171,9 @@ func (d *Daemon) logDeleteEvents(id string, items []imagetypes.DeleteResponse) {
 		case it.Untagged != "":
 			d.events.Publish(eventtypes.Message{Type: eventtypes.ImageEventType, Action: eventtypes.ActionUnTag,
 				Actor: eventtypes.Actor{ID: id, Attributes: map[string]string{"name": id}}})
-		case it.Deleted != "":
+		case it.Deleted != "" && (it.Deleted == id || id == ""):
+			// The report also lists the layers released; dockerd's
+			// delete event is the image's only.
 			d.events.Publish(eventtypes.Message{Type: eventtypes.ImageEventType, Action: eventtypes.ActionDelete,
 				Actor: eventtypes.Actor{ID: it.Deleted, Attributes: map[string]string{"name": it.Deleted}}})
 		}
