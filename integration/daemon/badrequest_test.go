@@ -126,14 +126,19 @@ func TestBadRequestsRaw(t *testing.T) {
 	}
 	d.mustDocker("rm", "unknownfields")
 
+	// A TTY is no longer refused at create: the shim holds a pty.
+	if out, _ := d.runLogged("-t", "busybox", "tty"); out != "/dev/pts/0" {
+		t.Fatalf("run -t: %q", out)
+	}
+
 	// --entrypoint "" clears the entrypoint (the command runs), as with
 	// dockerd; --runtime with a known name is accepted.
-	if out := d.mustDocker("run", "--rm", "--entrypoint", "", "--runtime", "berth-runtime", "busybox", "echo", "reset"); out != "reset" {
+	if out, _ := d.runLogged("--entrypoint", "", "--runtime", "berth-runtime", "busybox", "echo", "reset"); out != "reset" {
 		t.Fatalf("run --entrypoint \"\": %q", out)
 	}
 
 	// Still serving, and the bad requests left nothing behind.
-	if out := d.mustDocker("run", "--rm", "busybox", "echo", "still here"); out != "still here" {
+	if out, _ := d.runLogged("busybox", "echo", "still here"); out != "still here" {
 		t.Fatalf("run after the bad requests: %q", out)
 	}
 	if out := d.mustDocker("inspect", "-f", "{{.State.Running}}", "target"); out != "true" {

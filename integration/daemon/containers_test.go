@@ -451,7 +451,6 @@ func TestContainerBadRequests(t *testing.T) {
 		{"negative memory", "/containers/create", `{"Image":"busybox","HostConfig":{"Memory":-5}}`, 400, ""},
 		{"missing image", "/containers/create", `{"Image":"nope:1"}`, 404, "No such image: nope:1"},
 		{"no config", "/containers/create", `{}`, 400, ""},
-		{"tty", "/containers/create", `{"Image":"busybox","Tty":true}`, 501, "cannot allocate a TTY"},
 		{"start missing", "/containers/nope/start", ``, 404, "No such container: nope"},
 		{"wait bad condition", "/containers/nope/wait?condition=soon", ``, 400, ""},
 		{"kill bad signal", "/containers/nope/kill?signal=SIGNOPE", ``, 400, "Invalid signal: SIGNOPE"},

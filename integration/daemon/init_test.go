@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -88,6 +89,30 @@ func zombiesIn(t *testing.T, pid string) (zombies []string, all int) {
 	return zombies, all
 }
 
+var runSeq struct {
+	sync.Mutex
+	n int
+}
+
+// runLogged runs a container detached, waits for it and returns its log
+// and exit status, then removes it. Unlike an attached `docker run` it
+// does not depend on the attach racing a short-lived process.
+func (d *daemon) runLogged(args ...string) (string, int) {
+	d.t.Helper()
+	runSeq.Lock()
+	runSeq.n++
+	name := fmt.Sprintf("logged%d", runSeq.n)
+	runSeq.Unlock()
+	d.mustDocker(append([]string{"run", "-d", "--name", name}, args...)...)
+	code, err := strconv.Atoi(d.mustDocker("wait", name))
+	if err != nil {
+		d.t.Fatalf("docker wait %s: %v", name, err)
+	}
+	out := d.mustDocker("logs", name)
+	d.mustDocker("rm", name)
+	return out, code
+}
+
 func TestInitIsPID1(t *testing.T) {
 	d := initDaemon(t)
 	out := d.mustDocker("run", "--rm", "--init", "busybox", "ps", "-o", "pid,args")
@@ -96,7 +121,7 @@ func TestInitIsPID1(t *testing.T) {
 		t.Fatalf("ps under --init:\n%s", out)
 	}
 	// Without --init the command itself is PID 1.
-	out = d.mustDocker("run", "--rm", "busybox", "ps", "-o", "pid,args")
+	out, _ = d.runLogged("busybox", "ps", "-o", "pid,args")
 	if lines := strings.Split(out, "\n"); len(lines) != 2 || !strings.HasSuffix(lines[1], "ps -o pid,args") || strings.Fields(lines[1])[0] != "1" {
 		t.Fatalf("ps without --init:\n%s", out)
 	}
@@ -163,10 +188,10 @@ func TestInitForwardsSIGTERM(t *testing.T) {
 // every container with the init unless its HostConfig says --init=false.
 func TestInitDaemonDefault(t *testing.T) {
 	d := initDaemon(t, "--init")
-	if out := d.mustDocker("run", "--rm", "busybox", "cat", "/proc/1/cmdline"); !strings.HasPrefix(out, "/sbin/docker-init\x00--\x00cat") {
+	if out, _ := d.runLogged("busybox", "cat", "/proc/1/cmdline"); !strings.HasPrefix(out, "/sbin/docker-init\x00--\x00cat") {
 		t.Fatalf("pid 1 with the daemon's init: %q", out)
 	}
-	if out := d.mustDocker("run", "--rm", "--init=false", "busybox", "cat", "/proc/1/cmdline"); !strings.HasPrefix(out, "cat\x00") {
+	if out, _ := d.runLogged("--init=false", "busybox", "cat", "/proc/1/cmdline"); !strings.HasPrefix(out, "cat\x00") {
 		t.Fatalf("pid 1 with --init=false: %q", out)
 	}
 }
@@ -216,7 +241,7 @@ func TestInitPath(t *testing.T) {
 	if out := d.mustDocker("info", "--format", "{{.InitBinary}}"); out != own {
 		t.Fatalf("info InitBinary %q, want %s", out, own)
 	}
-	if out := d.mustDocker("run", "--rm", "--init", "busybox", "ps", "-o", "pid,args"); !strings.Contains(out, "1 /sbin/docker-init -- ps") {
+	if out, _ := d.runLogged("--init", "busybox", "ps", "-o", "pid,args"); !strings.Contains(out, "1 /sbin/docker-init -- ps") {
 		t.Fatalf("ps with --init-path:\n%s", out)
 	}
 	if err := d.stop(); err != nil {

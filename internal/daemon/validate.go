@@ -199,11 +199,6 @@ func checkCreateRequest(name string, req *ctypes.CreateRequest) (*ctypes.Config,
 	if err := verifyContainerSettings(cfg, hc); err != nil {
 		return nil, nil, "", err
 	}
-	if cfg.Tty {
-		// The shim has no terminal support yet; failing at create beats a
-		// runtime error at start.
-		return nil, nil, "", errdefs.New(errdefs.ErrNotImplemented, "berth cannot allocate a TTY yet: run without -t")
-	}
 	if t := hc.LogConfig.Type; t != "" && t != container.DefaultLogDriver {
 		return nil, nil, "", invalidParam("logging driver %q is not supported by berth yet", t)
 	}

@@ -101,6 +101,7 @@ func TestCreateBadRequests(t *testing.T) {
 		msg                      string
 	}{
 		{"valid", "", "", `{` + img + `}`, 201, `"Id":`},
+		{"tty", "", "", `{` + img + `,"Tty":true,"OpenStdin":true}`, 201, `"Id":`},
 		{"unknown fields are ignored, as dockerd does", "application/json", "", `{` + img + `,"Bogus":1,"HostConfig":{"Nope":2}}`, 201, `"Id":`},
 		{"malformed", "application/json", "", `{"Image":`, 400, "invalid JSON: unexpected EOF"},
 		{"empty body", "application/json", "", ``, 400, "invalid JSON: got EOF while reading request body"},
