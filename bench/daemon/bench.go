@@ -143,6 +143,9 @@ func cleanup(dir string, engines []*engine, o options) error {
 		select {
 		case <-e.exited:
 		default:
+			if e.api == nil {
+				break
+			}
 			if err := e.removeAll(ctx, o.parallel); err != nil {
 				errs = append(errs, fmt.Errorf("%s: remove containers: %w", e.name, err))
 			}
@@ -151,26 +154,44 @@ func cleanup(dir string, engines []*engine, o options) error {
 			errs = append(errs, fmt.Errorf("%s: stop: %w", e.name, err))
 		}
 	}
-	if left := processesUnder(dir); len(left) > 0 {
-		var names []string
-		for _, p := range left {
-			names = append(names, fmt.Sprintf("%d (%s)", p, comm(p)))
-			_ = killPid(p, 5*time.Second)
+	// Only when removal failed: containers whose monitor is gone would
+	// keep running, so they go first, then what runs from dir (monitors).
+	var made []string
+	for _, e := range engines {
+		made = append(made, e.made...)
+	}
+	if left := processesOfContainers(made); len(left) > 0 {
+		errs = append(errs, fmt.Errorf("container processes left, killed: %s", describePids(left)))
+		if err := killPids(left, 0); err != nil {
+			errs = append(errs, err)
 		}
-		errs = append(errs, fmt.Errorf("processes left by the daemons, killed: %s", strings.Join(names, ", ")))
+	}
+	if left := processesUnder(dir); len(left) > 0 {
+		errs = append(errs, fmt.Errorf("processes left by the daemons, killed: %s", describePids(left)))
+		if err := killPids(left, 5*time.Second); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := unmountAll(dir); err != nil {
 		errs = append(errs, err)
 	}
 	for _, e := range engines {
 		if left := leftoverCgroups(e.made); len(left) > 0 {
-			errs = append(errs, fmt.Errorf("%s left cgroups of removed containers (empty ones removed now): %s", e.name, strings.Join(left, " ")))
+			errs = append(errs, fmt.Errorf("%s left the cgroups of %d removed containers (empty ones removed now): %s", e.name, len(left), strings.Join(left, "; ")))
 		}
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+func describePids(pids []int) string {
+	var names []string
+	for _, p := range pids {
+		names = append(names, fmt.Sprintf("%d (%s)", p, comm(p)))
+	}
+	return strings.Join(names, ", ")
 }
 
 // busyboxTar makes the image's root filesystem from the static busybox and

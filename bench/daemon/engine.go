@@ -280,19 +280,42 @@ func terminate(pid int, exited <-chan struct{}, grace time.Duration) error {
 
 // killPid ends a process that is not our child: SIGTERM, polling, SIGKILL.
 func killPid(pid int, grace time.Duration) error {
-	_ = syscall.Kill(pid, syscall.SIGTERM)
+	return killPids([]int{pid}, grace)
+}
+
+// killPids sends SIGTERM to all of pids, waits up to grace for them to go,
+// then SIGKILLs the rest. A zero grace kills at once.
+func killPids(pids []int, grace time.Duration) error {
+	sig := syscall.SIGTERM
+	if grace == 0 {
+		sig = syscall.SIGKILL
+	}
+	for _, p := range pids {
+		_ = syscall.Kill(p, sig)
+	}
+	live := func() []int {
+		var l []int
+		for _, p := range pids {
+			if alive(p) {
+				l = append(l, p)
+			}
+		}
+		return l
+	}
 	for t := time.Now(); time.Since(t) < grace; time.Sleep(20 * time.Millisecond) {
-		if !alive(pid) {
+		if len(live()) == 0 {
 			return nil
 		}
 	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
+	for _, p := range live() {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
 	for t := time.Now(); time.Since(t) < 5*time.Second; time.Sleep(20 * time.Millisecond) {
-		if !alive(pid) {
+		if len(live()) == 0 {
 			return nil
 		}
 	}
-	return fmt.Errorf("pid %d survives SIGKILL", pid)
+	return fmt.Errorf("pids %v survive SIGKILL", live())
 }
 
 func (e *engine) logTail() string {

@@ -216,20 +216,56 @@ func shimPidFile(execRoot, id string) (int, bool) {
 
 // leftoverCgroups finds cgroup directories still named after one of ids
 // (the engines nest them one level down: berth/<id>, docker/<id>, on v1
-// and on the v2 or hybrid unified hierarchy), removes the empty ones and
-// returns all it found, marking those it could not remove.
+// and on the v2 or hybrid unified hierarchy) and removes the empty ones.
+// It returns one line per container: its short id, how many directories
+// were found and which could not be removed.
 func leftoverCgroups(ids []string) []string {
-	var found []string
+	var out []string
 	for _, id := range ids {
+		found := 0
+		var busy []string
 		for _, pattern := range []string{"/sys/fs/cgroup/*/" + id, "/sys/fs/cgroup/*/*/" + id} {
 			matches, _ := filepath.Glob(pattern)
 			for _, m := range matches {
+				found++
 				if err := syscall.Rmdir(m); err != nil {
-					m += fmt.Sprintf(" (not removed: %v)", err)
+					busy = append(busy, fmt.Sprintf("%s (%v)", m, err))
 				}
-				found = append(found, m)
+			}
+		}
+		if found > 0 {
+			line := fmt.Sprintf("%.12s: %d dirs", id, found)
+			if len(busy) > 0 {
+				line += ", not removed: " + strings.Join(busy, " ")
+			}
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// processesOfContainers finds processes whose cgroup is named after one of
+// ids: the containers' own processes, which outlive a killed monitor.
+func processesOfContainers(ids []string) []int {
+	if len(ids) == 0 {
+		return nil
+	}
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	var out []int
+	for _, p := range allPids() {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", p))
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(data)) {
+			if want[filepath.Base(strings.TrimSpace(line))] {
+				out = append(out, p)
+				break
 			}
 		}
 	}
-	return found
+	return out
 }
