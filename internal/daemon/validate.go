@@ -44,13 +44,13 @@ func verifyContainerSettings(cfg *ctypes.Config, hc *ctypes.HostConfig) error {
 	if iso := hc.Isolation; iso != "" && !iso.IsDefault() {
 		return invalidParam("Invalid isolation: %q - linux only supports 'default'", iso)
 	}
-	for port, bindings := range hc.PortBindings {
+	// The container ports (the keys) are checked when the body is decoded.
+	for _, bindings := range hc.PortBindings {
 		for _, pb := range bindings {
 			if pb.HostPort != "" && !validPortRange(pb.HostPort) {
 				return invalidParam("invalid port specification: %q", pb.HostPort)
 			}
 		}
-		_ = port // the key's syntax is checked when the body is decoded
 	}
 	for _, m := range hc.Mounts {
 		if err := verifyMountType(m); err != nil {
