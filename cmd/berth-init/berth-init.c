@@ -18,10 +18,12 @@
  * the foreground of that terminal, so job-control signals from the
  * terminal reach it.
  *
- * Signals are blocked and taken synchronously with sigtimedwait: a blocked
- * signal is queued even for a namespace's PID 1, and no handler runs
- * between fork and exec. The faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
- * SIGABRT, SIGTRAP, SIGSYS) stay unblocked: they are about this process.
+ * Every signal is blocked and taken synchronously with sigtimedwait: a
+ * blocked signal is queued even for a namespace's PID 1 (which the kernel
+ * otherwise spares any signal it has no handler for), and no handler runs
+ * between fork and exec. That includes the fault signals, so that a
+ * `kill -SEGV` reaches the command too: a real fault of this process is
+ * still fatal, the kernel unblocks a synchronous fault to deliver it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,8 +43,6 @@
 #ifndef BERTH_INIT_COMMIT
 #define BERTH_INIT_COMMIT "unknown"
 #endif
-
-static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
 
 static void usage(void)
 {
@@ -128,8 +128,6 @@ int main(int argc, char **argv)
 
 	sigset_t all, old;
 	sigfillset(&all);
-	for (size_t k = 0; k < sizeof fault_signals / sizeof fault_signals[0]; k++)
-		sigdelset(&all, fault_signals[k]);
 	if (sigprocmask(SIG_BLOCK, &all, &old) != 0) {
 		perror("berth-init: sigprocmask");
 		return 1;

@@ -201,7 +201,7 @@ func TestInitDaemonDefault(t *testing.T) {
 func TestInitForwardsSignals(t *testing.T) {
 	d := initDaemon(t)
 	d.mustDocker("run", "-d", "--name", "trapper", "--init", "busybox", "sh", "-c",
-		`trap "echo got USR1" USR1; trap "echo got HUP; exit 7" HUP; echo ready; while true; do sleep 0.05; done`)
+		`trap "echo got USR1" USR1; trap "echo got SEGV" SEGV; trap "echo got HUP; exit 7" HUP; echo ready; while true; do sleep 0.05; done`)
 	eventually(t, func() error {
 		if out, _ := d.docker("logs", "trapper"); out != "ready" {
 			return fmt.Errorf("logs before the signals: %q", out)
@@ -212,6 +212,14 @@ func TestInitForwardsSignals(t *testing.T) {
 	eventually(t, func() error {
 		if out, _ := d.docker("logs", "trapper"); out != "ready\ngot USR1" {
 			return fmt.Errorf("logs after USR1: %q", out)
+		}
+		return nil
+	})
+	// A fault signal sent with kill is forwarded too.
+	d.mustDocker("kill", "-s", "SEGV", "trapper")
+	eventually(t, func() error {
+		if out, _ := d.docker("logs", "trapper"); out != "ready\ngot USR1\ngot SEGV" {
+			return fmt.Errorf("logs after SEGV: %q", out)
 		}
 		return nil
 	})
