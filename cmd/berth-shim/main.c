@@ -118,6 +118,8 @@ struct shim {
 	struct conn *conns;
 	bool started, paused, ending;
 	long long relisten; /* out of fds: the listener rests until then */
+	bool exiting;       /* deleted or shut down: answering the last requests */
+	long long exit_deadline;
 };
 
 static char readbuf[MAX_LINE];
@@ -708,7 +710,7 @@ static void proc_check_done(struct shim *s, struct proc *p)
 		}
 	}
 	/* Last: a delete ends the process, after the waiters had their
-	 * answer (queued answers are flushed by shim_exit's blocking pass). */
+	 * answer. */
 	if (del)
 		finish_delete(s, del);
 }
@@ -905,18 +907,16 @@ static void op_kill(struct shim *s, struct conn *c, struct req *r, struct proc *
 
 static void rm_tree(const char *dir);
 
-static void shim_exit(struct shim *s, struct conn *c, struct buf *body)
+static void accept_conns(struct shim *s);
+
+/* final_exit ends the process: the answers still queued are written with
+ * a bounded blocking send, and every other connection is closed by the
+ * exit. */
+static void final_exit(struct shim *s)
 {
-	/* The last answer: written blocking, then the process ends (every
-	 * other connection is closed by the exit). */
-	buf_add(body, "}\n", 2);
-	buf_add(&c->out, body->p, body->len);
-	buf_free(body);
-	/* Answers still queued for other clients (a waiter told of the exit
-	 * just now) are flushed too, each bounded by a send timeout. */
 	struct timeval tv = {.tv_sec = 1};
 	for (struct conn *q = s->conns; q; q = q->next) {
-		if (!q->out.len || (q != c && q->mode != C_CLOSING))
+		if (!q->out.len || q->mode == C_ATTACH)
 			continue;
 		int fl = fcntl(q->fd, F_GETFL);
 		fcntl(q->fd, F_SETFL, fl & ~O_NONBLOCK);
@@ -931,6 +931,39 @@ static void shim_exit(struct shim *s, struct conn *c, struct buf *body)
 	}
 	jlog_close(&s->log);
 	exit(0);
+}
+
+/* shim_exit answers a delete or shutdown and starts the shim's end. The
+ * socket is already unlinked, so no new client finds it; connections
+ * already queued on the listener would be reset by its close, so they are
+ * accepted and, like the ones open now, answered (for a little while)
+ * before the process exits: a kill racing a delete gets "not running", not
+ * ECONNRESET. */
+static void shim_exit(struct shim *s, struct conn *c, struct buf *body)
+{
+	respond(s, c, body);
+	if (s->exiting)
+		return;
+	s->exiting = true;
+	s->exit_deadline = now_ms() + 200;
+	if (s->lfd >= 0) {
+		accept_conns(s);
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, s->lfd, NULL);
+		close(s->lfd);
+		s->lfd = -1;
+		s->relisten = 0;
+	}
+}
+
+/* exit_ready: every request has been answered and written. Attach and
+ * wait connections (an exec's, in a shared pid namespace) do not hold the
+ * exit. */
+static bool exit_ready(struct shim *s)
+{
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->mode == C_REQ || c->mode == C_CLOSING || c->mode == C_DELETE)
+			return false;
+	return true;
 }
 
 /* finish_delete removes the container once its init is reaped. */
@@ -961,6 +994,7 @@ static void finish_delete(struct shim *s, struct conn *c)
 	struct buf b = {0};
 	buf_fmt(&b, "{\"version\":%d,", PROTO_VERSION);
 	add_exit(&b, &s->init);
+	c->mode = C_REQ;
 	shim_exit(s, c, &b);
 }
 
@@ -1269,6 +1303,7 @@ static void dispatch(struct shim *s, struct conn *c, const char *line, size_t n)
 		struct buf b = {0};
 		buf_fmt(&b, "{\"version\":%d,", PROTO_VERSION);
 		add_exit(&b, &s->init);
+		s->ending = true;
 		shim_exit(s, c, &b);
 	} else {
 		char m[96];
@@ -1642,6 +1677,8 @@ int main(int argc, char **argv)
 					next = p->deadline;
 		if (s->relisten && (next < 0 || s->relisten < next))
 			next = s->relisten;
+		if (s->exiting && (next < 0 || s->exit_deadline < next))
+			next = s->exit_deadline;
 		int timeout = -1;
 		if (next >= 0)
 			timeout = next > now ? (int)(next - now) : 0;
@@ -1675,7 +1712,9 @@ int main(int argc, char **argv)
 			}
 		}
 		now = now_ms();
-		if (s->relisten && now >= s->relisten) {
+		if (s->exiting && (exit_ready(s) || now >= s->exit_deadline))
+			final_exit(s);
+		if (s->relisten && now >= s->relisten && s->lfd >= 0) {
 			s->relisten = 0;
 			ep_add(s, s->lfd, EPOLLIN, &listen_kind);
 		}

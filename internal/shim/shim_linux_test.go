@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -1348,4 +1349,58 @@ func TestAttachBulkStdin(t *testing.T) {
 		t.Fatalf("wc -c counted %q, want %d", out, size)
 	}
 	t.Logf("%d MiB of stdin in %v", size>>20, time.Since(start))
+}
+
+// Requests racing a delete are answered ("not running", "already ending")
+// or find no shim; none is reset by the shim's exit.
+func TestRequestsRacingDelete(t *testing.T) {
+	for round := 0; round < 5; round++ {
+		e := newEnv(t, []string{"sleep", "100"}, nil)
+		c := e.start(t)
+		ctx := ctxT(t)
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var (
+			mu   sync.Mutex
+			errs []error
+			wg   sync.WaitGroup
+		)
+		stop := make(chan struct{})
+		note := func(err error) {
+			var se *shimapi.Error
+			if err == nil || errors.As(err, &se) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, os.ErrNotExist) {
+				return
+			}
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					note(c.Kill(ctx, syscall.SIGKILL, false))
+					_, err := c.State(ctx)
+					note(err)
+				}
+			}()
+		}
+		time.Sleep(20 * time.Millisecond)
+		if _, err := c.Delete(ctx, true); err != nil && !errors.Is(err, &shimapi.Error{Kind: shimapi.ErrKindInvalid}) {
+			t.Fatal(err)
+		}
+		waitGone(t, c.ShimPid())
+		close(stop)
+		wg.Wait()
+		if len(errs) > 0 {
+			t.Fatalf("round %d: %d requests racing the delete failed, first: %v", round, len(errs), errs[0])
+		}
+	}
 }
