@@ -45,7 +45,8 @@ type Daemon struct {
 
 // New prepares the data root (0711) and the exec root (0700), takes the
 // data root's lock (a second daemon on the same root gets an error naming
-// the pid that holds it), and loads or creates the engine ID.
+// the pid that holds it), and loads or creates the engine ID. When ctx
+// ends, the event streams end (the daemon is shutting down).
 func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -63,6 +64,9 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{cfg: cfg, lock: lock, started: time.Now(), events: events.New(events.DefaultRingSize)}
+	// berthd's ctx ends at SIGTERM: event streams end then, so that they do
+	// not hold the server's graceful shutdown until its timeout.
+	context.AfterFunc(ctx, d.events.Close)
 	if d.id, err = engineID(cfg.DataRoot); err != nil {
 		d.Close()
 		return nil, err

@@ -15,5 +15,8 @@
 // to catch up from the ring). docker's own publisher instead waits up to
 // 100 ms per subscriber and then drops the event for it.
 //
+// Close ends every stream at once when the daemon shuts down, so that a
+// client following events does not hold the server's graceful shutdown.
+//
 // It imports the API's event types only; nothing of berth's.
 package events

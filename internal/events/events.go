@@ -28,6 +28,8 @@ type Log struct {
 	size int
 	subs map[*Subscription]struct{}
 	now  func() time.Time
+
+	closed bool // Close was called
 }
 
 // New returns a Log that keeps the last size events (DefaultRingSize when
@@ -70,6 +72,18 @@ func (l *Log) Publish(m events.Message) {
 			s.err = ErrSlowSubscriber
 			l.evictLocked(s)
 		}
+	}
+}
+
+// Close ends every subscription (their C close, Err stays nil) and makes
+// later subscriptions end at once: the daemon is shutting down. Publish
+// still records events in the ring.
+func (l *Log) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	for s := range l.subs {
+		l.evictLocked(s)
 	}
 }
 
@@ -132,6 +146,11 @@ func (l *Log) Subscribe(since, until time.Time, f *Filter) ([]events.Message, *S
 				past = append(past, m)
 			}
 		}
+	}
+	if l.closed {
+		s.closed = true
+		close(s.ch)
+		return past, s
 	}
 	l.subs[s] = struct{}{}
 	return past, s

@@ -194,3 +194,18 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+func TestClose(t *testing.T) {
+	l := New(0)
+	_, live := l.Subscribe(time.Time{}, time.Time{}, nil)
+	l.Close()
+	if _, ok := <-live.C(); ok || live.Err() != nil {
+		t.Errorf("live subscription after Close: open or err %v", live.Err())
+	}
+	l.Publish(msg(events.ContainerEventType, "start", "x", nil))
+	past, late := l.Subscribe(time.Unix(1, 0), time.Time{}, nil)
+	if _, ok := <-late.C(); ok || len(past) != 1 {
+		t.Errorf("subscription after Close: open, or replay %v", past)
+	}
+	late.Close() // no double close
+}
