@@ -93,6 +93,19 @@ func (s *Router) diskUsage(ctx context.Context, w http.ResponseWriter, r *http.R
 		if want(system.BuildCacheObject) {
 			out.BuildCache = du.BuildCacheUsage.Items
 		}
+		// The types asked for are lists, empty ones too, as dockerd sends.
+		if want(system.ImageObject) && out.Images == nil {
+			out.Images = []image.Summary{}
+		}
+		if want(system.ContainerObject) && out.Containers == nil {
+			out.Containers = []container.Summary{}
+		}
+		if want(system.VolumeObject) && out.Volumes == nil {
+			out.Volumes = []volume.Volume{}
+		}
+		if want(system.BuildCacheObject) && out.BuildCache == nil {
+			out.BuildCache = []build.CacheRecord{}
+		}
 		return httputil.WriteJSON(w, http.StatusOK, out)
 	}
 	var out diskUsageResponse
