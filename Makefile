@@ -34,7 +34,8 @@ SHIM_CFLAGS  ?= -O2 -Wall -Wextra -Werror
 SHIM_LDFLAGS ?= -static
 SHIM_SRCS    := $(wildcard cmd/berth-shim/*.c)
 
-bin/berth-shim: $(SHIM_SRCS) $(wildcard cmd/berth-shim/*.h)
+# FORCE, like the Go binaries: the version string is compiled in.
+bin/berth-shim: $(SHIM_SRCS) $(wildcard cmd/berth-shim/*.h) FORCE
 	@mkdir -p bin
 	$(CC) $(SHIM_CFLAGS) -DBERTH_VERSION='"$(VERSION)"' -o $@ $(SHIM_SRCS) $(SHIM_LDFLAGS)
 
