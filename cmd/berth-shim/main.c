@@ -220,7 +220,8 @@ static int run_rt(struct shim *s, const char *const *argv, int in, int out, int 
 		dup2(in >= 0 ? in : null, 0);
 		dup2(out >= 0 ? out : null, 1);
 		dup2(err >= 0 ? err : null, 2);
-		execv(s->runtime, (char *const *)av);
+		/* execvp: a bare name (--add-runtime crun=crun) is looked up in PATH. */
+		execvp(s->runtime, (char *const *)av);
 		dprintf(2, "exec %s: %s\n", s->runtime, strerror(errno));
 		_exit(127);
 	}

@@ -61,6 +61,9 @@ func buildShim(t *testing.T, d *daemon) {
 	t.Helper()
 	dir := filepath.Dir(d.bin)
 	shim, rt := testutil.ShimBinary(t), testutil.RuntimeBinary(t)
+	if abs, err := exec.LookPath(rt); err == nil {
+		rt = abs // a bare name from $BERTH_RUNTIME: the symlink needs a path
+	}
 	shimOnce.Do(func() {
 		for name, src := range map[string]string{"berth-shim": shim, "berth-runtime": rt} {
 			p := filepath.Join(dir, name)
