@@ -229,3 +229,20 @@ func TestEventsStream(t *testing.T) {
 		t.Error("docker events did not end at --until")
 	}
 }
+
+// TestEventsSurviveRestart: the recent events are journaled under the data
+// root, so docker events --since replays them after berthd restarts.
+func TestEventsSurviveRestart(t *testing.T) {
+	d := containerDaemon(t)
+	since := time.Now()
+	d.mustDocker("run", "--rm", "--name", "before", "busybox", "true")
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	d.mustDocker("run", "--rm", "--name", "after", "busybox", "true")
+	out := d.mustDocker("events", "--since", stamp(since), "--until", stamp(time.Now()), "--filter", "event=destroy", "--format", "{{.Actor.Attributes.name}}")
+	if out != "before\nafter" {
+		t.Errorf("destroy events across a restart: %q", out)
+	}
+}

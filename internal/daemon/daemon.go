@@ -63,7 +63,12 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, lock: lock, started: time.Now(), events: events.New(events.DefaultRingSize)}
+	d := &Daemon{cfg: cfg, lock: lock, started: time.Now()}
+	// The recent events survive a restart in <data-root>/events.log.
+	if d.events, err = events.Open(filepath.Join(cfg.DataRoot, "events.log"), events.DefaultRingSize); err != nil {
+		log.G(ctx).Warn("event journal unusable: recent events are kept in memory only", "err", err)
+		d.events = events.New(events.DefaultRingSize)
+	}
 	// berthd's ctx ends at SIGTERM: event streams end then, so that they do
 	// not hold the server's graceful shutdown until its timeout.
 	context.AfterFunc(ctx, d.events.Close)

@@ -3,10 +3,11 @@
 // streamed to subscribers, with filters, since and until as docker's GET
 // /events applies them.
 //
-// The log keeps the most recent events in a bounded in-memory ring
-// (docker keeps 256), from which a subscriber with a since (or until)
-// time is replayed before it gets live events. The ring does not survive
-// a restart yet (DESIGN §5 asks for an on-disk journal: a later step).
+// The log keeps the most recent events in a bounded ring (docker keeps
+// 256), from which a subscriber with a since (or until) time is replayed
+// before it gets live events. Open also keeps the ring in a journal file
+// (JSON lines, appended, rewritten when it reaches twice the ring), so
+// that since survives a restart of the daemon (DESIGN §5).
 //
 // Publishing never blocks. Each subscriber has a buffered channel; a
 // subscriber whose buffer is full when an event arrives is evicted: its

@@ -30,6 +30,9 @@ type Log struct {
 	now  func() time.Time
 
 	closed bool // Close was called
+
+	journal    *journal // nil: in memory only
+	journalErr error    // why the journal was given up
 }
 
 // New returns a Log that keeps the last size events (DefaultRingSize when
@@ -62,6 +65,11 @@ func (l *Log) Publish(m events.Message) {
 		l.ring = l.ring[:l.size-1]
 	}
 	l.ring = append(l.ring, m)
+	if l.journal != nil {
+		if err := l.journal.append(m, l.ring, l.size); err != nil {
+			l.journalErr, l.journal = err, nil
+		}
+	}
 	for s := range l.subs {
 		if !s.filter.Match(m) {
 			continue
@@ -85,6 +93,14 @@ func (l *Log) Close() {
 	for s := range l.subs {
 		l.evictLocked(s)
 	}
+}
+
+// JournalErr is why the on-disk journal was given up (the Log then goes
+// on in memory), nil while it works or when there is none.
+func (l *Log) JournalErr() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.journalErr
 }
 
 // Subscription is one reader of the log. Read C until it is closed, then
