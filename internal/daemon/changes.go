@@ -41,7 +41,9 @@ func (d *Daemon) ContainerExport(ctx context.Context, idOrName string, start fun
 		return err
 	}
 	c.Lock()
-	running := c.State.Running
+	// A container waiting to be restarted counts as running but has no
+	// rootfs mount: export it from its layers like a stopped one.
+	running := c.State.Running && !c.State.Restarting
 	c.Unlock()
 	write := func(root string) error {
 		rc, err := goarchive.TarWithOptions(root, &goarchive.TarOptions{Compression: compression.None})
