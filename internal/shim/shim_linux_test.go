@@ -1404,3 +1404,25 @@ func TestRequestsRacingDelete(t *testing.T) {
 		}
 	}
 }
+
+// max-file 1 truncates the live file in place, as docker does.
+func TestLogRotationSingleFile(t *testing.T) {
+	e := newEnv(t, []string{"sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); done"}, map[string]string{"max-size": "1k"})
+	c := e.start(t)
+	ctx := ctxT(t)
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := filepath.Glob(e.logPath + "*")
+	fi, err := os.Stat(e.logPath)
+	if len(names) != 1 || err != nil || fi.Size() > 1024+80 {
+		t.Fatalf("files %v, live file %v %v", names, fi.Size(), err)
+	}
+	msgs := readLog(t, e, 1)
+	if len(msgs) == 0 || string(msgs[len(msgs)-1].Line) != "line 199" {
+		t.Fatalf("last message %v", msgs)
+	}
+}
