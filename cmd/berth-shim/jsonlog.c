@@ -181,11 +181,16 @@ void jlog_write(struct jlog *l, const char *stream, const char *data, size_t n, 
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "berth-shim: json-file: %s\n", strerror(errno));
+			if (!l->failing)
+				fprintf(stderr, "berth-shim: json-file: %s (further errors not reported until a write succeeds)\n",
+					strerror(errno));
+			l->failing = true;
 			break;
 		}
 		off += (size_t)w;
 	}
+	if (off == b.len)
+		l->failing = false;
 	l->size += (long long)off;
 	buf_free(&b);
 }

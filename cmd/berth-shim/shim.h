@@ -61,6 +61,7 @@ struct jlog {
 	long long max_size; /* <= 0: never rotate */
 	int max_file;
 	long long size;
+	bool failing; /* a write failed: say so once, not for every line */
 };
 
 int jlog_parse_opt(struct jlog *l, const char *kv, char *errmsg, size_t errlen);
