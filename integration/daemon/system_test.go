@@ -237,14 +237,15 @@ func TestStatsStream(t *testing.T) {
 	if used := s2.CPUStats.CPUUsage.TotalUsage - s1.CPUStats.CPUUsage.TotalUsage; used == 0 || s2.CPUStats.SystemUsage <= s1.CPUStats.SystemUsage {
 		t.Errorf("cpu used between samples: %d ns", used)
 	}
-	// berth stats without --no-stream redraws the table (clear screen,
-	// home) every half second until it is stopped.
+	// berth stats without --no-stream redraws the table in place (cursor
+	// home, each line cleared to its end, the rest cleared below) every
+	// half second until it is stopped.
 	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 	defer cancel()
 	live := exec.CommandContext(ctx, b.bin, "stats", "--format", "{{.Name}}", "ss1")
 	live.Env = append(os.Environ(), "BERTH_HOST=unix://"+d.Sock)
 	screen, _ := live.Output() // ended by the timeout, by its PID
-	if draws := strings.Count(string(screen), "\033[2J\033[Hss1\n"); draws < 3 {
+	if draws := strings.Count(string(screen), "\033[Hss1\033[K\n\033[J"); draws < 3 {
 		t.Errorf("berth stats drew %d screens: %q", draws, screen)
 	}
 	// The stream ends with the container.

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -179,7 +180,7 @@ func newStatsRow(id string, s container.StatsResponse) statsRow {
 const redrawInterval = 500 * time.Millisecond
 
 // streamStats follows each container's stats stream and redraws the
-// table (clear screen, home) every redrawInterval; a container whose
+// table in place every redrawInterval; a container whose
 // stream ended keeps its last row. It returns when every stream has
 // ended or ctx is done.
 func streamStats(ctx context.Context, cli *command.Cli, api command.APIClient, ids []string, noTrunc bool, format string) error {
@@ -217,8 +218,23 @@ func streamStats(ctx context.Context, cli *command.Cli, api command.APIClient, i
 			}
 		}
 		mu.Unlock()
-		fmt.Fprint(cli.Out(), "\033[2J\033[H")
-		return formatter.Context{Output: cli.Out(), Format: formatter.Format(format)}.Write(statsHeader, rows)
+		// As docker's: home the cursor, overwrite each line and clear its
+		// rest, then clear below, so the screen does not flicker.
+		var buf bytes.Buffer
+		if err := (formatter.Context{Output: &buf, Format: formatter.Format(format)}).Write(statsHeader, rows); err != nil {
+			return err
+		}
+		var screen strings.Builder
+		screen.WriteString("\033[H")
+		for _, line := range strings.SplitAfter(buf.String(), "\n") {
+			if line == "" {
+				continue
+			}
+			screen.WriteString(strings.TrimSuffix(line, "\n") + "\033[K\n")
+		}
+		screen.WriteString("\033[J")
+		_, err := io.WriteString(cli.Out(), screen.String())
+		return err
 	}
 	tick := time.NewTicker(redrawInterval)
 	defer tick.Stop()
