@@ -21,10 +21,11 @@ import (
 
 // The daemon's events, emitted where dockerd emits them:
 //
-//	create, start, die (exitCode, execDuration), stop, kill (signal),
-//	restart, rename (oldName), destroy, attach, oom, and pause/unpause and
-//	health_status through the helpers below (for the verbs that call them)
-//	image: import, tag, untag, delete
+//	container: create, start, die (exitCode, execDuration), stop, kill
+//	(signal), restart, rename (oldName), destroy, attach, export, oom,
+//	prune (reclaimed); pause/unpause, exec_* and health_status through
+//	LogContainerEvent and LogHealthStatus, for the verbs that call them
+//	image: import, tag, untag, delete, prune
 //
 // Container events carry the container's labels and its image (as the
 // user named it) and name; image events the image's labels and a name.
