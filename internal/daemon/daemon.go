@@ -94,6 +94,10 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 // Close releases the data root's lock. The lock file stays, so that the
 // next daemon finds the same file.
 func (d *Daemon) Close() error {
+	if d.events != nil {
+		d.events.Close()
+		_ = d.events.CloseJournal()
+	}
 	if d.images != nil {
 		_ = d.images.Close()
 		d.images = nil

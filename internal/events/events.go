@@ -95,6 +95,19 @@ func (l *Log) Close() {
 	}
 }
 
+// CloseJournal closes the journal file; later events are kept in memory
+// only.
+func (l *Log) CloseJournal() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.journal == nil {
+		return nil
+	}
+	err := l.journal.f.Close()
+	l.journal = nil
+	return err
+}
+
 // JournalErr is why the on-disk journal was given up (the Log then goes
 // on in memory), nil while it works or when there is none.
 func (l *Log) JournalErr() error {

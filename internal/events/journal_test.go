@@ -68,3 +68,25 @@ func TestJournalUnwritable(t *testing.T) {
 		t.Error("Open in a missing directory succeeded")
 	}
 }
+
+func TestCloseJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.log")
+	l, err := Open(path, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Publish(msg(events.ContainerEventType, "a", "x", nil))
+	if err := l.CloseJournal(); err != nil {
+		t.Fatal(err)
+	}
+	l.Publish(msg(events.ContainerEventType, "b", "x", nil))
+	data, _ := os.ReadFile(path)
+	if n := bytes.Count(data, []byte("\n")); n != 1 || l.JournalErr() != nil {
+		t.Errorf("journal after CloseJournal: %d lines, err %v", n, l.JournalErr())
+	}
+	if past, sub := l.Subscribe(time.Unix(1, 0), time.Time{}, nil); len(past) != 2 {
+		t.Errorf("ring after CloseJournal: %v", past)
+	} else {
+		sub.Close()
+	}
+}
