@@ -2,6 +2,7 @@ package events
 
 import (
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,26 +130,42 @@ func TestSlowSubscriberIsEvicted(t *testing.T) {
 	_, slow := l.Subscribe(time.Time{}, time.Time{}, nil)
 	_, fast := l.Subscribe(time.Time{}, time.Time{}, nil)
 	defer fast.Close()
-	got := 0
+	var got atomic.Int64
 	done := make(chan struct{})
 	go func() {
 		for range fast.C() {
-			got++
+			got.Add(1)
 		}
 		close(done)
 	}()
-	finished := make(chan struct{})
-	go func() {
-		for i := 0; i < subscriberBuffer+10; i++ {
-			l.Publish(msg(events.ContainerEventType, "start", "x", nil))
+	publish := func(n int) {
+		t.Helper()
+		finished := make(chan struct{})
+		go func() {
+			for i := 0; i < n; i++ {
+				l.Publish(msg(events.ContainerEventType, "start", "x", nil))
+			}
+			close(finished)
+		}()
+		select {
+		case <-finished:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Publish blocked on a slow subscriber")
 		}
-		close(finished)
-	}()
-	select {
-	case <-finished:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Publish blocked on a slow subscriber")
 	}
+	// Exactly a buffer's worth: nobody is evicted yet. Let the fast reader
+	// catch up before going on.
+	publish(subscriberBuffer)
+	deadline := time.Now().Add(5 * time.Second)
+	for got.Load() < subscriberBuffer && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if slow.Err() != nil || got.Load() != subscriberBuffer {
+		t.Fatalf("after a full buffer: slow err %v, fast got %d", slow.Err(), got.Load())
+	}
+	// One more than the slow subscriber can hold evicts it, not the
+	// reader that keeps up.
+	publish(10)
 	n := 0
 	for range slow.C() {
 		n++
@@ -156,11 +173,15 @@ func TestSlowSubscriberIsEvicted(t *testing.T) {
 	if n != subscriberBuffer || !errors.Is(slow.Err(), ErrSlowSubscriber) {
 		t.Errorf("slow subscriber got %d events, err %v; want %d, ErrSlowSubscriber", n, slow.Err(), subscriberBuffer)
 	}
+	deadline = time.Now().Add(5 * time.Second)
+	for got.Load() < subscriberBuffer+10 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	fast.Close()
 	fast.Close() // idempotent
 	<-done
-	if got != subscriberBuffer+10 || fast.Err() != nil {
-		t.Errorf("fast subscriber got %d events, err %v", got, fast.Err())
+	if got.Load() != subscriberBuffer+10 || fast.Err() != nil {
+		t.Errorf("fast subscriber got %d events, err %v", got.Load(), fast.Err())
 	}
 }
 
