@@ -32,9 +32,6 @@ func run(ctx context.Context, o options) (res *results, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(dir, 0o711); err != nil {
-		return nil, err
-	}
 	res = &results{Date: time.Now().UTC(), Host: hostInfo(), Load: "at start " + loadAvg()}
 	// Other work on the host skews every figure: the load is part of the result.
 	defer func() { res.Load += ", at end " + loadAvg() }()
@@ -44,6 +41,9 @@ func run(ctx context.Context, o options) (res *results, err error) {
 			err = errors.Join(err, cerr)
 		}
 	}()
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return res, err
+	}
 
 	cliConfig := filepath.Join(dir, "cli")
 	if err := os.Mkdir(cliConfig, 0o700); err != nil {
@@ -78,23 +78,32 @@ func run(ctx context.Context, o options) (res *results, err error) {
 			break
 		}
 		logf(o, "starting dockerd")
-		d, err = startDockerd(ctx, o, filepath.Join(dir, "docker"), cliConfig)
+		var derr error
+		d, derr = startDockerd(ctx, o, filepath.Join(dir, "docker"), cliConfig)
 		if d.cmd != nil {
-			engines = append(engines, d)
+			engines = append(engines, d) // cleaned up, started or not
 		}
-		if err != nil {
-			return res, fmt.Errorf("dockerd: %w", err)
+		if derr != nil {
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+			// berth's numbers are still worth having: say why Docker's are not there.
+			fmt.Fprintf(os.Stderr, "bench/daemon: dockerd did not start: %v\n", derr)
+			first, _, _ := strings.Cut(derr.Error(), "\n")
+			res.DockerMissing = "dockerd did not start: " + first
+			d = nil
+			break
 		}
 		res.Docker = fmt.Sprintf("dockerd %s, containerd-shim-runc-v2, runc", d.version)
 	}
-	for _, e := range engines {
+	p := pair{berth: b, docker: d}
+	for _, e := range p.all() {
 		logf(o, "importing busybox into %s", e.name)
 		if err := e.importImage(ctx, o, tarball); err != nil {
 			return res, fmt.Errorf("%s: import: %w", e.name, err)
 		}
 	}
 
-	p := pair{berth: b, docker: d}
 	// The idle reading comes first: right after the import, before any
 	// container has run.
 	for _, name := range allBenches {

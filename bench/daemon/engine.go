@@ -155,13 +155,13 @@ func (e *engine) start(ctx context.Context, bin string, args []string) error {
 		}
 		select {
 		case <-e.exited:
-			return fmt.Errorf("%s exited at start: %s\n%s", filepath.Base(bin), e.cmd.ProcessState, e.logTail())
+			return fmt.Errorf("%s exited at start: %s%s", filepath.Base(bin), e.cmd.ProcessState, e.logTail())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: API not ready after 60s: %v\n%s", filepath.Base(bin), err, e.logTail())
+			return fmt.Errorf("%s: API not ready after 60s: %v%s", filepath.Base(bin), err, e.logTail())
 		}
 	}
 	v, err := e.api.ServerVersion(ctx, client.ServerVersionOptions{})
@@ -318,12 +318,16 @@ func killPids(pids []int, grace time.Duration) error {
 	return fmt.Errorf("pids %v survive SIGKILL", live())
 }
 
+// logTail is the end of the daemon's log, on lines of its own, or "".
 func (e *engine) logTail() string {
 	data, _ := os.ReadFile(e.log)
 	if len(data) > 4000 {
 		data = data[len(data)-4000:]
 	}
-	return string(data)
+	if t := strings.TrimSpace(string(data)); t != "" {
+		return "\n" + t
+	}
+	return ""
 }
 
 // forEach calls f for every item, at most parallel at a time, and returns
