@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/moby/moby/api/types/container"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-engine/berth/internal/cli"
@@ -211,5 +212,61 @@ func TestRunTTYDetach(t *testing.T) {
 	}
 	if got := s.Requests(); !strings.Contains(fmt.Sprint(got), "detachKeys:[ctrl-x,x]") {
 		t.Fatalf("attach without the detach keys: %v", got)
+	}
+}
+
+// exec -it: the same terminal handling for an exec instance, with its
+// size at create and resizes to /exec/{id}/resize; the status comes from
+// exec inspect.
+func TestExecTTY(t *testing.T) {
+	s := clitest.Start(t, withPrograms(nil, shell))
+	term := newTerminal(t)
+	done, errb := term.run(s, "exec", "-it", "web", "sh")
+	term.waitFor("ready\r\n")
+	if !term.raw() {
+		t.Fatal("terminal not in raw mode while attached")
+	}
+	term.waitFor("[24x80]")
+	if err := pty.Setsize(term.ptmx, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Kill(syscall.Getpid(), syscall.SIGWINCH)
+	term.waitFor("[40x120]")
+	term.ptmx.Write([]byte("q"))
+	if code := waitExit(t, done); code != 3 {
+		t.Fatalf("exit %d, want 3 (%s)", code, errb)
+	}
+	if term.raw() {
+		t.Fatal("terminal left in raw mode")
+	}
+	var resizes []string
+	for _, r := range s.Requests() {
+		if strings.HasPrefix(r.Path, "/exec/") && strings.HasSuffix(r.Path, "/resize") {
+			resizes = append(resizes, r.Query["h"][0]+"x"+r.Query["w"][0])
+		}
+	}
+	if strings.Join(resizes, " ") != "24x80 40x120" {
+		t.Fatalf("exec resize requests %v", resizes)
+	}
+}
+
+// Detaching from `attach` is reported as docker does: "read escape
+// sequence", exit status 1.
+func TestAttachTTYDetach(t *testing.T) {
+	d := withPrograms(shell, nil)
+	d.Inspect["term"] = container.InspectResponse{ID: "term", Name: "/term", State: &container.State{Status: container.StateRunning, Running: true},
+		Config: &container.Config{Image: "busybox", Tty: true, OpenStdin: true}}
+	s := clitest.Start(t, d)
+	term := newTerminal(t)
+	done, errb := term.run(s, "attach", "term")
+	term.waitFor("ready\r\n")
+	term.ptmx.Write([]byte("z"))
+	term.waitFor("<7a>")
+	term.ptmx.Write([]byte{16, 17})
+	if code := waitExit(t, done); code != 1 || errb.String() != "read escape sequence\n" {
+		t.Fatalf("exit %d stderr %q", code, errb)
+	}
+	if term.raw() {
+		t.Fatal("terminal left in raw mode")
 	}
 }
