@@ -10,6 +10,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/berth-engine/berth/internal/cli/clitest"
 )
@@ -102,6 +103,13 @@ func TestCreateFlagValues(t *testing.T) {
 					[]any{"example.org", container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "2"}},
 						map[string]string{"org.example": "1"}, 7})
 			}},
+		{"expose", []string{"--expose", "80", "--expose", "53/udp", "--expose", "8000-8002/TCP"},
+			func(c *container.Config, _ *container.HostConfig) any {
+				return diff(c.ExposedPorts, network.PortSet{
+					network.MustParsePort("80/tcp"): {}, network.MustParsePort("53/udp"): {},
+					network.MustParsePort("8000/tcp"): {}, network.MustParsePort("8001/tcp"): {}, network.MustParsePort("8002/tcp"): {},
+				})
+			}},
 		{"streams", []string{"-i", "-t", "-a", "STDIN", "-a", "stdout"},
 			func(c *container.Config, _ *container.HostConfig) any {
 				return diff([]bool{c.OpenStdin, c.Tty, c.AttachStdin, c.AttachStdout, c.AttachStderr, c.StdinOnce},
@@ -185,6 +193,9 @@ func TestCreateFlagErrors(t *testing.T) {
 		{[]string{"--device", "/dev/x:/y:z"}, "berth: bad mode specified: z" + help},
 		{[]string{"--device", "/dev/x:y"}, "berth: y is not an absolute path" + help},
 		{[]string{"--device", "a:b:c:d"}, "berth: bad format for path: a:b:c:d" + help},
+		{[]string{"--expose", "80:90"}, "berth: invalid port format for --expose: 80:90" + help},
+		{[]string{"--expose", "80-x"}, `berth: invalid range format for --expose: 80-x, error: strconv.ParseUint: parsing "x": invalid syntax` + help},
+		{[]string{"--expose", "x"}, `berth: invalid range format for --expose: x, error: strconv.ParseUint: parsing "x": invalid syntax` + help},
 		{[]string{"--rm", "--restart", "always"}, "berth: conflicting options: cannot specify both --restart and --rm" + help},
 	}
 	s := clitest.Start(t, clitest.Sample(now))

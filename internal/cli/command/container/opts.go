@@ -87,6 +87,7 @@ type createOptions struct {
 	logDriver   string
 	logOpts     []string
 	annotations mapOpt
+	expose      []string
 }
 
 func addCreateFlags(f *pflag.FlagSet, o *createOptions) {
@@ -165,6 +166,7 @@ func addCreateFlags(f *pflag.FlagSet, o *createOptions) {
 	f.StringVar(&o.logDriver, "log-driver", "", "Logging driver for the container")
 	f.StringArrayVar(&o.logOpts, "log-opt", nil, "Log driver options")
 	f.Var(&o.annotations, "annotation", "Add an annotation to the container (passed through to the OCI runtime)")
+	f.StringArrayVar(&o.expose, "expose", nil, "Expose a port or a range of ports")
 }
 
 // flagError is a bad flag value: docker exits 125 with the reason.
@@ -196,6 +198,9 @@ func (o *createOptions) parse(f *pflag.FlagSet, args []string) (*container.Confi
 		return nil, nil, err
 	}
 	cfg.Healthcheck = hcfg
+	if cfg.ExposedPorts, err = parseExpose(o.expose); err != nil {
+		return nil, nil, err
+	}
 	if len(args) > 1 {
 		cfg.Cmd = strslice.StrSlice(args[1:])
 	}

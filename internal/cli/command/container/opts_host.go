@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/pflag"
 )
@@ -225,4 +227,42 @@ func parsePlatform(s string) (*ocispec.Platform, error) {
 		p.Variant = parts[2]
 	}
 	return p, nil
+}
+
+// parseExpose reads --expose PORT[-PORT][/PROTO] into the exposed ports;
+// publishing (-p) belongs to networking.
+func parseExpose(list []string) (network.PortSet, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	ports := network.PortSet{}
+	for _, e := range list {
+		if strings.Contains(e, ":") {
+			return nil, fmt.Errorf("invalid port format for --expose: %s", e)
+		}
+		spec, proto, _ := strings.Cut(e, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		first, last, isRange := strings.Cut(spec, "-")
+		start, err := strconv.ParseUint(first, 10, 16)
+		end := start
+		if err == nil && isRange {
+			end, err = strconv.ParseUint(last, 10, 16)
+		}
+		if err == nil && end < start {
+			err = fmt.Errorf("invalid range specified for port: %s", spec)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("invalid range format for --expose: %s, error: %s", e, err)
+		}
+		for n := start; n <= end; n++ {
+			p, ok := network.PortFrom(uint16(n), network.IPProtocol(proto))
+			if !ok {
+				return nil, fmt.Errorf("invalid port format for --expose: %s", e)
+			}
+			ports[p] = struct{}{}
+		}
+	}
+	return ports, nil
 }
