@@ -129,6 +129,19 @@ func (e attachFailed) Error() string { return e.err.Error() }
 // ends and returns the container's exit status. errDetached means the user
 // left it running with the detach keys.
 //
+//	berth                                     berthd
+//	  POST /containers/{id}/attach?stream=1&stdin=1&stdout=1&stderr=1
+//	     Upgrade: tcp ───────────────────────▶ 101 UPGRADED (hijacked conn)
+//	  POST /containers/{id}/wait?condition=next-exit|removed
+//	                   ◀──────────────────────  200 + headers now, body at exit
+//	  POST /containers/{id}/start ──────────▶ 204
+//	  POST /containers/{id}/resize?h=&w= ───▶ 200   (TTY: now and on SIGWINCH)
+//	  POST /containers/{id}/kill?signal= ───▶ 204   (--sig-proxy, no TTY)
+//	  stdin bytes ──────────────────────────▶ (EOF: CloseWrite, the process's stdin ends)
+//	                   ◀──────────────────────  output: raw (TTY) or 8-byte frames
+//	                   ◀──────────────────────  conn closed once the output is delivered
+//	                   ◀──────────────────────  wait body {"StatusCode": n}
+//
 // With --sig-proxy the command's context is not cancelled by SIGINT or
 // SIGTERM (they are forwarded to the container instead); the stream ends
 // when the container does, or after a third such signal.
