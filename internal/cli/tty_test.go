@@ -111,6 +111,10 @@ func (term *terminal) raw() bool {
 
 // run starts berth on the terminal; the channel gives its exit status.
 func (term *terminal) run(s *clitest.Server, args ...string) (<-chan int, *bytes.Buffer) {
+	return term.runContext(context.Background(), s, args...)
+}
+
+func (term *terminal) runContext(ctx context.Context, s *clitest.Server, args ...string) (<-chan int, *bytes.Buffer) {
 	var errb bytes.Buffer
 	c := command.NewCli(term.tty, &errb, func(k string) string {
 		if k == "BERTH_HOST" {
@@ -120,7 +124,7 @@ func (term *terminal) run(s *clitest.Server, args ...string) (<-chan int, *bytes
 	})
 	c.In = term.tty
 	done := make(chan int, 1)
-	go func() { done <- cli.Run(context.Background(), c, args) }()
+	go func() { done <- cli.Run(ctx, c, args) }()
 	return done, &errb
 }
 
@@ -265,6 +269,26 @@ func TestAttachTTYDetach(t *testing.T) {
 	term.ptmx.Write([]byte{16, 17})
 	if code := waitExit(t, done); code != 1 || errb.String() != "read escape sequence\n" {
 		t.Fatalf("exit %d stderr %q", code, errb)
+	}
+	if term.raw() {
+		t.Fatal("terminal left in raw mode")
+	}
+}
+
+// SIGINT and SIGTERM cancel berth's context (cmd/berth): a raw terminal is
+// given back on the way out.
+func TestRunTTYRestoredOnCancel(t *testing.T) {
+	s := clitest.Start(t, withPrograms(shell, nil))
+	term := newTerminal(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done, _ := term.runContext(ctx, s, "run", "-it", "busybox", "sh")
+	term.waitFor("ready\r\n")
+	if !term.raw() {
+		t.Fatal("terminal not in raw mode while attached")
+	}
+	cancel()
+	if code := waitExit(t, done); code == 0 {
+		t.Fatal("a cancelled run exited 0")
 	}
 	if term.raw() {
 		t.Fatal("terminal left in raw mode")
