@@ -1,6 +1,9 @@
 package cli_test
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,8 +15,27 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 
+	"github.com/berth-engine/berth/internal/cli"
 	"github.com/berth-engine/berth/internal/cli/clitest"
+	"github.com/berth-engine/berth/internal/cli/command"
 )
+
+// runIn executes berth against s with in as its standard input.
+func runIn(t *testing.T, s *clitest.Server, in io.Reader, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := command.NewCli(&out, &errb, func(k string) string {
+		if k == "BERTH_HOST" {
+			return s.Host
+		}
+		return ""
+	})
+	c.In = in
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	code := cli.Run(ctx, c, args)
+	return result{out: out.String(), err: errb.String(), code: code}
+}
 
 // TestCreateFlagValues checks what each create flag puts in the request the
 // daemon receives.

@@ -1,8 +1,8 @@
+//go:build unix
+
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -12,27 +12,8 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 
-	"github.com/berth-engine/berth/internal/cli"
 	"github.com/berth-engine/berth/internal/cli/clitest"
-	"github.com/berth-engine/berth/internal/cli/command"
 )
-
-// runIn executes berth against s with in as its standard input.
-func runIn(t *testing.T, s *clitest.Server, in io.Reader, args ...string) result {
-	t.Helper()
-	var out, errb bytes.Buffer
-	c := command.NewCli(&out, &errb, func(k string) string {
-		if k == "BERTH_HOST" {
-			return s.Host
-		}
-		return ""
-	})
-	c.In = in
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	code := cli.Run(ctx, c, args)
-	return result{out: out.String(), err: errb.String(), code: code}
-}
 
 func cat(p *clitest.Proc) int {
 	io.Copy(p.Stdout, p.Stdin)

@@ -56,6 +56,7 @@ type hijacked struct {
 	conn  net.Conn
 	r     *bufio.Reader
 	stdin bool
+	media string
 }
 
 type procs struct {
@@ -192,10 +193,13 @@ func (s *Server) serveProcs(w http.ResponseWriter, r *http.Request, parts []stri
 			return true
 		}
 		h.stdin = q.Get("stdin") == "1"
+		// The stream is the process's before the client, told it is
+		// upgraded, can start it.
 		s.procs.mu.Lock()
 		p.attach = h
 		running := p.started
 		s.procs.mu.Unlock()
+		h.upgraded()
 		if running {
 			// Attached to a running container: it runs from now on.
 			go s.run(p, s.data.Program)
@@ -277,6 +281,7 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request, id, verb stri
 		s.procs.mu.Lock()
 		e.attach = h
 		s.procs.mu.Unlock()
+		h.upgraded()
 		go s.run(e, s.data.ExecProgram)
 	case "resize":
 		pushResize(e, r.URL.Query().Get("h"), r.URL.Query().Get("w"))
@@ -317,17 +322,19 @@ func (s *Server) run(p *proc, prog Program) {
 	if prog != nil {
 		status = prog(pr)
 	}
-	if h != nil {
-		h.conn.Close()
-	}
+	// The exit is recorded before the stream ends, as berthd does.
 	s.procs.mu.Lock()
 	p.status = status
 	close(p.exited)
 	s.procs.mu.Unlock()
+	if h != nil {
+		h.conn.Close()
+	}
 }
 
 // hijack takes over the connection as the Engine API does for attach and
-// exec start: 101 UPGRADED, then the raw or multiplexed stream.
+// exec start; upgraded then answers 101 UPGRADED, after which the raw or
+// multiplexed stream flows.
 func hijack(w http.ResponseWriter, r *http.Request, tty bool) (*hijacked, error) {
 	conn, rw, err := w.(http.Hijacker).Hijack()
 	if err != nil {
@@ -337,8 +344,11 @@ func hijack(w http.ResponseWriter, r *http.Request, tty bool) (*hijacked, error)
 	if tty {
 		media = "application/vnd.docker.raw-stream"
 	}
-	fmt.Fprintf(conn, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", media)
-	return &hijacked{conn: conn, r: rw.Reader}, nil
+	return &hijacked{conn: conn, r: rw.Reader, media: media}, nil
+}
+
+func (h *hijacked) upgraded() {
+	fmt.Fprintf(h.conn, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", h.media)
 }
 
 func pushResize(p *proc, h, w string) {

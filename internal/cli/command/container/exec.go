@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -126,6 +127,11 @@ func runExec(ctx context.Context, cli *command.Cli, opts execOptions, ref string
 // execExitStatus turns the finished exec's exit code into berth's.
 func execExitStatus(ctx context.Context, api command.APIClient, execID string) error {
 	r, err := api.ExecInspect(ctx, execID, client.ExecInspectOptions{})
+	// The stream can end a moment before the daemon records the exit.
+	for i := 0; err == nil && r.Running && i < 50; i++ {
+		time.Sleep(20 * time.Millisecond)
+		r, err = api.ExecInspect(ctx, execID, client.ExecInspectOptions{})
+	}
 	if err != nil {
 		if client.IsErrConnectionFailed(err) {
 			// The daemon went away: the status is unknown.

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -71,7 +70,7 @@ func monitorTTYSize(ctx context.Context, cli *command.Cli, resize func(ctx conte
 		return resize(ctx, h, w)
 	}
 	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
+	notifyResize(winch)
 	go func() {
 		for i := 0; i < 5 && ctx.Err() == nil; i++ {
 			if send() == nil {
@@ -107,24 +106,12 @@ func rawInput(in io.Reader) (restore func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	done := make(chan struct{})
-	sigc := make(chan os.Signal, 1)
-	signal.Notify(sigc, syscall.SIGHUP, syscall.SIGQUIT)
 	var restoreOnce, stopOnce sync.Once
 	restoreTerm := func() { restoreOnce.Do(func() { _ = term.Restore(fd, state) }) }
-	go func() {
-		select {
-		case s := <-sigc:
-			restoreTerm()
-			signal.Reset(s)
-			_ = syscall.Kill(os.Getpid(), s.(syscall.Signal))
-		case <-done:
-		}
-	}()
+	stopWatch := restoreOnFatalSignals(restoreTerm)
 	return func() {
 		stopOnce.Do(func() {
-			signal.Stop(sigc)
-			close(done)
+			stopWatch()
 			restoreTerm()
 		})
 	}, nil
