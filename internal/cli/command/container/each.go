@@ -37,9 +37,13 @@ func exactArgs(n int) cobra.PositionalArgs {
 		if len(args) == n {
 			return nil
 		}
+		plural := "s"
+		if n == 1 {
+			plural = ""
+		}
 		return command.StatusError{
-			Status: fmt.Sprintf("%s: '%s' requires %d arguments\n\nUsage:  %s\n\nRun '%s --help' for more information",
-				cmd.Root().Name(), cmd.CommandPath(), n, cmd.UseLine(), cmd.CommandPath()),
+			Status: fmt.Sprintf("%s: '%s' requires %d argument%s\n\nUsage:  %s\n\nRun '%s --help' for more information",
+				cmd.Root().Name(), cmd.CommandPath(), n, plural, cmd.UseLine(), cmd.CommandPath()),
 			StatusCode: 1,
 		}
 	}
