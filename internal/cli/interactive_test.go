@@ -207,3 +207,36 @@ func TestPauseUnpauseUpdate(t *testing.T) {
 		t.Fatalf("requests %v", paths)
 	}
 }
+
+// A container that ignores the forwarded signals does not hold berth: the
+// third SIGINT ends it as docker's does.
+func TestRunSigProxyGivesUp(t *testing.T) {
+	ready := make(chan struct{})
+	s := clitest.Start(t, withPrograms(func(p *clitest.Proc) int {
+		close(ready)
+		io.Copy(io.Discard, p.Stdin) // until berth goes away
+		return 0
+	}, nil))
+	go func() {
+		<-ready
+		for i := 0; i < 3; i++ {
+			syscall.Kill(syscall.Getpid(), syscall.SIGINT)
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	in, w := io.Pipe()
+	defer w.Close()
+	r := runIn(t, s, in, "run", "-i", "busybox", "sleep", "9")
+	if r.code != 1 || r.err != "\ngot 3 SIGTERM/SIGINTs, forcefully exiting\n" {
+		t.Fatalf("exit %d err %q", r.code, r.err)
+	}
+	var kills []string
+	for _, q := range s.Requests() {
+		if strings.HasSuffix(q.Path, "/kill") {
+			kills = append(kills, q.Query["signal"][0])
+		}
+	}
+	if strings.Join(kills, " ") != "INT INT" {
+		t.Fatalf("kill requests %v", kills)
+	}
+}

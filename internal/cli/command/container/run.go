@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -145,12 +146,22 @@ func (e attachFailed) Error() string { return e.err.Error() }
 // With --sig-proxy the command's context is not cancelled by SIGINT or
 // SIGTERM (they are forwarded to the container instead); the stream ends
 // when the container does, or after a third such signal.
-func runForeground(ctx context.Context, cli *command.Cli, api command.APIClient, fg foreground) (int, error) {
+func runForeground(ctx context.Context, cli *command.Cli, api command.APIClient, fg foreground) (status int, err error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	if fg.sigProxy && !fg.tty {
 		runCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
-		stop := forwardSignals(runCtx, cli, api, fg.id, cancel)
+		var gaveUp atomic.Bool
+		stop := forwardSignals(runCtx, cli, api, fg.id, func() {
+			gaveUp.Store(true)
+			cancel()
+		})
 		defer stop()
+		defer func() {
+			if gaveUp.Load() {
+				// docker's forced exit: its message was printed, status 1.
+				status, err = 0, command.StatusError{StatusCode: 1}
+			}
+		}()
 	}
 	defer cancel()
 

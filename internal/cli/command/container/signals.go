@@ -43,7 +43,7 @@ func forwardSignals(ctx context.Context, cli *command.Cli, api command.APIClient
 					continue
 				case syscall.SIGINT, syscall.SIGTERM:
 					if terms++; terms == 3 {
-						fmt.Fprintln(cli.Err(), "got 3 SIGTERM/SIGINTs, forcefully exiting")
+						fmt.Fprint(cli.Err(), "\ngot 3 SIGTERM/SIGINTs, forcefully exiting\n")
 						giveUp()
 						return
 					}

@@ -24,7 +24,7 @@ func forwardSignals(ctx context.Context, cli *command.Cli, api command.APIClient
 				return
 			case <-sigc:
 				if n == 3 {
-					fmt.Fprintln(cli.Err(), "got 3 SIGTERM/SIGINTs, forcefully exiting")
+					fmt.Fprint(cli.Err(), "\ngot 3 SIGTERM/SIGINTs, forcefully exiting\n")
 					giveUp()
 					return
 				}
