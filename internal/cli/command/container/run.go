@@ -83,21 +83,23 @@ func runRun(ctx context.Context, cli *command.Cli, cmd *cobra.Command, opts *run
 		sigProxy:   opts.sigProxy,
 		autoRemove: opts.rm,
 	})
-	var sf startFailed
+	var (
+		sf startFailed
+		af attachFailed
+	)
+	neverRan := errors.As(err, &sf) || errors.As(err, &af)
+	if neverRan && opts.rm {
+		// A container that never ran is not removed by the daemon.
+		_, _ = api.ContainerRemove(context.WithoutCancel(ctx), id, client.ContainerRemoveOptions{Force: true})
+	}
 	switch {
 	case errors.Is(err, errDetached):
 		return nil
 	case errors.As(err, &sf):
-		if opts.rm {
-			// A container that never ran is not removed by the daemon.
-			_, _ = api.ContainerRemove(context.WithoutCancel(ctx), id, client.ContainerRemoveOptions{Force: true})
-		}
 		return startError(sf.err)
+	case errors.As(err, &af):
+		return withHelp(af.err, "run")
 	case err != nil:
-		var af attachFailed
-		if errors.As(err, &af) {
-			return withHelp(af.err, "run")
-		}
 		return err
 	}
 	if status != 0 {
