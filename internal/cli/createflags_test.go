@@ -44,7 +44,11 @@ func TestCreateFlagValues(t *testing.T) {
 	if err := os.WriteFile(seccomp, []byte("{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\"\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	yes := true
+	labels := filepath.Join(t.TempDir(), "labels")
+	if err := os.WriteFile(labels, []byte("# team labels\ntier=front\n\nowner=ops\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	yes, swappiness := true, int64(10)
 	cases := []struct {
 		name  string
 		args  []string
@@ -132,6 +136,11 @@ func TestCreateFlagValues(t *testing.T) {
 					network.MustParsePort("8000/tcp"): {}, network.MustParsePort("8001/tcp"): {}, network.MustParsePort("8002/tcp"): {},
 				})
 			}},
+		{"userns, swappiness, runtime, label-file", []string{"--userns", "host", "--memory-swappiness", "10", "--runtime", "runc", "--label-file", labels, "-l", "tier=back"},
+			func(c *container.Config, h *container.HostConfig) any {
+				return diff([]any{h.UsernsMode, h.MemorySwappiness, h.Runtime, c.Labels},
+					[]any{container.UsernsMode("host"), &swappiness, "runc", map[string]string{"tier": "back", "owner": "ops"}})
+			}},
 		{"streams", []string{"-i", "-t", "-a", "STDIN", "-a", "stdout"},
 			func(c *container.Config, _ *container.HostConfig) any {
 				return diff([]bool{c.OpenStdin, c.Tty, c.AttachStdin, c.AttachStdout, c.AttachStderr, c.StdinOnce},
@@ -218,6 +227,10 @@ func TestCreateFlagErrors(t *testing.T) {
 		{[]string{"--expose", "80:90"}, "berth: invalid port format for --expose: 80:90" + help},
 		{[]string{"--expose", "80-x"}, `berth: invalid range format for --expose: 80-x, error: strconv.ParseUint: parsing "x": invalid syntax` + help},
 		{[]string{"--expose", "x"}, `berth: invalid range format for --expose: x, error: strconv.ParseUint: parsing "x": invalid syntax` + help},
+		{[]string{"--userns", "foo"}, "berth: --userns: invalid USER mode" + help},
+		{[]string{"--memory-swappiness", "200"}, "berth: invalid value: 200. Valid memory swappiness range is 0-100" + help},
+		{[]string{"--label-file", "/nonexistent"}, "berth: open /nonexistent: no such file or directory" + help},
+		{[]string{"--cidfile", "/etc/hostname"}, "berth: container ID file found, make sure the other container isn't running or delete /etc/hostname" + help},
 		{[]string{"--rm", "--restart", "always"}, "berth: conflicting options: cannot specify both --restart and --rm" + help},
 	}
 	s := clitest.Start(t, clitest.Sample(now))
@@ -231,5 +244,28 @@ func TestCreateFlagErrors(t *testing.T) {
 	}
 	if n := len(s.Created()); n != 0 {
 		t.Fatalf("%d bad creates reached the daemon", n)
+	}
+}
+
+func TestCreateCIDFile(t *testing.T) {
+	s := clitest.Start(t, clitest.Sample(now))
+	path := filepath.Join(t.TempDir(), "cid")
+	r := runIn(t, s, nil, "create", "--cidfile", path, "busybox")
+	data, err := os.ReadFile(path)
+	if r.code != 0 || err != nil || string(data)+"\n" != r.out {
+		t.Fatalf("exit %d out %q file %q %v", r.code, r.out, data, err)
+	}
+	if got := s.Created()[0].HostConfig.ContainerIDFile; got != path {
+		t.Fatalf("ContainerIDFile %q", got)
+	}
+
+	// A failed create leaves no file behind.
+	d := clitest.Sample(now)
+	d.Errors = map[string]clitest.Failure{"/containers/create": {Status: 404, Message: "No such image: nope"}}
+	s = clitest.Start(t, d)
+	path = filepath.Join(t.TempDir(), "cid")
+	r = runIn(t, s, nil, "create", "--cidfile", path, "nope")
+	if _, err := os.Stat(path); r.code != 125 || !os.IsNotExist(err) {
+		t.Fatalf("exit %d %q, cidfile: %v", r.code, r.err, err)
 	}
 }

@@ -50,8 +50,16 @@ func createContainer(ctx context.Context, cli *command.Cli, opts *createOptions,
 	if err != nil {
 		return "", err
 	}
+	cid, err := newCIDFile(opts.cidFile)
+	if err != nil {
+		return "", err
+	}
 	res, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: opts.name, Platform: platform})
 	if err != nil {
+		_ = cid.finish("")
+		return "", err
+	}
+	if err := cid.finish(res.ID); err != nil {
 		return "", err
 	}
 	for _, w := range res.Warnings {

@@ -88,6 +88,11 @@ type createOptions struct {
 	logOpts     []string
 	annotations mapOpt
 	expose      []string
+	userns      string
+	swappiness  int64
+	runtime     string
+	labelFiles  []string
+	cidFile     string
 }
 
 func addCreateFlags(f *pflag.FlagSet, o *createOptions) {
@@ -167,6 +172,11 @@ func addCreateFlags(f *pflag.FlagSet, o *createOptions) {
 	f.StringArrayVar(&o.logOpts, "log-opt", nil, "Log driver options")
 	f.Var(&o.annotations, "annotation", "Add an annotation to the container (passed through to the OCI runtime)")
 	f.StringArrayVar(&o.expose, "expose", nil, "Expose a port or a range of ports")
+	f.StringVar(&o.userns, "userns", "", "User namespace to use")
+	f.Int64Var(&o.swappiness, "memory-swappiness", -1, "Tune container memory swappiness (0 to 100)")
+	f.StringVar(&o.runtime, "runtime", "", "Runtime to use for this container")
+	f.StringArrayVar(&o.labelFiles, "label-file", nil, "Read in a line delimited file of labels")
+	f.StringVar(&o.cidFile, "cidfile", "", "Write the container ID to the file")
 }
 
 // flagError is a bad flag value: docker exits 125 with the reason.
@@ -227,9 +237,14 @@ func (o *createOptions) parse(f *pflag.FlagSet, args []string) (*container.Confi
 		env = append(env, expandEnv(e)...)
 	}
 	cfg.Env = env
-	if len(o.labels) > 0 {
+	labels, err := readLabelFiles(o.labelFiles)
+	if err != nil {
+		return nil, nil, err
+	}
+	labels = append(labels, o.labels...)
+	if len(labels) > 0 {
 		cfg.Labels = map[string]string{}
-		for _, l := range o.labels {
+		for _, l := range labels {
 			k, v, _ := strings.Cut(l, "=")
 			cfg.Labels[k] = v
 		}

@@ -102,6 +102,19 @@ func (o *createOptions) parseHost(f *pflag.FlagSet, hc *container.HostConfig) er
 	if !hc.UTSMode.Valid() {
 		return errors.New("--uts: invalid UTS mode")
 	}
+	hc.UsernsMode = container.UsernsMode(o.userns)
+	if !hc.UsernsMode.Valid() {
+		return errors.New("--userns: invalid USER mode")
+	}
+	if o.swappiness != -1 {
+		if o.swappiness < 0 || o.swappiness > 100 {
+			return fmt.Errorf("invalid value: %d. Valid memory swappiness range is 0-100", o.swappiness)
+		}
+		sw := o.swappiness
+		r.MemorySwappiness = &sw
+	}
+	hc.Runtime = o.runtime
+	hc.ContainerIDFile = o.cidFile
 	// The IPC mode is checked by the daemon, which knows the containers
 	// a "container:" mode may name.
 	hc.IpcMode = container.IpcMode(o.ipc)
@@ -265,4 +278,60 @@ func parseExpose(list []string) (network.PortSet, error) {
 		}
 	}
 	return ports, nil
+}
+
+// readLabelFiles reads --label-file files: one label a line, blank lines
+// and # comments skipped.
+func readLabelFiles(paths []string) ([]string, error) {
+	var out []string
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			out = append(out, line)
+		}
+	}
+	return out, nil
+}
+
+// cidFile is --cidfile: the file must not exist yet; it is made before the
+// create and gets the ID after it, or is removed when the create fails.
+type cidFile struct {
+	path string
+	f    *os.File
+}
+
+func newCIDFile(path string) (*cidFile, error) {
+	if path == "" {
+		return &cidFile{}, nil
+	}
+	if _, err := os.Stat(path); err == nil {
+		return nil, fmt.Errorf("container ID file found, make sure the other container isn't running or delete %s", path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the container ID file: %w", err)
+	}
+	return &cidFile{path: path, f: f}, nil
+}
+
+// finish writes id, or removes the file when id is empty (no container).
+func (c *cidFile) finish(id string) error {
+	if c.f == nil {
+		return nil
+	}
+	defer c.f.Close()
+	if id == "" {
+		return os.Remove(c.path)
+	}
+	if _, err := c.f.WriteString(id); err != nil {
+		return fmt.Errorf("failed to write the container ID to the file: %w", err)
+	}
+	return nil
 }
