@@ -17,6 +17,7 @@ var ranks = []struct {
 	rank   int
 }{
 	{"internal/version", 0}, {"internal/errdefs", 0}, {"internal/log", 0}, {"internal/atomicfile", 0},
+	{"internal/streams", 0},
 	{"internal/runtime/", 1}, {"internal/mount", 1}, {"internal/content", 1}, {"internal/archive", 1},
 	{"internal/snapshot", 1}, {"internal/events", 1}, {"internal/logger", 1}, {"internal/volume", 1},
 	{"internal/network", 1}, {"internal/registry", 1}, {"internal/container", 1}, {"internal/oci", 1},
