@@ -28,6 +28,7 @@ import (
 	"github.com/berth-engine/berth/internal/log"
 	"github.com/berth-engine/berth/internal/server"
 	containerrouter "github.com/berth-engine/berth/internal/server/router/container"
+	execrouter "github.com/berth-engine/berth/internal/server/router/exec"
 	imagerouter "github.com/berth-engine/berth/internal/server/router/image"
 	systemrouter "github.com/berth-engine/berth/internal/server/router/system"
 	"github.com/berth-engine/berth/internal/version"
@@ -156,7 +157,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		listeners = append(listeners, l)
 	}
 
-	srv := server.New(server.Config{Version: version.Version, Logger: logger}, systemrouter.New(d), imagerouter.New(d), containerrouter.New(d))
+	srv := server.New(server.Config{Version: version.Version, Logger: logger}, systemrouter.New(d), imagerouter.New(d), containerrouter.New(d), execrouter.New(d))
 	errc := make(chan error, len(listeners))
 	for _, l := range listeners {
 		go func() { errc <- srv.Serve(l) }()

@@ -70,11 +70,3 @@ func (d *Daemon) ContainerExport(ctx context.Context, idOrName string, start fun
 	d.LogContainerEvent(c, eventtypes.ActionExport, nil)
 	return nil
 }
-
-// ContainerAttached publishes the attach event of an attach request that
-// was accepted.
-func (d *Daemon) ContainerAttached(ctx context.Context, idOrName string) {
-	if c, err := d.getContainer(idOrName); err == nil {
-		d.LogContainerEvent(c, eventtypes.ActionAttach, nil)
-	}
-}

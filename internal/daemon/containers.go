@@ -355,6 +355,8 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 	if err != nil {
 		return nil, err
 	}
+	// Attaches made before the start get the output from its first byte.
+	d.wireAttaches(ctx, c.ID, cl)
 	if err := cl.Start(ctx); err != nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		_, _ = cl.Delete(dctx, true)
@@ -362,6 +364,7 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 		return nil, err
 	}
 	c.SetRunning(cl.Pid(), time.Now())
+	d.startHealth(c)
 	if err := d.containers.Save(c); err != nil {
 		log.G(ctx).Error("saving running container", "id", c.ID, "err", err)
 	}
@@ -389,6 +392,7 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	oom := d.exitedByOOM(id) // before the shim's delete removes the cgroup
+	d.health.stop(id)
 	if cl != nil {
 		if _, err := cl.Delete(dctx, true); err != nil {
 			log.G(ctx).Debug("shim delete", "id", id, "err", err)
@@ -531,6 +535,12 @@ func (d *Daemon) RestoreContainers(ctx context.Context) {
 			if serr == nil && st.Status != shimapi.StatusStopped {
 				cancel()
 				log.G(ctx).Info("container reattached", "id", c.ID, "pid", st.Pid)
+				c.Lock()
+				if st.Status == shimapi.StatusPaused {
+					c.SetPaused()
+				}
+				d.restartHealth(c)
+				c.Unlock()
 				go d.monitor(context.WithoutCancel(ctx), c.ID, cl)
 				continue
 			}
@@ -802,6 +812,10 @@ func (d *Daemon) ContainerRemove(ctx context.Context, idOrName string, force, re
 	}
 	_ = os.RemoveAll(d.bundleDir(c.ID))
 	_ = os.RemoveAll(shimapi.Dir(d.cfg.ExecRoot, c.ID))
+	d.execs.dropContainer(c.ID)
+	for _, p := range d.attaches.take(c.ID) {
+		p.deliver(nil)
+	}
 	if err := d.containers.Delete(c.ID); err != nil {
 		return classify(err)
 	}

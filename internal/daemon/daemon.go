@@ -41,6 +41,12 @@ type Daemon struct {
 	containers *container.Store
 
 	events *events.Log // recent events and their subscribers
+
+	// In memory only, as in dockerd: attaches waiting for a start, execs,
+	// health-check loops.
+	attaches attachSet
+	execs    execSet
+	health   healthSet
 }
 
 // New prepares the data root (0711) and the exec root (0700), takes the

@@ -193,6 +193,7 @@ func TestParseTime(t *testing.T) {
 		bad  bool
 	}{
 		{in: "", want: time.Time{}},
+		{in: "0", want: time.Unix(0, 0)}, // the epoch, not a zero duration
 		{in: "1700000000", want: time.Unix(1700000000, 0)},
 		{in: "1700000000.5", want: time.Unix(1700000000, 500000000)},
 		{in: "1700000000.000000001", want: time.Unix(1700000000, 1)},

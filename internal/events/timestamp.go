@@ -16,7 +16,8 @@ func ParseTime(v string, now time.Time) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	if d, err := time.ParseDuration(v); err == nil {
+	// "0" parses as a duration too, but means the epoch, as in docker.
+	if d, err := time.ParseDuration(v); err == nil && v != "0" {
 		return now.Add(-d), nil
 	}
 	if sec, frac, ok := strings.Cut(v, "."); ok || isDigits(sec) {

@@ -1,6 +1,7 @@
 // Package container serves the /containers routes: create, start, stop,
 // kill, restart, rename, wait, remove, inspect, list, prune, top, stats,
-// logs and an output-only attach. Its Backend is the daemon;
+// logs, attach (stdio through the container's shim), resize, pause, unpause
+// and update. Its Backend is the daemon;
 // handlers parse the request, call the backend and write docker's wire
 // shapes (github.com/moby/moby/api/types/container).
 //
@@ -24,6 +25,7 @@ import (
 	"github.com/berth-engine/berth/internal/errdefs"
 	"github.com/berth-engine/berth/internal/logger"
 	"github.com/berth-engine/berth/internal/server/httputil"
+	"github.com/berth-engine/berth/internal/streams"
 )
 
 // Backend is what the container routes need. Errors carry errdefs classes;
@@ -50,6 +52,13 @@ type Backend interface {
 	// ContainerLogs returns the log reader and whether the container has
 	// a TTY (raw stream, no framing).
 	ContainerLogs(ctx context.Context, idOrName string) (logger.Reader, bool, error)
+	// ContainerAttach streams stdio over the connection cfg.Hijack returns;
+	// it calls Hijack only once the request is accepted.
+	ContainerAttach(ctx context.Context, idOrName string, cfg streams.AttachConfig) error
+	ContainerResize(ctx context.Context, idOrName string, height, width uint) error
+	ContainerPause(ctx context.Context, idOrName string) error
+	ContainerUnpause(ctx context.Context, idOrName string) error
+	ContainerUpdate(ctx context.Context, idOrName string, upd *container.UpdateConfig) (container.UpdateResponse, error)
 }
 
 // Router serves the container routes from a Backend.
@@ -78,6 +87,10 @@ func (s *Router) Routes() []httputil.Route {
 		{Method: http.MethodGet, Path: "/containers/{id}/json", Handler: s.inspect},
 		{Method: http.MethodGet, Path: "/containers/{id}/logs", Handler: s.logs},
 		{Method: http.MethodPost, Path: "/containers/{id}/attach", Handler: s.attach},
+		{Method: http.MethodPost, Path: "/containers/{id}/resize", Handler: s.resize},
+		{Method: http.MethodPost, Path: "/containers/{id}/pause", Handler: s.pause},
+		{Method: http.MethodPost, Path: "/containers/{id}/unpause", Handler: s.unpause},
+		{Method: http.MethodPost, Path: "/containers/{id}/update", Handler: s.update},
 	}, s.fileRoutes()...)
 }
 
@@ -442,68 +455,4 @@ func frameWriter(w io.Writer, stdout, stderr, tty, timestamps bool, flush func()
 		flush()
 		return nil
 	}
-}
-
-// attach streams the container's output from the moment of the call (and
-// its earlier log with logs=1) over the hijacked connection, until the
-// container's next exit. It is served from the json-file log, so there is
-// no stdin: a stdin stream is accepted and ignored.
-func (s *Router) attach(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	stdout, stderr := boolValue(r, "stdout"), boolValue(r, "stderr")
-	stream, logs := boolValue(r, "stream"), boolValue(r, "logs")
-	insp, err := s.backend.ContainerInspect(ctx, id)
-	if err != nil {
-		return err
-	}
-	reader, tty, err := s.backend.ContainerLogs(ctx, id)
-	if err != nil {
-		return err
-	}
-	readCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cond := container.WaitConditionNextExit
-	if insp.State != nil && insp.State.Running {
-		cond = container.WaitConditionNotRunning
-	}
-	exited, err := s.backend.ContainerWait(readCtx, id, cond)
-	if err != nil {
-		return err
-	}
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ct := "application/vnd.docker.multiplexed-stream"
-	if tty {
-		ct = "application/vnd.docker.raw-stream"
-	}
-	head := "HTTP/1.1 200 OK\r\nContent-Type: " + ct + "\r\n\r\n"
-	if r.Header.Get("Upgrade") != "" {
-		head = "HTTP/1.1 101 UPGRADED\r\nContent-Type: " + ct + "\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
-	}
-	if _, err := io.WriteString(conn, head); err != nil {
-		return nil
-	}
-	s.attached(ctx, id)
-	if !stdout && !stderr || !stream && !logs {
-		return nil
-	}
-	cfg := logger.ReadConfig{Tail: -1, Follow: stream}
-	if !logs {
-		cfg.Since = time.Now()
-	}
-	if stream {
-		done := make(chan struct{})
-		cfg.Done = done
-		go func() {
-			if _, ok := <-exited; ok {
-				close(done)
-			}
-		}()
-	}
-	// The connection is ours now: errors can only end it.
-	_ = reader.ReadLogs(readCtx, cfg, frameWriter(conn, stdout, stderr, tty, false, func() {}))
-	return nil
 }

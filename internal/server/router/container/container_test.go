@@ -18,6 +18,7 @@ import (
 	"github.com/berth-engine/berth/internal/errdefs"
 	"github.com/berth-engine/berth/internal/logger"
 	"github.com/berth-engine/berth/internal/server"
+	"github.com/berth-engine/berth/internal/streams"
 )
 
 // fakeBackend answers with its func fields; a nil field fails the test's
@@ -30,6 +31,8 @@ type fakeBackend struct {
 	remove func(id string, force, v bool) error
 	list   func(all bool, limit int, f map[string][]string) ([]container.Summary, error)
 	logs   func(id string) (logger.Reader, bool, error)
+	resize func(id string, h, w uint) error
+	update func(id string, upd *container.UpdateConfig) (container.UpdateResponse, error)
 }
 
 var errUnset = errdefs.New(errdefs.ErrNotImplemented, "not in this fake")
@@ -92,6 +95,24 @@ func (f *fakeBackend) ContainerLogs(_ context.Context, id string) (logger.Reader
 		return nil, false, errUnset
 	}
 	return f.logs(id)
+}
+
+func (f *fakeBackend) ContainerAttach(context.Context, string, streams.AttachConfig) error {
+	return errUnset
+}
+func (f *fakeBackend) ContainerResize(_ context.Context, id string, h, w uint) error {
+	if f.resize == nil {
+		return errUnset
+	}
+	return f.resize(id, h, w)
+}
+func (f *fakeBackend) ContainerPause(context.Context, string) error   { return errUnset }
+func (f *fakeBackend) ContainerUnpause(context.Context, string) error { return errUnset }
+func (f *fakeBackend) ContainerUpdate(_ context.Context, id string, upd *container.UpdateConfig) (container.UpdateResponse, error) {
+	if f.update == nil {
+		return container.UpdateResponse{}, errUnset
+	}
+	return f.update(id, upd)
 }
 
 func do(t *testing.T, b Backend, method, target, body string) *httptest.ResponseRecorder {
@@ -285,5 +306,33 @@ func TestParseTime(t *testing.T) {
 		if err != nil && !errors.Is(err, errdefs.ErrInvalidParameter) {
 			t.Errorf("parseTime(%q): error not invalid-parameter: %v", c.in, err)
 		}
+	}
+}
+
+func TestResizeAndUpdate(t *testing.T) {
+	var gotH, gotW uint
+	b := &fakeBackend{
+		resize: func(id string, h, w uint) error { gotH, gotW = h, w; return nil },
+		update: func(id string, upd *container.UpdateConfig) (container.UpdateResponse, error) {
+			if upd.Memory != 64<<20 || upd.RestartPolicy.Name != "always" {
+				t.Errorf("update got %+v", upd)
+			}
+			return container.UpdateResponse{Warnings: []string{}}, nil
+		},
+	}
+	if rec := do(t, b, "POST", "/containers/c/resize?h=30&w=100", ""); rec.Code != 200 || gotH != 30 || gotW != 100 {
+		t.Fatalf("resize: %d %d x %d", rec.Code, gotH, gotW)
+	}
+	for _, q := range []string{"h=x&w=1", "h=1", "h=-1&w=2", "h=70000&w=1"} {
+		if rec := do(t, b, "POST", "/containers/c/resize?"+q, ""); rec.Code != 400 {
+			t.Errorf("resize %s: %d, want 400", q, rec.Code)
+		}
+	}
+	rec := do(t, b, "POST", "/containers/c/update", `{"Memory":67108864,"RestartPolicy":{"Name":"always"}}`)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"Warnings":[]`) {
+		t.Fatalf("update: %d %s", rec.Code, rec.Body.String())
+	}
+	if rec := do(t, b, "POST", "/containers/c/update", `{"Memory":"lots"}`); rec.Code != 400 {
+		t.Fatalf("update with a bad body: %d", rec.Code)
 	}
 }

@@ -11,17 +11,14 @@ import (
 	"github.com/berth-engine/berth/internal/server/httputil"
 )
 
-// FilesBackend is what the diff and export routes and the attach event
-// need. A Backend without it (a test's fake) answers those routes with
-// 501 and publishes no attach event.
+// FilesBackend is what the diff and export routes need. A Backend without
+// it (a test's fake) answers those routes with 501.
 type FilesBackend interface {
 	// ContainerChanges lists the container's filesystem changes.
 	ContainerChanges(ctx context.Context, idOrName string) ([]container.FilesystemChange, error)
 	// ContainerExport writes a tar of the container's filesystem to w,
 	// calling start once before the first byte.
 	ContainerExport(ctx context.Context, idOrName string, start func(), w io.Writer) error
-	// ContainerAttached records that an attach was accepted.
-	ContainerAttached(ctx context.Context, idOrName string)
 }
 
 func (s *Router) fileRoutes() []httputil.Route {
@@ -60,11 +57,4 @@ func (s *Router) export(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		w.Header().Set("Content-Type", "application/x-tar")
 		w.WriteHeader(http.StatusOK)
 	}, w)
-}
-
-// attached publishes the attach event when the backend can.
-func (s *Router) attached(ctx context.Context, id string) {
-	if b, ok := s.backend.(FilesBackend); ok {
-		b.ContainerAttached(ctx, id)
-	}
 }

@@ -1,0 +1,298 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/berth-engine/berth/internal/container"
+	"github.com/berth-engine/berth/internal/errdefs"
+	"github.com/berth-engine/berth/internal/log"
+	"github.com/berth-engine/berth/internal/logger"
+	"github.com/berth-engine/berth/internal/shim"
+	"github.com/berth-engine/berth/internal/streams"
+)
+
+// Attaching. The shim serves the container's live output (and takes its
+// stdin) on an attach connection per client, in docker's multiplexed
+// frames; the daemon relays between that connection and the client's
+// hijacked HTTP connection. An attach made while the container is not
+// running (`docker run` and `start -a` attach first, then start) waits
+// until the next start wires it to the new shim before the process runs,
+// so no output is missed.
+
+// shimStream is the shim side of an attach or exec stream.
+type shimStream interface {
+	io.ReadWriteCloser
+	CloseWrite() error
+}
+
+// pendingAttach is an attach waiting for the container's next start.
+type pendingAttach struct {
+	ctx   context.Context // bounds the shim stream
+	opts  shim.AttachOpts
+	ready chan shimStream // gets the stream, or nil when there is none
+	done  chan struct{}   // closed when the attach no longer waits
+}
+
+// deliver hands st (nil: no stream) to the waiting attach, or closes it
+// when the attach has gone.
+func (p *pendingAttach) deliver(st shimStream) {
+	select {
+	case p.ready <- st:
+	case <-p.done:
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// attachSet holds the attaches waiting for each container's start.
+type attachSet struct {
+	mu sync.Mutex
+	m  map[string][]*pendingAttach
+}
+
+func (s *attachSet) add(id string, p *pendingAttach) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string][]*pendingAttach{}
+	}
+	s.m[id] = append(s.m[id], p)
+}
+
+func (s *attachSet) remove(id string, p *pendingAttach) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.m[id]
+	for i, q := range list {
+		if q == p {
+			s.m[id] = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(s.m[id]) == 0 {
+		delete(s.m, id)
+	}
+}
+
+func (s *attachSet) take(id string) []*pendingAttach {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.m[id]
+	delete(s.m, id)
+	return list
+}
+
+// wireAttaches connects the attaches waiting for id to its new shim. The
+// caller holds the container's lock and has created, not started, the
+// container.
+func (d *Daemon) wireAttaches(ctx context.Context, id string, cl *shim.Client) {
+	for _, p := range d.attaches.take(id) {
+		st, err := cl.Attach(p.ctx, p.opts)
+		if err != nil {
+			log.G(ctx).Warn("attach to the new shim", "id", id, "err", err)
+			p.deliver(nil)
+			continue
+		}
+		p.deliver(st)
+	}
+}
+
+// ContainerAttach serves an attach: the stored log first with Logs, then,
+// with Stream, the live output until the process exits (and stdin, when
+// asked and the container keeps it open) — or until the client types the
+// detach keys or goes away.
+func (d *Daemon) ContainerAttach(ctx context.Context, idOrName string, cfg streams.AttachConfig) error {
+	c, err := d.getContainer(idOrName)
+	if err != nil {
+		return err
+	}
+	// Once hijacked, the request's context is no measure of the client:
+	// net/http cancels it when it reads the client's half-close (`echo hi
+	// | docker run -i` sends its input and EOF at once). The stream ends
+	// on the connection's own errors instead.
+	ctx = context.WithoutCancel(ctx)
+	keys, err := streams.ParseDetachKeys(cfg.DetachKeys)
+	if err != nil {
+		return errdefs.New(errdefs.ErrInvalidParameter, err.Error())
+	}
+	c.Lock()
+	st := c.State
+	tty, openStdin, stdinOnce := c.Config.Tty, c.Config.OpenStdin, c.Config.StdinOnce
+	id := c.ID
+	c.Unlock()
+	if st.Paused {
+		return errdefs.New(errdefs.ErrConflict, fmt.Sprintf("container %s is paused, unpause the container before attach", id))
+	}
+	if st.Restarting {
+		return errdefs.New(errdefs.ErrConflict, fmt.Sprintf("container %s is restarting, wait until the container is running", id))
+	}
+	stdin := cfg.Stdin && openStdin
+	opts := shim.AttachOpts{Stdin: stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr, CloseStdin: stdinOnce}
+
+	var (
+		stream  shimStream
+		pending *pendingAttach
+	)
+	if cfg.Stream && (cfg.Stdout || cfg.Stderr || stdin) {
+		// Under the container's lock: a start in progress either has
+		// wired the attaches (running now) or will see this one.
+		c.Lock()
+		if c.State.Running {
+			cl, cerr := d.shimOf(ctx, id)
+			if cerr == nil {
+				stream, err = cl.Attach(ctx, opts)
+			} else {
+				err = cerr
+			}
+		} else {
+			pending = &pendingAttach{ctx: ctx, opts: opts, ready: make(chan shimStream), done: make(chan struct{})}
+			d.attaches.add(id, pending)
+		}
+		c.Unlock()
+		if err != nil {
+			return fmt.Errorf("attaching to container %s: %w", id, err)
+		}
+	}
+	defer func() {
+		if pending != nil {
+			d.attaches.remove(id, pending)
+			close(pending.done)
+		}
+		if stream != nil {
+			stream.Close()
+		}
+	}()
+
+	conn, err := cfg.Hijack(tty)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	d.LogContainerEvent(c, "attach", nil)
+	if cfg.Logs && (cfg.Stdout || cfg.Stderr) {
+		if err := d.replayLog(ctx, c, conn, cfg.Stdout, cfg.Stderr, tty); err != nil {
+			return nil // the connection is the client's now: errors only end it
+		}
+	}
+	if !cfg.Stream || (!cfg.Stdout && !cfg.Stderr && !stdin) {
+		return nil
+	}
+	if pending != nil {
+		// Until the next start; a client that goes away ends the wait.
+		gone := watchClosed(conn, stdin)
+		select {
+		case s := <-pending.ready:
+			if s == nil {
+				return nil
+			}
+			stream = s
+		case <-gone:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+		// watchClosed may be reading the client's stdin: with stdin the
+		// relay takes over the reads, and the watcher only ever reads
+		// when there is no stdin.
+		if !stdin {
+			relay(ctx, conn, stream, tty, false, keys, gone, nil)
+			return nil
+		}
+	}
+	relay(ctx, conn, stream, tty, stdin, keys, nil, nil)
+	return nil
+}
+
+// watchClosed reads (and drops) what a client without stdin sends, to see
+// it go away: the returned channel closes on a read error. A clean EOF is
+// only the client's half-close (the docker CLI sends one when its own
+// stdin is not a terminal), after which it still reads the output; a
+// client that went away for good is then noticed when a write fails.
+// With stdin the input belongs to the relay, so it returns a channel that
+// never closes.
+func watchClosed(conn io.Reader, stdin bool) <-chan struct{} {
+	ch := make(chan struct{})
+	if stdin {
+		return ch
+	}
+	go func() {
+		if _, err := io.Copy(io.Discard, conn); err != nil {
+			close(ch)
+		}
+	}()
+	return ch
+}
+
+// relay copies the shim's output frames to the client (raw payloads for a
+// TTY) and, with stdin, the client's input to the shim, until the output
+// ends (the process exited and its output is delivered), the client types
+// the detach keys, or the client goes away. gone, when not nil, is a
+// watcher already reading conn. ended, when not nil, runs once the output
+// has ended and before the client is told.
+func relay(ctx context.Context, conn streams.Conn, st shimStream, raw, stdin bool, keys []byte, gone <-chan struct{}, ended func()) {
+	outDone := make(chan error, 1)
+	go func() { outDone <- streams.Copy(conn, st, raw, nil) }()
+	detached := make(chan struct{})
+	if stdin {
+		go func() {
+			_, err := io.Copy(st, streams.NewDetachReader(conn, keys))
+			if errors.Is(err, streams.ErrDetached) {
+				close(detached)
+				return
+			}
+			// The client closed its side of stdin: the shim closes the
+			// process's stdin if StdinOnce says so.
+			_ = st.CloseWrite()
+		}()
+	} else if gone == nil {
+		gone = watchClosed(conn, false)
+	}
+	select {
+	case <-outDone:
+		if ended != nil {
+			ended()
+		}
+		// All output is out: say so to the client, which may still be
+		// sending.
+		_ = conn.CloseWrite()
+	case <-detached:
+	case <-gone:
+	case <-ctx.Done():
+	}
+	st.Close()
+	conn.Close()
+}
+
+// replayLog writes the stored log to w in the attach format.
+func (d *Daemon) replayLog(ctx context.Context, c *container.Container, w io.Writer, stdout, stderr, tty bool) error {
+	r, _, err := d.ContainerLogs(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	return r.ReadLogs(ctx, logger.ReadConfig{Tail: -1}, func(m *logger.Message) error {
+		var s byte
+		switch {
+		case m.Source == logger.Stdout && stdout:
+			s = streams.Stdout
+		case m.Source == logger.Stderr && stderr:
+			s = streams.Stderr
+		default:
+			return nil
+		}
+		buf = append(buf[:0], m.Line...)
+		if !m.Partial {
+			buf = append(buf, '\n')
+		}
+		if tty {
+			_, err := w.Write(buf)
+			return err
+		}
+		return streams.WriteFrame(w, s, buf)
+	})
+}
