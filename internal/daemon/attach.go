@@ -132,7 +132,10 @@ func (d *Daemon) ContainerAttach(ctx context.Context, idOrName string, cfg strea
 		return errdefs.New(errdefs.ErrConflict, fmt.Sprintf("container %s is restarting, wait until the container is running", id))
 	}
 	stdin := cfg.Stdin && openStdin
-	opts := shim.AttachOpts{Stdin: stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr, CloseStdin: stdinOnce}
+	// As dockerd: the end of a client's stdin closes the container's only
+	// with StdinOnce and no TTY (a terminal user who detaches or goes away
+	// leaves the shell alive).
+	opts := shim.AttachOpts{Stdin: stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr, CloseStdin: stdinOnce && !tty}
 
 	var (
 		stream  shimStream

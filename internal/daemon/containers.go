@@ -669,8 +669,17 @@ func (d *Daemon) stop(ctx context.Context, c *container.Container, sig syscall.S
 		}
 		return fmt.Errorf("container %s: %w", c.ID, err)
 	}
+	// The container may exit on its own meanwhile, and its shim with it:
+	// a kill that fails because it is gone has nothing left to do.
+	kill := func(sig syscall.Signal, all bool) error {
+		err := ignoreNotRunning(cl.Kill(ctx, sig, all))
+		if err != nil && waitStopped(ctx, c, 2*time.Second) {
+			return nil
+		}
+		return err
+	}
 	if sig != syscall.SIGKILL {
-		if err := ignoreNotRunning(cl.Kill(ctx, sig, false)); err != nil {
+		if err := kill(sig, false); err != nil {
 			return err
 		}
 		d.logKill(c, sig)
@@ -678,7 +687,7 @@ func (d *Daemon) stop(ctx context.Context, c *container.Container, sig syscall.S
 			return nil
 		}
 	}
-	if err := ignoreNotRunning(cl.Kill(ctx, syscall.SIGKILL, true)); err != nil {
+	if err := kill(syscall.SIGKILL, true); err != nil {
 		return err
 	}
 	d.logKill(c, syscall.SIGKILL)

@@ -223,20 +223,41 @@ func (d *Daemon) ContainerExecStart(ctx context.Context, execID string, cfg stre
 	}
 	attach := !cfg.Detach && (req.AttachStdin || req.AttachStdout || req.AttachStderr)
 	opts := shim.ExecOpts{Terminal: req.Tty, Stdin: req.AttachStdin && !cfg.Detach}
+	var conn streams.Conn
 	if attach {
 		opts.Attach = &shim.AttachOpts{
 			Stdin: req.AttachStdin, Stdout: req.AttachStdout, Stderr: req.AttachStderr,
-			CloseStdin: true, // an exec's stdin ends with the client's, as in docker
+			CloseStdin: !req.Tty, // as for attach: never under a TTY
+		}
+		// As dockerd: the stream is the client's before the process
+		// starts, so a failure to start is reported on it.
+		if conn, err = cfg.Hijack(req.Tty); err != nil {
+			return err
 		}
 	}
 	pid, stream, err := cl.Exec(ctx, execID, proc, opts)
 	if err != nil {
-		// The process never ran: docker records 126, "cannot invoke".
-		e.mu.Lock()
+		// The process never ran: 127 when the command was not found, else
+		// 126 ("cannot invoke"), as dockerd records it. The runtime's
+		// message is all there is to tell them apart.
 		code := 126
+		if msg := err.Error(); strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory") {
+			code = 127
+		}
+		e.mu.Lock()
 		e.exitCode = &code
 		e.mu.Unlock()
-		return shimError(err)
+		if conn == nil {
+			return shimError(err)
+		}
+		msg := []byte("OCI runtime exec failed: " + err.Error() + "\r\n")
+		if req.Tty {
+			_, _ = conn.Write(msg)
+		} else {
+			_ = streams.WriteFrame(conn, streams.Stdout, msg)
+		}
+		conn.Close()
+		return nil
 	}
 	e.mu.Lock()
 	e.running, e.pid = true, pid
@@ -264,11 +285,6 @@ func (d *Daemon) ContainerExecStart(ctx context.Context, execID string, cfg stre
 			stream.Close()
 		}
 		return nil
-	}
-	conn, err := cfg.Hijack(req.Tty)
-	if err != nil {
-		stream.Close()
-		return err
 	}
 	relay(ctx, conn, stream, req.Tty, req.AttachStdin, keys, nil, func() {
 		// The output ended with the process: have the exit code in place
