@@ -397,3 +397,42 @@ func TestStoreTornWrite(t *testing.T) {
 		t.Fatal("temp file not cleaned up")
 	}
 }
+
+// Changed wakes waiters at the next Save and at a Delete, and only then.
+func TestStoreChanged(t *testing.T) {
+	s, _, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newTestContainer(t, "gamma")
+	if err := s.Add(c); err != nil {
+		t.Fatal(err)
+	}
+	ch := s.Changed()
+	select {
+	case <-ch:
+		t.Fatal("closed before any change")
+	default:
+	}
+	c.Lock()
+	c.SetRunning(9, t0)
+	err = s.Save(c)
+	c.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	default:
+		t.Fatal("Save did not signal")
+	}
+	ch = s.Changed()
+	if err := s.Delete(c.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	default:
+		t.Fatal("Delete did not signal")
+	}
+}

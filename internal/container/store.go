@@ -28,6 +28,30 @@ type Store struct {
 	mu     sync.RWMutex
 	byID   map[string]*Container
 	byName map[string]string // "/name" → ID
+
+	changeMu sync.Mutex
+	changed  chan struct{} // closed (and replaced) at each Save and Delete
+}
+
+// Changed returns a channel that is closed at the next Save or Delete of
+// any record, so that a waiter re-checks state on a change instead of
+// polling. Take it before reading the state it waits on.
+func (s *Store) Changed() <-chan struct{} {
+	s.changeMu.Lock()
+	defer s.changeMu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
+}
+
+func (s *Store) notify() {
+	s.changeMu.Lock()
+	defer s.changeMu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 }
 
 // LoadError names a container directory that could not be loaded; Open
@@ -158,6 +182,9 @@ func (s *Store) Save(c *Container) error {
 	if err != nil {
 		return err
 	}
+	// Waiters look at the record in memory, which the caller has already
+	// changed: tell them whatever the write's fate.
+	defer s.notify()
 	dir := s.Dir(c.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -255,6 +282,7 @@ func (s *Store) Delete(id string) error {
 	if !ok {
 		return notFound("No such container: " + id)
 	}
+	s.notify()
 	if err := os.RemoveAll(s.Dir(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}

@@ -45,9 +45,10 @@ import (
 // exit; everything else reaches the shim through its socket, so no
 // per-container state lives in memory beyond the record.
 
-// pollInterval is how often waits re-read a record. Exits are recorded by the
-// monitor within one shim round trip, so this bounds the extra latency.
-const pollInterval = 10 * time.Millisecond
+// pollInterval is how often waits re-read a record when no change was
+// signalled: waits wake on container.Store.Changed, so this is a backstop
+// only.
+const pollInterval = 250 * time.Millisecond
 
 // classedErr keeps an error's text (docker's wording) and adds the errdefs
 // class its origin package expressed with its own sentinel.
@@ -572,9 +573,9 @@ func ParseSignal(s string) (syscall.Signal, error) {
 	return 0, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("Invalid signal: %s", s))
 }
 
-// waitStopped polls c until it is not running or timeout passes (a negative
+// waitStopped waits until c is not running or timeout passes (a negative
 // timeout waits for ctx only). It reports whether c stopped.
-func waitStopped(ctx context.Context, c *container.Container, timeout time.Duration) bool {
+func (d *Daemon) waitStopped(ctx context.Context, c *container.Container, timeout time.Duration) bool {
 	var deadline <-chan time.Time
 	if timeout >= 0 {
 		t := time.NewTimer(timeout)
@@ -584,6 +585,7 @@ func waitStopped(ctx context.Context, c *container.Container, timeout time.Durat
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
+		changed := d.containers.Changed()
 		c.Lock()
 		running := c.State.Running
 		c.Unlock()
@@ -595,6 +597,7 @@ func waitStopped(ctx context.Context, c *container.Container, timeout time.Durat
 			return false
 		case <-deadline:
 			return false
+		case <-changed:
 		case <-tick.C:
 		}
 	}
@@ -664,7 +667,7 @@ func (d *Daemon) stop(ctx context.Context, c *container.Container, sig syscall.S
 	cl, err := d.shimOf(ctx, c.ID)
 	if err != nil {
 		// The shim is gone: the monitor records the exit.
-		if waitStopped(ctx, c, 5*time.Second) {
+		if d.waitStopped(ctx, c, 5*time.Second) {
 			return nil
 		}
 		return fmt.Errorf("container %s: %w", c.ID, err)
@@ -673,7 +676,7 @@ func (d *Daemon) stop(ctx context.Context, c *container.Container, sig syscall.S
 	// a kill that fails because it is gone has nothing left to do.
 	kill := func(sig syscall.Signal, all bool) error {
 		err := ignoreNotRunning(cl.Kill(ctx, sig, all))
-		if err != nil && waitStopped(ctx, c, 2*time.Second) {
+		if err != nil && d.waitStopped(ctx, c, 2*time.Second) {
 			return nil
 		}
 		return err
@@ -683,7 +686,7 @@ func (d *Daemon) stop(ctx context.Context, c *container.Container, sig syscall.S
 			return err
 		}
 		d.logKill(c, sig)
-		if waitStopped(ctx, c, grace) {
+		if d.waitStopped(ctx, c, grace) {
 			return nil
 		}
 	}
@@ -691,7 +694,7 @@ func (d *Daemon) stop(ctx context.Context, c *container.Container, sig syscall.S
 		return err
 	}
 	d.logKill(c, syscall.SIGKILL)
-	if !waitStopped(ctx, c, 30*time.Second) {
+	if !d.waitStopped(ctx, c, 30*time.Second) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -728,7 +731,7 @@ func (d *Daemon) ContainerKill(ctx context.Context, idOrName, signal string) err
 	}
 	d.logKill(c, sig)
 	if sig == syscall.SIGKILL {
-		waitStopped(ctx, c, 10*time.Second)
+		d.waitStopped(ctx, c, 10*time.Second)
 	}
 	return nil
 }
@@ -755,6 +758,7 @@ func (d *Daemon) ContainerWait(ctx context.Context, idOrName string, cond ctypes
 		tick := time.NewTicker(pollInterval)
 		defer tick.Stop()
 		for {
+			changed := d.containers.Changed()
 			c.Lock()
 			st := c.State
 			c.Unlock()
@@ -775,6 +779,7 @@ func (d *Daemon) ContainerWait(ctx context.Context, idOrName string, cond ctypes
 			select {
 			case <-ctx.Done():
 				return
+			case <-changed:
 			case <-tick.C:
 			}
 		}
