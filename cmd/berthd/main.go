@@ -27,7 +27,9 @@ import (
 	"github.com/berth-engine/berth/internal/daemon/config"
 	"github.com/berth-engine/berth/internal/log"
 	"github.com/berth-engine/berth/internal/server"
+	"github.com/berth-engine/berth/internal/server/httputil"
 	containerrouter "github.com/berth-engine/berth/internal/server/router/container"
+	debugrouter "github.com/berth-engine/berth/internal/server/router/debug"
 	execrouter "github.com/berth-engine/berth/internal/server/router/exec"
 	imagerouter "github.com/berth-engine/berth/internal/server/router/image"
 	systemrouter "github.com/berth-engine/berth/internal/server/router/system"
@@ -157,7 +159,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		listeners = append(listeners, l)
 	}
 
-	srv := server.New(server.Config{Version: version.Version, Logger: logger}, systemrouter.New(d), imagerouter.New(d), containerrouter.New(d), execrouter.New(d))
+	routers := []httputil.Router{systemrouter.New(d), imagerouter.New(d), containerrouter.New(d), execrouter.New(d)}
+	if cfg.Debug {
+		// As dockerd: the Go runtime's profiles only in debug mode.
+		routers = append(routers, debugrouter.New())
+	}
+	srv := server.New(server.Config{Version: version.Version, Logger: logger}, routers...)
 	errc := make(chan error, len(listeners))
 	for _, l := range listeners {
 		go func() { errc <- srv.Serve(l) }()

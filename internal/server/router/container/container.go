@@ -91,7 +91,7 @@ func (s *Router) Routes() []httputil.Route {
 		{Method: http.MethodPost, Path: "/containers/{id}/pause", Handler: s.pause},
 		{Method: http.MethodPost, Path: "/containers/{id}/unpause", Handler: s.unpause},
 		{Method: http.MethodPost, Path: "/containers/{id}/update", Handler: s.update},
-	}, s.fileRoutes()...)
+	}, append(s.fileRoutes(), s.wsRoutes()...)...)
 }
 
 // boolValue is docker's reading of a query flag: absent, "", "0", "no",
