@@ -1102,7 +1102,12 @@ static void op_exec(struct shim *s, struct conn *c, struct req *r)
 	char name[REQ_ID_MAX + 16];
 	snprintf(name, sizeof name, "exec-%s.pid", r->exec_id);
 	char *pidfile = path_join(s->dir, name);
-	snprintf(name, sizeof name, "exec-%s.sock", r->exec_id);
+	/* The console socket lives only while this request runs the
+	 * runtime (op_exec is synchronous), so one fixed name serves every
+	 * exec; with the exec's 64-hex id in it the path passed the 107
+	 * bytes of sun_path (<exec-root>/shims/<id>/exec-<id>.sock). No
+	 * longer than the container's console.sock, so it fits if that does. */
+	snprintf(name, sizeof name, "exec.sock");
 	struct proc_io io;
 	struct buf et = {0}, msg = {0};
 	struct proc *p = NULL;

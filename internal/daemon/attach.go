@@ -187,7 +187,9 @@ func (d *Daemon) ContainerAttach(ctx context.Context, idOrName string, cfg strea
 	}
 	if pending != nil {
 		// Until the next start; a client that goes away ends the wait.
-		gone := watchClosed(conn, stdin)
+		stop := make(chan struct{})
+		defer close(stop)
+		gone := watchClosed(conn, stdin, stop)
 		select {
 		case s := <-pending.ready:
 			if s == nil {
@@ -217,8 +219,9 @@ func (d *Daemon) ContainerAttach(ctx context.Context, idOrName string, cfg strea
 // stdin is not a terminal), after which it still reads the output; a
 // client that went away for good is then noticed when a write fails.
 // With stdin the input belongs to the relay, so it returns a channel that
-// never closes.
-func watchClosed(conn io.Reader, stdin bool) <-chan struct{} {
+// never closes. After a clean EOF, hangup watches for the client's close
+// until stop closes.
+func watchClosed(conn io.Reader, stdin bool, stop <-chan struct{}) <-chan struct{} {
 	ch := make(chan struct{})
 	if stdin {
 		return ch
@@ -226,9 +229,32 @@ func watchClosed(conn io.Reader, stdin bool) <-chan struct{} {
 	go func() {
 		if _, err := io.Copy(io.Discard, conn); err != nil {
 			close(ch)
+			return
+		}
+		if h := hangup(conn, stop); h != nil {
+			select {
+			case <-h:
+				close(ch)
+			case <-stop:
+			}
 		}
 	}()
 	return ch
+}
+
+// inputReader records a read error of the client's input, as against a
+// clean EOF (a half-close) or a failing write to the shim.
+type inputReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *inputReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		r.err = err
+	}
+	return n, err
 }
 
 // relay copies the shim's output frames to the client (raw payloads for a
@@ -238,12 +264,17 @@ func watchClosed(conn io.Reader, stdin bool) <-chan struct{} {
 // watcher already reading conn. ended, when not nil, runs once the output
 // has ended and before the client is told.
 func relay(ctx context.Context, conn streams.Conn, st shimStream, raw, stdin bool, keys []byte, gone <-chan struct{}, ended func()) {
+	stop := make(chan struct{})
+	defer close(stop)
 	outDone := make(chan error, 1)
 	go func() { outDone <- streams.Copy(conn, st, raw, nil) }()
 	detached := make(chan struct{})
 	if stdin {
+		inGone := make(chan struct{})
+		gone = inGone
 		go func() {
-			_, err := io.Copy(st, streams.NewDetachReader(conn, keys))
+			in := &inputReader{r: conn}
+			_, err := io.Copy(st, streams.NewDetachReader(in, keys))
 			if errors.Is(err, streams.ErrDetached) {
 				close(detached)
 				return
@@ -251,9 +282,22 @@ func relay(ctx context.Context, conn streams.Conn, st shimStream, raw, stdin boo
 			// The client closed its side of stdin: the shim closes the
 			// process's stdin if StdinOnce says so.
 			_ = st.CloseWrite()
+			if in.err != nil {
+				close(inGone) // the connection failed: the client is gone
+				return
+			}
+			// A clean EOF is a half-close or a client gone for good; with
+			// no output to write (an idle shell) only its close tells.
+			if h := hangup(conn, stop); h != nil {
+				select {
+				case <-h:
+					close(inGone)
+				case <-stop:
+				}
+			}
 		}()
 	} else if gone == nil {
-		gone = watchClosed(conn, false)
+		gone = watchClosed(conn, false, stop)
 	}
 	select {
 	case <-outDone:

@@ -166,6 +166,9 @@ func (d *Daemon) ContainerExecResize(ctx context.Context, execID string, height,
 	if !running {
 		return errdefs.New(errdefs.ErrConflict, fmt.Sprintf("Exec %s is not running, so it can not be resized.", execID))
 	}
+	if height == 0 || width == 0 {
+		return nil // as ContainerResize: dockerd answers 200
+	}
 	cl, err := d.shimOf(ctx, e.containerID)
 	if err != nil {
 		return err

@@ -81,8 +81,11 @@ func (d *Daemon) ContainerResize(ctx context.Context, idOrName string, height, w
 	if !running {
 		return errdefs.New(errdefs.ErrConflict, fmt.Sprintf("Container %s is not running", id))
 	}
-	if !tty {
-		return nil // nothing to size; the docker CLI only asks with a TTY
+	if !tty || height == 0 || width == 0 {
+		// Nothing to size (the docker CLI only asks with a TTY); a zero
+		// dimension is "size unknown", which dockerd 20.10 accepts with
+		// 200 and the shim refuses: answered as dockerd, left unchanged.
+		return nil
 	}
 	cl, err := d.shimOf(ctx, id)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 
 	"github.com/berth-engine/berth/internal/streams"
 )
@@ -44,6 +45,15 @@ type hijacked struct {
 }
 
 func (h *hijacked) Read(p []byte) (int, error) { return h.r.Read(p) }
+
+// SyscallConn reaches the socket, so the daemon can watch for the
+// client's close after its half-close.
+func (h *hijacked) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := h.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.New("connection has no descriptor")
+}
 
 func (h *hijacked) CloseWrite() error {
 	if cw, ok := h.Conn.(interface{ CloseWrite() error }); ok {
