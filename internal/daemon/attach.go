@@ -29,23 +29,49 @@ type shimStream interface {
 	CloseWrite() error
 }
 
-// pendingAttach is an attach waiting for the container's next start.
+// pendingAttach is an attach waiting for the container's next start. The
+// start holds the container's lock while it delivers, and the attach may be
+// waiting for that lock (its event), so delivering never blocks: ready has
+// room for the one stream, and an attach that has given up closes what
+// comes.
 type pendingAttach struct {
 	ctx   context.Context // bounds the shim stream
 	opts  shim.AttachOpts
 	ready chan shimStream // gets the stream, or nil when there is none
-	done  chan struct{}   // closed when the attach no longer waits
+
+	mu   sync.Mutex
+	gone bool // the attach no longer waits
+}
+
+func newPendingAttach(ctx context.Context, opts shim.AttachOpts) *pendingAttach {
+	return &pendingAttach{ctx: ctx, opts: opts, ready: make(chan shimStream, 1)}
 }
 
 // deliver hands st (nil: no stream) to the waiting attach, or closes it
-// when the attach has gone.
+// when the attach has gone. It is called once.
 func (p *pendingAttach) deliver(st shimStream) {
-	select {
-	case p.ready <- st:
-	case <-p.done:
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gone {
 		if st != nil {
 			st.Close()
 		}
+		return
+	}
+	p.ready <- st
+}
+
+// abandon marks the attach gone and closes a stream delivered meanwhile.
+func (p *pendingAttach) abandon() {
+	p.mu.Lock()
+	p.gone = true
+	p.mu.Unlock()
+	select {
+	case st := <-p.ready:
+		if st != nil {
+			st.Close()
+		}
+	default:
 	}
 }
 
@@ -153,7 +179,7 @@ func (d *Daemon) ContainerAttach(ctx context.Context, idOrName string, cfg strea
 				err = cerr
 			}
 		} else {
-			pending = &pendingAttach{ctx: ctx, opts: opts, ready: make(chan shimStream), done: make(chan struct{})}
+			pending = newPendingAttach(ctx, opts)
 			d.attaches.add(id, pending)
 		}
 		c.Unlock()
@@ -164,7 +190,7 @@ func (d *Daemon) ContainerAttach(ctx context.Context, idOrName string, cfg strea
 	defer func() {
 		if pending != nil {
 			d.attaches.remove(id, pending)
-			close(pending.done)
+			pending.abandon()
 		}
 		if stream != nil {
 			stream.Close()
@@ -274,7 +300,14 @@ func relay(ctx context.Context, conn streams.Conn, st shimStream, raw, stdin boo
 		gone = inGone
 		go func() {
 			in := &inputReader{r: conn}
-			_, err := io.Copy(st, streams.NewDetachReader(in, keys))
+			// As dockerd: the detach keys are scanned for only under a
+			// TTY; without one, stdin is data (ctrl-p ctrl-q is two bytes
+			// of any binary input).
+			var src io.Reader = in
+			if raw {
+				src = streams.NewDetachReader(in, keys)
+			}
+			_, err := io.Copy(st, src)
 			if errors.Is(err, streams.ErrDetached) {
 				close(detached)
 				return
