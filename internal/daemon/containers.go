@@ -289,6 +289,7 @@ func (d *Daemon) ContainerStart(ctx context.Context, idOrName string) error {
 // startLocked mounts the rootfs, writes the bundle, starts the shim and the
 // container, and records it running. On failure it undoes what it did.
 func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *shim.Client, retErr error) {
+	d.releases.wait(ctx, c.ID) // the previous run's shim
 	ms, err := d.snapshots.Mounts(ctx, c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("container %s layer: %w", c.ID, err)
@@ -390,18 +391,19 @@ func (d *Daemon) monitor(ctx context.Context, id string, cl *shim.Client) {
 }
 
 func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, code int, at time.Time) {
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	oom := d.exitedByOOM(id) // before the shim's delete removes the cgroup
 	d.health.stop(id)
-	if cl != nil {
-		if _, err := cl.Delete(dctx, true); err != nil {
-			log.G(ctx).Debug("shim delete", "id", id, "err", err)
-		}
-	}
-	_ = os.RemoveAll(shimapi.Dir(d.cfg.ExecRoot, id))
-	_ = mount.UnmountAll(d.rootfsDir(id))
 	c, err := d.containers.Get(id)
+	if err == nil && privatePids(c) {
+		// Every process of the container died with its init: nothing
+		// holds the rootfs, and the shim's delete can finish on its own.
+		d.release(ctx, id, cl)
+	} else {
+		// Processes outside the init's pid namespace may live on: they are
+		// killed before the rootfs is unmounted.
+		d.releaseNow(ctx, id, cl)
+	}
+	_ = mount.UnmountAll(d.rootfsDir(id))
 	if err != nil {
 		return
 	}
@@ -439,6 +441,14 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 			log.G(ctx).Error("auto-remove", "id", id, "err", err)
 		}
 	}
+}
+
+// privatePids reports whether c's processes all live in its own pid
+// namespace (they die with the init).
+func privatePids(c *container.Container) bool {
+	c.Lock()
+	defer c.Unlock()
+	return c.HostConfig.PidMode == ""
 }
 
 // shouldRestart applies the restart policy to an exit; a container stopped
@@ -825,7 +835,9 @@ func (d *Daemon) ContainerRemove(ctx context.Context, idOrName string, force, re
 		return fmt.Errorf("removing the layer of container %s: %w", c.ID, err)
 	}
 	_ = os.RemoveAll(d.bundleDir(c.ID))
-	_ = os.RemoveAll(shimapi.Dir(d.cfg.ExecRoot, c.ID))
+	if !d.releases.pending(c.ID) {
+		_ = os.RemoveAll(shimapi.Dir(d.cfg.ExecRoot, c.ID)) // leftovers of a crash
+	}
 	d.execs.dropContainer(c.ID)
 	for _, p := range d.attaches.take(c.ID) {
 		p.deliver(nil)

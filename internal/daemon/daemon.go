@@ -47,6 +47,7 @@ type Daemon struct {
 	attaches attachSet
 	execs    execSet
 	health   healthSet
+	releases releaseSet
 }
 
 // New prepares the data root (0711) and the exec root (0700), takes the
@@ -100,6 +101,7 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 // Close releases the data root's lock. The lock file stays, so that the
 // next daemon finds the same file.
 func (d *Daemon) Close() error {
+	d.releases.waitAll(10 * time.Second)
 	if d.events != nil {
 		d.events.Close()
 		_ = d.events.CloseJournal()
