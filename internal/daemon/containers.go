@@ -110,7 +110,8 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	if err := d.checkContainerRefs(hc); err != nil {
 		return resp, err
 	}
-	if name == "" {
+	generated := name == ""
+	if generated {
 		name = container.GenerateName(d.containers.NameTaken)
 	}
 	imgInfo, err := d.images.Inspect(ctx, cfg.Image)
@@ -158,7 +159,15 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	if _, err := d.snapshots.Prepare(ctx, c.ID, parent); err != nil {
 		return resp, fmt.Errorf("preparing the container's layer: %w", err)
 	}
-	if err := d.containers.Add(c); err != nil {
+	err = d.containers.Add(c)
+	// A generated name is only reserved here: a concurrent create may
+	// have taken it meanwhile. Pick another rather than fail a request
+	// that named nothing.
+	for tries := 0; generated && errors.Is(err, container.ErrConflict) && tries < 10; tries++ {
+		c.Name = container.GenerateName(d.containers.NameTaken)
+		err = d.containers.Add(c)
+	}
+	if err != nil {
 		_ = d.snapshots.Remove(context.WithoutCancel(ctx), c.ID)
 		return resp, classify(err)
 	}
