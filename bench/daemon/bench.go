@@ -123,6 +123,10 @@ func run(ctx context.Context, o options) (res *results, err error) {
 			err = benchShim(ctx, o, p, res)
 		case "ps":
 			err = benchPs(ctx, o, p, res)
+		case "stdin":
+			err = benchStdin(ctx, o, p, res)
+		case "exec":
+			err = benchExec(ctx, o, p, res)
 		}
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", name, err)

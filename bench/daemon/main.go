@@ -10,6 +10,9 @@
 //	idle     the daemon's idle RSS and PSS after an image import (dockerd counts
 //	         with its containerd)
 //	ps       `docker ps -a` and GET /containers/json?all=1 over 200 created containers
+//	stdin    100 MiB through `docker run -i --rm busybox cat`, sha256 checked, MB/s
+//	exec     `exec c true` in a running container: the docker CLI, and the API
+//	         (exec create, start attached, inspect)
 //
 // It starts a private berthd (bin/berthd) and, when dockerd is installed, a
 // private dockerd with its own containerd, each with its own data root, exec
@@ -18,7 +21,7 @@
 // with the ratio berth/docker and the budget each row must meet; and removes
 // everything it made: containers, both daemons (by pid), mounts and dirs.
 //
-//	go run ./bench/daemon [-n 20] [-bench run,start50,shim,idle,ps] [-json out.json]
+//	go run ./bench/daemon [-n 20] [-bench run,start50,shim,idle,ps,stdin,exec] [-json out.json]
 //
 // It runs as root. Never touches another daemon: sockets, pids and
 // directories are its own, and leftover processes are found by its temp dir.
@@ -38,25 +41,27 @@ import (
 )
 
 type options struct {
-	n        int
-	warmup   int
-	benches  []string
-	berthd   string
-	berth    string
-	dockerd  string
-	docker   string
-	busybox  string
-	jsonOut  string
-	detached int
-	parallel int
-	reps     int
-	idleCtrs int
-	psCtrs   int
-	settle   time.Duration
-	verbose  bool
+	n         int
+	warmup    int
+	benches   []string
+	berthd    string
+	berth     string
+	dockerd   string
+	docker    string
+	busybox   string
+	jsonOut   string
+	detached  int
+	parallel  int
+	reps      int
+	idleCtrs  int
+	psCtrs    int
+	settle    time.Duration
+	stdinMB   int
+	stdinReps int
+	verbose   bool
 }
 
-var allBenches = []string{"idle", "run", "start50", "shim", "ps"}
+var allBenches = []string{"idle", "run", "start50", "shim", "ps", "stdin", "exec"}
 
 func main() {
 	var o options
@@ -75,6 +80,8 @@ func main() {
 	flag.IntVar(&o.reps, "reps", 3, "repetitions of start50")
 	flag.IntVar(&o.idleCtrs, "idle-containers", 10, "running containers whose monitors are measured by shim")
 	flag.IntVar(&o.psCtrs, "ps-containers", 200, "created containers listed by ps")
+	flag.IntVar(&o.stdinMB, "stdin-mb", 100, "MiB piped through run -i cat by stdin")
+	flag.IntVar(&o.stdinReps, "stdin-reps", 5, "measured repetitions of stdin (after one warm-up)")
 	flag.DurationVar(&o.settle, "settle", 3*time.Second, "idle time before a memory reading")
 	flag.BoolVar(&o.verbose, "v", false, "log progress")
 	flag.Parse()

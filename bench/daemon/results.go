@@ -19,10 +19,12 @@ type figure struct {
 }
 
 // budget is what berth must meet on a row: at most MaxRatio times Docker's
-// figure (when Docker ran) and, if MaxValue is set, at most MaxValue.
+// figure (when Docker ran) and, if MaxValue is set, at most MaxValue; for
+// rows where more is better (throughput), at least MinRatio times Docker's.
 type budget struct {
 	MaxRatio float64 `json:"max_ratio,omitempty"`
 	MaxValue float64 `json:"max_value,omitempty"`
+	MinRatio float64 `json:"min_ratio,omitempty"`
 }
 
 func (b budget) String() string {
@@ -32,6 +34,9 @@ func (b budget) String() string {
 	}
 	if b.MaxValue > 0 {
 		parts = append(parts, fmt.Sprintf("<%g", b.MaxValue))
+	}
+	if b.MinRatio > 0 {
+		parts = append(parts, fmt.Sprintf(">=%gx", b.MinRatio))
 	}
 	if len(parts) == 0 {
 		return "-"
@@ -76,6 +81,9 @@ func (r *results) add(rw row) {
 			pass = false
 		}
 		if rw.Budget.MaxValue > 0 && rw.Berth.Value >= rw.Budget.MaxValue {
+			pass = false
+		}
+		if rw.Budget.MinRatio > 0 && rw.Docker != nil && rw.Ratio < rw.Budget.MinRatio {
 			pass = false
 		}
 		rw.Pass = &pass

@@ -161,4 +161,9 @@ func (c *wsConn) CloseWrite() error {
 	return c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 }
 
-func (c *wsConn) Close() error { return c.ws.Close() }
+// Close says goodbye with a close message (unless CloseWrite did) and
+// closes the connection.
+func (c *wsConn) Close() error {
+	_ = c.CloseWrite()
+	return c.ws.Close()
+}
