@@ -265,3 +265,27 @@ func TestRunTTY(t *testing.T) {
 	}
 	d.mustDocker("rm", "-f", "tty1")
 }
+
+// size=1 on list and inspect reports the writable layer's use.
+func TestContainerSizes(t *testing.T) {
+	d := containerDaemon(t)
+	id := lastLine(d.mustDocker("run", "-d", "busybox", "sh", "-c", "dd if=/dev/zero of=/big bs=1k count=100 2>/dev/null; sleep 100"))
+	eventually(t, func() error {
+		out := d.mustDocker("inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", id)
+		var rw, rootfs int64
+		if _, err := fmt.Sscan(out, &rw, &rootfs); err != nil {
+			return fmt.Errorf("inspect -s: %q: %v", out, err)
+		}
+		if rw < 100<<10 || rootfs <= rw {
+			return fmt.Errorf("SizeRw %d, SizeRootFs %d", rw, rootfs)
+		}
+		return nil
+	})
+	if out := d.mustDocker("ps", "-s", "--format", "{{.Size}}"); !strings.Contains(out, "kB") {
+		t.Fatalf("ps -s size column %q", out)
+	}
+	if out := d.mustDocker("inspect", "-f", "{{.SizeRw}}", id); out != "<nil>" {
+		t.Fatalf("inspect without -s has SizeRw %q", out)
+	}
+	d.mustDocker("rm", "-f", id)
+}

@@ -11,14 +11,14 @@ import (
 	ctypes "github.com/moby/moby/api/types/container"
 	imagetypes "github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/system"
-	"github.com/moby/moby/api/types/volume"
 )
 
 // SystemDiskUsage implements the system router's disk usage (GET
 // /system/df): the images with how many containers use them, the
 // containers with the size of their writable layer (SizeRw) and of their
-// whole filesystem (SizeRootFs), and empty volume and build cache usage
-// (berth has neither yet). Items are always filled; the router drops them
+// whole filesystem (SizeRootFs), the volumes with their size and how many
+// containers use them, and empty build cache usage (berth has none yet).
+// Items are always filled; the router drops them
 // when the client did not ask for verbose output.
 func (d *Daemon) SystemDiskUsage(ctx context.Context) (*system.DiskUsage, error) {
 	imgs, err := d.images.List(ctx)
@@ -65,9 +65,28 @@ func (d *Daemon) SystemDiskUsage(ctx context.Context) (*system.DiskUsage, error)
 	return &system.DiskUsage{
 		ImageUsage:      iu,
 		ContainerUsage:  cu,
-		VolumeUsage:     &volume.DiskUsage{Items: []volume.Volume{}},
+		VolumeUsage:     d.volumeDiskUsage(),
 		BuildCacheUsage: &build.DiskUsage{Items: []build.CacheRecord{}},
 	}, nil
+}
+
+// ContainerSize is the disk use of the container's writable layer and of
+// its root filesystem (the image's size plus that layer), as docker's
+// size=1 reports them.
+func (d *Daemon) ContainerSize(ctx context.Context, idOrName string) (int64, int64, error) {
+	c, err := d.getContainer(idOrName)
+	if err != nil {
+		return 0, 0, err
+	}
+	c.Lock()
+	id, imageID := c.ID, c.Image
+	c.Unlock()
+	rw := d.writableLayerSize(ctx, id)
+	var image int64
+	if im, err := d.images.Inspect(ctx, imageID); err == nil && im.Size > 0 {
+		image = im.Size
+	}
+	return rw, rw + image, nil
 }
 
 // writableLayerSize is the disk use of the container's writable layer (its

@@ -59,6 +59,9 @@ type Backend interface {
 	ContainerPause(ctx context.Context, idOrName string) error
 	ContainerUnpause(ctx context.Context, idOrName string) error
 	ContainerUpdate(ctx context.Context, idOrName string, upd *container.UpdateConfig) (container.UpdateResponse, error)
+	// ContainerSize is the disk use of the container's writable layer and
+	// of its whole root filesystem (image included), for size=1.
+	ContainerSize(ctx context.Context, idOrName string) (rw, rootfs int64, err error)
 }
 
 // Router serves the container routes from a Backend.
@@ -223,6 +226,13 @@ func (s *Router) inspect(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
+	if boolValue(r, "size") {
+		rw, rootfs, err := s.backend.ContainerSize(ctx, resp.ID)
+		if err != nil {
+			return err
+		}
+		resp.SizeRw, resp.SizeRootFs = &rw, &rootfs
+	}
 	return httputil.WriteJSON(w, http.StatusOK, resp)
 }
 
@@ -243,6 +253,12 @@ func (s *Router) list(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	list, err := s.backend.ContainerList(ctx, boolValue(r, "all"), limit, f)
 	if err != nil {
 		return err
+	}
+	if boolValue(r, "size") {
+		for i := range list {
+			// A container removed meanwhile keeps zero sizes.
+			list[i].SizeRw, list[i].SizeRootFs, _ = s.backend.ContainerSize(ctx, list[i].ID)
+		}
 	}
 	return httputil.WriteJSON(w, http.StatusOK, list)
 }

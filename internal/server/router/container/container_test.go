@@ -106,6 +106,9 @@ func (f *fakeBackend) ContainerResize(_ context.Context, id string, h, w uint) e
 	}
 	return f.resize(id, h, w)
 }
+func (f *fakeBackend) ContainerSize(context.Context, string) (int64, int64, error) {
+	return 0, 0, errUnset
+}
 func (f *fakeBackend) ContainerPause(context.Context, string) error   { return errUnset }
 func (f *fakeBackend) ContainerUnpause(context.Context, string) error { return errUnset }
 func (f *fakeBackend) ContainerUpdate(_ context.Context, id string, upd *container.UpdateConfig) (container.UpdateResponse, error) {
