@@ -104,7 +104,7 @@ func benchExec(ctx context.Context, o options, p pair, res *results) error {
 		defer e.removeContainers(context.WithoutCancel(ctx), []string{id}, 1)
 		subjects = append(subjects,
 			&subject{engine: e, name: "docker CLI", start: cliRun(e, o.docker, []string{"exec", id, "true"})},
-			&subject{engine: e, name: "API", start: apiExec(e, id)})
+			apiExec(e, id))
 	}
 	if err := rounds(ctx, o, subjects); err != nil {
 		return err
@@ -119,26 +119,42 @@ func benchExec(ctx context.Context, o options, p pair, res *results) error {
 	}
 	b := &budget{MaxRatio: 0.25}
 	res.add(row{Bench: "exec", Name: "exec true: docker CLI", Stat: "median", Unit: "ms", Docker: get(p.docker, "docker CLI"), Berth: get(p.berth, "docker CLI"), Budget: b})
-	res.add(row{Bench: "exec", Name: "exec true: Engine API (create+start+inspect)", Stat: "median", Unit: "ms", Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: b})
+	var steps []string
+	for _, s := range subjects {
+		if s.phases != nil {
+			steps = append(steps, s.engine.name+": "+s.phases.String())
+		}
+	}
+	res.add(row{Bench: "exec", Name: "exec true: Engine API (create+start+inspect)", Stat: "median", Unit: "ms", Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: b,
+		Note: "median ms per step: " + strings.Join(steps, "; ")})
 	return nil
 }
 
-func apiExec(e *engine, ctr string) func(context.Context) (time.Duration, error) {
-	return func(ctx context.Context) (time.Duration, error) {
+// apiExec is the subject making the docker CLI's calls for `exec c true`,
+// timing each: create, start (until the stream's head), the stream's end
+// (the process's run and exit), inspect.
+func apiExec(e *engine, ctr string) *subject {
+	ph := &phases{names: []string{"create", "start", "run→EOF", "inspect"}}
+	s := &subject{engine: e, name: "API", phases: ph}
+	s.start = func(ctx context.Context) (time.Duration, error) {
 		t0 := time.Now()
+		ph.begin(t0)
 		cr, err := e.api.ExecCreate(ctx, ctr, client.ExecCreateOptions{Cmd: []string{"true"}, AttachStdout: true, AttachStderr: true})
 		if err != nil {
 			return 0, err
 		}
+		ph.mark()
 		att, err := e.api.ExecAttach(ctx, cr.ID, client.ExecAttachOptions{})
 		if err != nil {
 			return 0, err
 		}
+		ph.mark()
 		_, err = stdcopy.StdCopy(io.Discard, io.Discard, att.Reader)
 		att.Close()
 		if err != nil {
 			return 0, fmt.Errorf("exec stream: %w", err)
 		}
+		ph.mark()
 		ins, err := e.api.ExecInspect(ctx, cr.ID, client.ExecInspectOptions{})
 		if err != nil {
 			return 0, err
@@ -146,6 +162,8 @@ func apiExec(e *engine, ctr string) func(context.Context) (time.Duration, error)
 		if ins.Running || ins.ExitCode != 0 {
 			return 0, fmt.Errorf("exec %s: running %v, exit code %d", filepath.Base(cr.ID), ins.Running, ins.ExitCode)
 		}
+		ph.mark()
 		return time.Since(t0), nil
 	}
+	return s
 }
