@@ -33,6 +33,7 @@ import (
 	execrouter "github.com/berth-engine/berth/internal/server/router/exec"
 	imagerouter "github.com/berth-engine/berth/internal/server/router/image"
 	systemrouter "github.com/berth-engine/berth/internal/server/router/system"
+	volumerouter "github.com/berth-engine/berth/internal/server/router/volume"
 	"github.com/berth-engine/berth/internal/version"
 )
 
@@ -159,7 +160,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		listeners = append(listeners, l)
 	}
 
-	routers := []httputil.Router{systemrouter.New(d), imagerouter.New(d), containerrouter.New(d), execrouter.New(d)}
+	routers := []httputil.Router{systemrouter.New(d), imagerouter.New(d), containerrouter.New(d), execrouter.New(d), volumerouter.New(d)}
 	if cfg.Debug {
 		// As dockerd: the Go runtime's profiles only in debug mode.
 		routers = append(routers, debugrouter.New())

@@ -20,6 +20,25 @@ type Bind struct {
 	// recorded and otherwise ignored, as docker does without SELinux.
 	Relabel string
 	NoCopy  bool
+	// Volume says Source is a volume name, not a host path; an empty
+	// Source with Volume is an anonymous volume ("-v /path").
+	Volume bool
+}
+
+// VolumeMount is one volume in a container, as its record keeps it.
+type VolumeMount struct {
+	Type        mount.Type // volume, or bind for a bind shared by --volumes-from
+	Name        string     // the volume's name; empty for a bind
+	Source      string     // the volume's data directory, or the bind's host path
+	Destination string
+	RW          bool
+	Mode        string // the options as given ("ro,nocopy"), for inspect
+	Propagation mount.Propagation
+	// Anonymous volumes were made for this container: rm -v removes them.
+	Anonymous bool
+	// CopyData: the image's content at Destination is copied into the
+	// volume at the first start if the volume is empty then.
+	CopyData bool
 }
 
 // ParseBind parses a HostConfig.Binds entry. Only host paths are accepted:
@@ -35,6 +54,16 @@ func ParseBind(spec string) (Bind, error) {
 	parts := strings.Split(spec, ":")
 	var b Bind
 	switch len(parts) {
+	case 1:
+		// "/path": an anonymous volume.
+		if !strings.HasPrefix(spec, "/") {
+			return bad(fmt.Sprintf("invalid mount config: destination %q is not an absolute path", spec))
+		}
+		b.Destination, b.Volume = path.Clean(spec), true
+		if b.Destination == "/" {
+			return bad("destination can't be '/'")
+		}
+		return b, nil
 	case 2:
 	case 3:
 		b.Mode = parts[2]
@@ -45,13 +74,14 @@ func ParseBind(spec string) (Bind, error) {
 	if b.Source == "" || b.Destination == "" {
 		return bad("empty path")
 	}
-	if !strings.HasPrefix(b.Source, "/") {
-		return bad("named volumes are not supported yet: the source must be an absolute host path")
-	}
+	b.Volume = !strings.HasPrefix(b.Source, "/")
 	if !strings.HasPrefix(b.Destination, "/") {
 		return bad(fmt.Sprintf("invalid mount config: destination %q is not an absolute path", b.Destination))
 	}
-	b.Source, b.Destination = path.Clean(b.Source), path.Clean(b.Destination)
+	if !b.Volume {
+		b.Source = path.Clean(b.Source)
+	}
+	b.Destination = path.Clean(b.Destination)
 	if b.Destination == "/" {
 		return bad("destination can't be '/'")
 	}
@@ -97,8 +127,8 @@ func (c *Container) MountPoints() []container.MountPoint {
 	}
 	for _, s := range c.HostConfig.Binds {
 		b, err := ParseBind(s)
-		if err != nil {
-			continue
+		if err != nil || b.Volume {
+			continue // volumes are listed from c.Volumes
 		}
 		prop := b.Propagation
 		if prop == "" {
@@ -107,6 +137,9 @@ func (c *Container) MountPoints() []container.MountPoint {
 		out = append(out, container.MountPoint{Type: mount.TypeBind, Source: b.Source, Destination: b.Destination, Mode: b.Mode, RW: !b.ReadOnly, Propagation: prop})
 	}
 	for _, m := range c.HostConfig.Mounts {
+		if m.Type == mount.TypeVolume {
+			continue
+		}
 		v := container.MountPoint{Type: m.Type, Source: m.Source, Destination: m.Target, RW: !m.ReadOnly}
 		if m.Type == mount.TypeBind {
 			v.Propagation = mount.PropagationRPrivate
@@ -115,6 +148,13 @@ func (c *Container) MountPoints() []container.MountPoint {
 			}
 		}
 		out = append(out, v)
+	}
+	for _, vm := range c.Volumes {
+		mp := container.MountPoint{Type: vm.Type, Name: vm.Name, Source: vm.Source, Destination: vm.Destination, Mode: vm.Mode, RW: vm.RW, Propagation: vm.Propagation}
+		if vm.Type == mount.TypeVolume {
+			mp.Driver = "local"
+		}
+		out = append(out, mp)
 	}
 	return out
 }

@@ -18,16 +18,17 @@ func TestParseBind(t *testing.T) {
 		{"rw z", "/src:/dst:rw,z", Bind{Source: "/src", Destination: "/dst", Mode: "rw,z", Relabel: "z"}, ""},
 		{"propagation", "/a/../b:/c/./d:rslave,ro", Bind{Source: "/b", Destination: "/c/d", ReadOnly: true, Mode: "rslave,ro", Propagation: "rslave"}, ""},
 		{"nocopy", "/a:/b:nocopy", Bind{Source: "/a", Destination: "/b", Mode: "nocopy", NoCopy: true}, ""},
-		{"one part", "/src", Bind{}, "expected"},
+		{"anonymous", "/src", Bind{Destination: "/src", Volume: true}, ""},
+		{"anonymous relative", "src", Bind{}, "not an absolute path"},
 		{"four parts", "/a:/b:ro:x", Bind{}, "expected"},
-		{"named volume", "data:/dst", Bind{}, "named volumes"},
+		{"named volume", "data:/dst:ro,nocopy", Bind{Source: "data", Destination: "/dst", ReadOnly: true, Mode: "ro,nocopy", NoCopy: true, Volume: true}, ""},
 		{"relative dst", "/a:dst", Bind{}, "not an absolute path"},
 		{"root dst", "/a:/", Bind{}, "destination can't be '/'"},
 		{"bad mode", "/a:/b:rx", Bind{}, "invalid mode"},
 		{"ro and rw", "/a:/b:ro,rw", Bind{}, "invalid mode"},
 		{"two propagations", "/a:/b:shared,slave", Bind{}, "invalid mode"},
 		{"empty opts", "/a:/b:", Bind{}, "empty options"},
-		{"empty", "", Bind{}, "expected"},
+		{"empty", "", Bind{}, "not an absolute path"},
 		{"empty src", ":/b", Bind{}, "empty path"},
 	}
 	for _, tc := range cases {
@@ -58,13 +59,16 @@ func FuzzParseBind(f *testing.F) {
 			}
 			return
 		}
-		if !strings.HasPrefix(b.Source, "/") || !strings.HasPrefix(b.Destination, "/") || b.Destination == "/" {
+		if (b.Volume == strings.HasPrefix(b.Source, "/") && b.Source != "") || !strings.HasPrefix(b.Destination, "/") || b.Destination == "/" {
 			t.Fatalf("accepted bad paths: %+v", b)
 		}
 		if strings.Contains(b.Destination, "/../") || strings.HasSuffix(b.Destination, "/..") {
 			t.Fatalf("destination not clean: %q", b.Destination)
 		}
 		// Parsing what we accepted again gives the same result.
+		if b.Source == "" {
+			return // an anonymous volume: nothing to re-parse as a pair
+		}
 		again := b.Source + ":" + b.Destination
 		if b.Mode != "" {
 			again += ":" + b.Mode

@@ -61,6 +61,10 @@ type Container struct {
 	HostnamePath   string
 	HostsPath      string
 	ExecIDs        []string `json:",omitempty"`
+	// Volumes are the volumes (and the binds shared by --volumes-from)
+	// resolved at create: named and anonymous -v, --mount type=volume,
+	// the image's VOLUME paths.
+	Volumes []VolumeMount `json:",omitempty"`
 }
 
 // Lock and Unlock guard the record for callers that read or change

@@ -134,12 +134,23 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	if len(cfg.Cmd) == 0 && len(cfg.Entrypoint) == 0 {
 		return resp, errdefs.New(errdefs.ErrInvalidParameter, "no command specified")
 	}
+	var imageVolumes map[string]struct{}
+	if imgInfo.Config != nil {
+		imageVolumes = imgInfo.Config.Volumes
+	}
+	planned, err := d.planVolumes(cfg, hc, imageVolumes)
+	if err != nil {
+		return resp, err
+	}
 
 	c := container.New(container.NewID(), name, cfg, hc, time.Now())
 	c.Image = imgInfo.ID
 	c.ImageRef = cfg.Image
 	c.Driver = "overlay2"
 	c.LogPath = filepath.Join(d.containers.Dir(c.ID), c.ID+"-json.log")
+	for _, p := range planned {
+		c.Volumes = append(c.Volumes, p.VolumeMount)
+	}
 
 	host, ulimits, err := hostDefaults()
 	if err != nil {
@@ -156,7 +167,11 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 		return resp, err
 	}
 
+	if c.Volumes, err = d.createVolumes(ctx, c.ID, planned); err != nil {
+		return resp, err
+	}
 	if _, err := d.snapshots.Prepare(ctx, c.ID, parent); err != nil {
+		d.removeContainerVolumes(context.WithoutCancel(ctx), c.ID, c.Volumes, true)
 		return resp, fmt.Errorf("preparing the container's layer: %w", err)
 	}
 	err = d.containers.Add(c)
@@ -169,6 +184,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	}
 	if err != nil {
 		_ = d.snapshots.Remove(context.WithoutCancel(ctx), c.ID)
+		d.removeContainerVolumes(context.WithoutCancel(ctx), c.ID, c.Volumes, true)
 		return resp, classify(err)
 	}
 	// The log exists from create on, so that an attach made before the
@@ -283,7 +299,7 @@ func (d *Daemon) ContainerStart(ctx context.Context, idOrName string) error {
 		// As dockerd does: an AutoRemove container that cannot start is
 		// removed at once (a `run --rm` client waits for its removal).
 		if auto {
-			if rerr := d.ContainerRemove(ctx, c.ID, true, false); rerr != nil {
+			if rerr := d.ContainerRemove(ctx, c.ID, true, true); rerr != nil {
 				log.G(ctx).Error("auto-remove after a failed start", "id", c.ID, "err", rerr)
 			}
 		}
@@ -314,6 +330,14 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 	defer func() {
 		if retErr != nil {
 			_ = mount.UnmountAll(rootfs)
+		}
+	}()
+	if err := d.mountVolumes(ctx, c, rootfs); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			d.unmountVolumes(context.WithoutCancel(ctx), c, c.Volumes)
 		}
 	}()
 	host, ulimits, err := hostDefaults()
@@ -417,6 +441,10 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 		return
 	}
 	c.Lock()
+	vols := slices.Clone(c.Volumes)
+	c.Unlock()
+	d.unmountVolumes(ctx, c, vols)
+	c.Lock()
 	removing := c.State.RemovalInProgress
 	ran := at.Sub(c.State.StartedAt)
 	c.SetStopped(code, oom, at)
@@ -446,7 +474,8 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 		return
 	}
 	if auto {
-		if err := d.ContainerRemove(ctx, id, true, false); err != nil {
+		// --rm takes the anonymous volumes along, as with dockerd.
+		if err := d.ContainerRemove(ctx, id, true, true); err != nil {
 			log.G(ctx).Error("auto-remove", "id", id, "err", err)
 		}
 	}
@@ -556,6 +585,9 @@ func (d *Daemon) RestoreContainers(ctx context.Context) {
 				cancel()
 				log.G(ctx).Info("container reattached", "id", c.ID, "pid", st.Pid)
 				c.Lock()
+				for _, v := range c.Volumes {
+					d.vols.Reattach(v.Name, c.ID) // its mounts outlived berthd
+				}
 				if st.Status == shimapi.StatusPaused {
 					c.SetPaused()
 				}
@@ -854,6 +886,10 @@ func (d *Daemon) ContainerRemove(ctx context.Context, idOrName string, force, re
 	if err := d.containers.Delete(c.ID); err != nil {
 		return classify(err)
 	}
+	c.Lock()
+	vols := slices.Clone(c.Volumes)
+	c.Unlock()
+	d.removeContainerVolumes(ctx, c.ID, vols, removeVolumes)
 	d.LogContainerEvent(c, eventtypes.ActionDestroy, nil)
 	log.G(ctx).Info("container removed", "id", c.ID)
 	return nil

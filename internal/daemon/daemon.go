@@ -22,6 +22,7 @@ import (
 	"github.com/berth-engine/berth/internal/image"
 	"github.com/berth-engine/berth/internal/log"
 	"github.com/berth-engine/berth/internal/snapshot/overlay"
+	"github.com/berth-engine/berth/internal/volume"
 )
 
 // Daemon is the running engine. Build it with New and release it with Close.
@@ -39,6 +40,7 @@ type Daemon struct {
 	snapshots  *overlay.Snapshotter
 	images     *image.Store
 	containers *container.Store
+	vols       *volume.Store
 
 	events *events.Log // recent events and their subscribers
 
@@ -141,6 +143,10 @@ func (d *Daemon) openStores(ctx context.Context) error {
 	for _, e := range bad {
 		log.G(ctx).Warn("skipping unreadable container record", "err", e)
 	}
+	if d.vols, err = volume.Open(filepath.Join(root, "volumes")); err != nil {
+		return fmt.Errorf("volume store: %w", err)
+	}
+	d.acquireVolumes(ctx)
 	d.images, err = image.New(ctx, filepath.Join(root, "image"), d.content, d.snapshots, image.Options{
 		Containers: d.containersOfImage,
 	})

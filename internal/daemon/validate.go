@@ -160,6 +160,9 @@ func probeSpec(ctx context.Context, c *container.Container, opts oci.SpecOpts) e
 		if dsts[dst] {
 			return invalidParam("Duplicate mount point: %s", dst)
 		}
+		if dst == "/proc" || strings.HasPrefix(dst, "/proc/") {
+			return invalidParam("invalid mount config: mount target %s is inside /proc", dst)
+		}
 		dsts[dst] = true
 	}
 	for _, m := range c.HostConfig.Mounts {
@@ -172,6 +175,7 @@ func probeSpec(ctx context.Context, c *container.Container, opts oci.SpecOpts) e
 		return errdefs.New(errdefs.ErrInvalidParameter, "the daemon has no init binary (berth-init beside berthd or in PATH, or an executable --init-path): run without --init")
 	}
 	probe := container.New(c.ID, c.Name, &probeCfg, &probeHC, c.Created)
+	probe.Volumes = c.Volumes
 	opts.RootfsPath = ""
 	_, err := oci.Spec(ctx, probe, opts)
 	return classify(err)
@@ -213,15 +217,14 @@ func checkCreateRequest(name string, req *ctypes.CreateRequest) (*ctypes.Config,
 }
 
 // checkContainerRefs answers VolumesFrom and Links as dockerd does for a
-// container that does not exist (a 400 naming it); for one that does, it
-// says berth has neither feature yet rather than ignore them.
+// container that does not exist (a 400 naming it); links to one that does
+// are refused (berth has no links) rather than ignored.
 func (d *Daemon) checkContainerRefs(hc *ctypes.HostConfig) error {
 	for _, v := range hc.VolumesFrom {
 		ref, _, _ := strings.Cut(v, ":")
 		if _, err := d.containers.Get(ref); err != nil {
 			return errdefs.New(errdefs.ErrInvalidParameter, "No such container: "+ref)
 		}
-		return invalidParam("VolumesFrom is not supported by berth yet")
 	}
 	for _, l := range hc.Links {
 		ref, _, _ := strings.Cut(l, ":")

@@ -22,6 +22,7 @@ import (
 	"github.com/berth-engine/berth/internal/oci"
 	"github.com/berth-engine/berth/internal/server"
 	routercontainer "github.com/berth-engine/berth/internal/server/router/container"
+	"github.com/berth-engine/berth/internal/volume"
 )
 
 // createChecker serves POST /containers/create with the part of the
@@ -31,6 +32,7 @@ import (
 type createChecker struct {
 	routercontainer.Backend
 	host *oci.Host
+	d    *Daemon // empty container and volume stores, for planVolumes
 }
 
 func (c createChecker) ContainerCreate(ctx context.Context, name string, req *ctypes.CreateRequest) (ctypes.CreateResponse, error) {
@@ -45,7 +47,14 @@ func (c createChecker) ContainerCreate(ctx context.Context, name string, req *ct
 	if len(cfg.Cmd) == 0 && len(cfg.Entrypoint) == 0 {
 		cfg.Cmd = []string{"sh"}
 	}
+	planned, err := c.d.planVolumes(cfg, hc, nil)
+	if err != nil {
+		return resp, err
+	}
 	ctr := container.New(container.NewID(), name, cfg, hc, time.Now())
+	for _, p := range planned {
+		ctr.Volumes = append(ctr.Volumes, p.VolumeMount)
+	}
 	err = probeSpec(ctx, ctr, oci.SpecOpts{
 		Host:     c.host,
 		InitPath: "/usr/local/bin/berth-init",
@@ -61,6 +70,20 @@ func (c createChecker) ContainerCreate(ctx context.Context, name string, req *ct
 	return resp, nil
 }
 
+// emptyStores is a Daemon with empty container and volume stores.
+func emptyStores(t testing.TB) *Daemon {
+	dir := t.TempDir()
+	cs, _, err := container.Open(filepath.Join(dir, "containers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := volume.Open(filepath.Join(dir, "volumes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Daemon{containers: cs, vols: vs}
+}
+
 // testHost is a 2-CPU host with every capability and nofile up to 1048576.
 func testHost(t testing.TB) *oci.Host {
 	h, err := oci.DetectHost()
@@ -72,7 +95,7 @@ func testHost(t testing.TB) *oci.Host {
 
 func createHandler(t testing.TB, logs *bytes.Buffer) http.Handler {
 	lg := slog.New(slog.NewTextHandler(logs, nil))
-	return server.New(server.Config{Version: "test", Logger: lg}, routercontainer.New(createChecker{host: testHost(t)})).Handler()
+	return server.New(server.Config{Version: "test", Logger: lg}, routercontainer.New(createChecker{host: testHost(t), d: emptyStores(t)})).Handler()
 }
 
 func postCreate(h http.Handler, name, ctype string, body []byte) *httptest.ResponseRecorder {
@@ -138,7 +161,13 @@ func TestCreateBadRequests(t *testing.T) {
 		{"ulimit null entry", "", "", hcBody(`{"Ulimits":[null]}`), 201, `"Id":`},
 		{"sysctl not namespaced", "", "", hcBody(`{"Sysctls":{"vm.swappiness":"1"}}`), 400, `sysctl \"vm.swappiness\" is not allowed`},
 		{"sysctl with host network", "", "", hcBody(`{"NetworkMode":"host","Sysctls":{"net.ipv4.ip_forward":"1"}}`), 400, "not allowed in host network namespace"},
-		{"bind source relative", "", "", hcBody(`{"Binds":["rel:/x"]}`), 400, "invalid volume specification: 'rel:/x'"},
+		{"volume name with dots", "", "", hcBody(`{"Binds":["../../etc:/x"]}`), 400, `create ../../etc: \"../../etc\" includes invalid characters for a local volume name`},
+		{"volume name with slash", "", "", hcBody(`{"Binds":["a/b:/x"]}`), 400, `create a/b: \"a/b\" includes invalid characters`},
+		{"mount volume bad name", "", "", hcBody(`{"Mounts":[{"Type":"volume","Source":"../x","Target":"/x"}]}`), 400, "includes invalid characters"},
+		{"mount volume bad option", "", "", hcBody(`{"Mounts":[{"Type":"volume","Source":"v1","Target":"/x","VolumeOptions":{"DriverConfig":{"Options":{"bogus":"1"}}}}]}`), 400, `invalid option key: \"bogus\"`},
+		{"bind inside proc", "", "", hcBody(`{"Binds":["/tmp:/proc/sys/kernel"]}`), 400, "inside /proc"},
+		{"volume inside proc", "", "", hcBody(`{"Binds":["v1:/proc/x"]}`), 400, "inside /proc"},
+		{"volumes-from missing", "", "", hcBody(`{"VolumesFrom":["nosuch"]}`), 400, "No such container: nosuch"},
 		{"bind target relative", "", "", hcBody(`{"Binds":["/tmp:rel"]}`), 400, "invalid volume specification: '/tmp:rel'"},
 		{"mount source relative", "", "", hcBody(`{"Mounts":[{"Type":"bind","Source":"rel","Target":"/x"}]}`), 400, `invalid mount config for type \"bind\": invalid mount path: 'rel' mount path must be absolute`},
 		{"mount target relative", "", "", hcBody(`{"Mounts":[{"Type":"bind","Source":"/tmp","Target":"x"}]}`), 400, `invalid mount config for type \"bind\": invalid mount path: 'x' mount path must be absolute`},

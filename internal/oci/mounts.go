@@ -102,6 +102,11 @@ func (b *builder) userMounts() ([]specs.Mount, error) {
 		if seen[dst] {
 			return invalidf("Duplicate mount point: %s", dst)
 		}
+		// runc refuses these at start; refusing at create leaves
+		// nothing behind and says why.
+		if dst == "/proc" || strings.HasPrefix(dst, "/proc/") {
+			return invalidf("invalid mount config: mount target %s is inside /proc", dst)
+		}
 		seen[dst] = true
 		return nil
 	}
@@ -109,6 +114,9 @@ func (b *builder) userMounts() ([]specs.Mount, error) {
 		bd, err := container.ParseBind(spec)
 		if err != nil {
 			return nil, err
+		}
+		if bd.Volume {
+			continue // resolved at create into c.Volumes, mounted below
 		}
 		if err := addDst(bd.Destination); err != nil {
 			return nil, err
@@ -128,6 +136,9 @@ func (b *builder) userMounts() ([]specs.Mount, error) {
 		}
 		if dst == "/" {
 			return nil, invalidf("invalid mount config for type %q: invalid specification: destination can't be '/'", m.Type)
+		}
+		if m.Type == mount.TypeVolume {
+			continue // resolved at create into c.Volumes, mounted below
 		}
 		if err := addDst(dst); err != nil {
 			return nil, err
@@ -195,6 +206,12 @@ func (b *builder) userMounts() ([]specs.Mount, error) {
 			}
 		}
 		out = append(out, specs.Mount{Destination: d, Type: "tmpfs", Source: "tmpfs", Options: tmpfsOptions(o)})
+	}
+	for _, v := range b.c.Volumes {
+		if err := addDst(v.Destination); err != nil {
+			return nil, err
+		}
+		out = append(out, b.bindMount(v.Source, v.Destination, !v.RW, string(v.Propagation), false))
 	}
 	slices.SortStableFunc(out, func(a, b specs.Mount) int {
 		if da, db := depth(a.Destination), depth(b.Destination); da != db {

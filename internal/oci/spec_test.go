@@ -525,7 +525,7 @@ func TestMounts(t *testing.T) {
 			}
 			return nil
 		}, ""},
-		{"bad bind", func(hc *ctypes.HostConfig) { hc.Binds = []string{"vol:/x"} }, nil, "invalid volume specification"},
+		{"bad bind", func(hc *ctypes.HostConfig) { hc.Binds = []string{"/a:/x:rx"} }, nil, "invalid volume specification"},
 		{"duplicate", func(hc *ctypes.HostConfig) {
 			hc.Binds = []string{existing + ":/x"}
 			hc.Tmpfs = map[string]string{"/x": ""}
@@ -537,9 +537,12 @@ func TestMounts(t *testing.T) {
 			hc.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: filepath.Join(dir, "nope"), Target: "/x"}}
 		}, nil, "bind source path does not exist"},
 		{"mount tmpfs on root", func(hc *ctypes.HostConfig) { hc.Mounts = []mount.Mount{{Type: mount.TypeTmpfs, Target: "/"}} }, nil, "destination can't be '/'"},
-		{"volume mount", func(hc *ctypes.HostConfig) {
-			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: "v", Target: "/v"}}
-		}, nil, "not supported yet"},
+		{"volume mount on root", func(hc *ctypes.HostConfig) {
+			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: "v", Target: "/"}}
+		}, nil, "destination can't be '/'"},
+		{"bind inside /proc", func(hc *ctypes.HostConfig) {
+			hc.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: "/tmp", Target: "/proc/sys/x"}}
+		}, nil, "inside /proc"},
 		{"negative shm", func(hc *ctypes.HostConfig) { hc.ShmSize = -1 }, nil, "SHM size"},
 	}
 	for _, tc := range cases {

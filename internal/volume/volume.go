@@ -326,6 +326,16 @@ func (s *Store) Unmount(ctx context.Context, name, ref string) error {
 	return nil
 }
 
+// Reattach records that ref has the volume mounted already: a container
+// that kept running while berthd restarted.
+func (s *Store) Reattach(name, ref string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.vols[name]; ok {
+		add(s.mounts, name, ref)
+	}
+}
+
 // Mounted reports how many refs have the volume mounted.
 func (s *Store) Mounted(name string) int {
 	s.mu.Lock()

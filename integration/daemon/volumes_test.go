@@ -1,0 +1,266 @@
+package daemon
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/berth-engine/berth/internal/testutil"
+)
+
+// volumeDaemon is containerDaemon that also removes every volume left at
+// the end, and checks that no volume is still mounted.
+func volumeDaemon(t *testing.T) *daemon {
+	d := containerDaemon(t)
+	// Registered after containerDaemon's cleanup, so it runs first: the
+	// containers go here too, before their volumes.
+	t.Cleanup(func() {
+		select {
+		case <-d.exited: // killed by the cleanup of a restart within the test
+			d.start()
+		default:
+		}
+		if out, _ := d.docker("ps", "-aq"); out != "" {
+			for _, id := range strings.Fields(out) {
+				_, _ = d.docker("rm", "-f", "-v", id)
+			}
+		}
+		out, _ := d.docker("volume", "ls", "-q")
+		for _, v := range strings.Fields(out) {
+			if o, err := d.docker("volume", "rm", "-f", v); err != nil {
+				t.Errorf("cleanup volume rm %s: %v\n%s", v, err, o)
+			}
+		}
+		if b, _ := os.ReadFile("/proc/self/mountinfo"); bytes.Contains(b, []byte(filepath.Join(d.DataRoot, "volumes"))) {
+			t.Errorf("volume mounts left:\n%s", b)
+		}
+	})
+	return d
+}
+
+func (d *daemon) mustFail(want string, args ...string) {
+	d.t.Helper()
+	out, err := d.docker(args...)
+	if err == nil || !strings.Contains(out, want) {
+		d.t.Fatalf("docker %s: %v %q, want an error containing %q", strings.Join(args, " "), err, out, want)
+	}
+}
+
+func TestVolumeNamedShared(t *testing.T) {
+	d := volumeDaemon(t)
+	if out := d.mustDocker("volume", "create", "--label", "k=v", "data"); out != "data" {
+		t.Fatalf("volume create printed %q", out)
+	}
+	d.mustDocker("run", "--rm", "-v", "data:/d", "busybox", "sh", "-c", "echo hello > /d/f")
+	if out := d.mustDocker("run", "--rm", "-v", "data:/d:ro", "busybox", "cat", "/d/f"); out != "hello" {
+		t.Fatalf("second container read %q", out)
+	}
+	d.mustFail("Read-only file system", "run", "--rm", "-v", "data:/d:ro", "busybox", "touch", "/d/g")
+	out := d.mustDocker("volume", "inspect", "-f", "{{.Driver}} {{.Scope}} {{.Labels}} {{.Mountpoint}}", "data")
+	if want := "local local map[k:v] " + filepath.Join(d.DataRoot, "volumes", "data", "_data"); out != want {
+		t.Fatalf("volume inspect: %q, want %q", out, want)
+	}
+
+	// In use by a container, even a stopped one: docker's 409.
+	d.mustDocker("create", "--name", "holder", "-v", "data:/d", "busybox", "true")
+	d.mustFail("volume is in use", "volume", "rm", "data")
+	d.mustFail("volume is in use", "volume", "rm", "-f", "data")
+	out = d.mustDocker("inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} {{.Driver}} {{.RW}}{{end}}", "holder")
+	if out != "volume data /d local true" {
+		t.Fatalf("inspect Mounts: %q", out)
+	}
+	if out := d.mustDocker("volume", "ls", "-q", "--filter", "dangling=true"); out != "" {
+		t.Fatalf("dangling while in use: %q", out)
+	}
+	d.mustDocker("rm", "holder")
+	if out := d.mustDocker("volume", "ls", "-q", "--filter", "dangling=true", "--filter", "label=k=v"); out != "data" {
+		t.Fatalf("dangling after rm: %q", out)
+	}
+	d.mustDocker("volume", "rm", "data")
+	d.mustFail("no such volume", "volume", "inspect", "data")
+}
+
+func TestVolumeImageContentCopied(t *testing.T) {
+	d := volumeDaemon(t)
+	// A fresh named volume mounted on /bin gets the image's /bin.
+	d.mustDocker("run", "--rm", "-v", "binvol:/bin", "busybox", "true")
+	if out := d.mustDocker("run", "--rm", "-v", "binvol:/x", "busybox", "ls", "/x"); !strings.Contains(out, "sh") {
+		t.Fatalf("volume content: %q", out)
+	}
+	// volume-nocopy leaves it empty.
+	d.mustDocker("create", "--name", "nc", "--mount", "type=volume,source=empty,target=/bin,volume-nocopy", "busybox", "true")
+	d.mustDocker("rm", "nc")
+	if out := d.mustDocker("run", "--rm", "-v", "empty:/x", "busybox", "ls", "-A", "/x"); out != "" {
+		t.Fatalf("nocopy volume has %q", out)
+	}
+	// An image's VOLUME becomes an anonymous volume filled from the image.
+	rootfs := t.TempDir()
+	testutil.BusyboxRootfs(t, rootfs)
+	if err := os.MkdirAll(filepath.Join(rootfs, "seed"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "seed", "hello"), []byte("from image\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tarball, err := exec.Command("tar", "-C", rootfs, "--numeric-owner", "-cf", "-", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("docker", "import", "--change", "VOLUME /seed", "--change", `CMD ["sh"]`, "-", "seeded")
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+d.Sock, "DOCKER_CONFIG="+filepath.Join(d.dir, "docker-config"))
+	cmd.Stdin = bytes.NewReader(tarball)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _, _ = d.docker("rmi", "seeded") })
+	d.mustDocker("run", "--name", "vc", "seeded", "sh", "-c", "echo more >> /seed/hello")
+	out := d.mustDocker("inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}", "vc")
+	if !regexp.MustCompile(`^volume [0-9a-f]{64} /seed$`).MatchString(out) {
+		t.Fatalf("image VOLUME mount: %q", out)
+	}
+	name := strings.Fields(out)[1]
+	if out := d.mustDocker("run", "--rm", "-v", name+":/s", "busybox", "cat", "/s/hello"); out != "from image\nmore" {
+		t.Fatalf("anonymous volume content: %q", out)
+	}
+	d.mustDocker("rm", "-v", "vc")
+	d.mustFail("no such volume", "volume", "inspect", name)
+}
+
+func TestVolumeAnonymousAndPrune(t *testing.T) {
+	d := volumeDaemon(t)
+	d.mustDocker("volume", "create", "named")
+	d.mustDocker("run", "--name", "anon1", "-v", "/data", "busybox", "true")
+	anon := d.mustDocker("inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "anon1")
+	if len(anon) != 64 {
+		t.Fatalf("anonymous volume name %q", anon)
+	}
+	// rm without -v keeps it; prune then removes it but not the named one.
+	d.mustDocker("rm", "anon1")
+	d.mustDocker("volume", "inspect", anon)
+	out := d.mustDocker("volume", "prune", "-f")
+	if !strings.Contains(out, anon) || strings.Contains(out, "named") {
+		t.Fatalf("volume prune: %q", out)
+	}
+	d.mustDocker("volume", "inspect", "named")
+	if out := d.mustDocker("volume", "prune", "-f", "-a"); !strings.Contains(out, "named") {
+		t.Fatalf("volume prune -a: %q", out)
+	}
+	// rm -v removes the anonymous volume, never a named one.
+	d.mustDocker("run", "--name", "anon2", "-v", "/data", "-v", "keep:/keep", "busybox", "true")
+	anon = d.mustDocker("inspect", "-f", `{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}`, "anon2")
+	d.mustDocker("rm", "-v", "anon2")
+	d.mustFail("no such volume", "volume", "inspect", anon)
+	d.mustDocker("volume", "inspect", "keep")
+	// run --rm takes its anonymous volumes along.
+	d.mustDocker("run", "--rm", "-v", "/data", "busybox", "true")
+	if out := d.mustDocker("volume", "ls", "-q"); out != "keep" {
+		t.Fatalf("volumes after run --rm: %q", out)
+	}
+}
+
+func TestVolumesFrom(t *testing.T) {
+	d := volumeDaemon(t)
+	d.mustDocker("run", "--name", "src", "-v", "shared:/s", "-v", "/anon", "busybox", "sh", "-c", "echo x > /s/f; echo y > /anon/f")
+	if out := d.mustDocker("run", "--rm", "--volumes-from", "src", "busybox", "cat", "/s/f", "/anon/f"); out != "x\ny" {
+		t.Fatalf("volumes-from read %q", out)
+	}
+	d.mustFail("Read-only file system", "run", "--rm", "--volumes-from", "src:ro", "busybox", "touch", "/s/g")
+	d.mustFail("No such container: nosuch", "run", "--rm", "--volumes-from", "nosuch", "busybox", "true")
+	d.mustDocker("rm", "-v", "src")
+}
+
+func TestVolumeSurvivesRestart(t *testing.T) {
+	d := volumeDaemon(t)
+	d.mustDocker("volume", "create", "--label", "a=b", "keep")
+	d.mustDocker("run", "--rm", "-v", "keep:/k", "busybox", "sh", "-c", "echo kept > /k/f")
+	d.mustDocker("create", "--name", "user", "-v", "keep:/k", "busybox", "true")
+	created := d.mustDocker("volume", "inspect", "-f", "{{.CreatedAt}}", "keep")
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	if out := d.mustDocker("volume", "inspect", "-f", "{{.CreatedAt}} {{.Labels}}", "keep"); out != created+" map[a:b]" {
+		t.Fatalf("after restart: %q, want %q", out, created+" map[a:b]")
+	}
+	d.mustFail("volume is in use", "volume", "rm", "keep")
+	if out := d.mustDocker("run", "--rm", "-v", "keep:/k", "busybox", "cat", "/k/f"); out != "kept" {
+		t.Fatalf("content after restart: %q", out)
+	}
+	d.mustDocker("rm", "user")
+	d.mustDocker("volume", "rm", "keep")
+}
+
+func TestVolumeTmpfsOptions(t *testing.T) {
+	d := volumeDaemon(t)
+	d.mustDocker("volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=2m,mode=0750", "t1")
+	out := d.mustDocker("run", "--rm", "-v", "t1:/t", "busybox", "sh", "-c", "grep ' /t ' /proc/mounts; stat -c %a /t")
+	if !strings.Contains(out, "tmpfs /t tmpfs") || !strings.Contains(out, "size=2048k") || !strings.HasSuffix(out, "750") {
+		t.Fatalf("tmpfs volume: %q", out)
+	}
+	if b, _ := os.ReadFile("/proc/self/mountinfo"); bytes.Contains(b, []byte(filepath.Join(d.DataRoot, "volumes", "t1"))) {
+		t.Fatal("tmpfs volume still mounted after its container exited")
+	}
+	if out := d.mustDocker("volume", "inspect", "-f", "{{.Options}}", "t1"); out != "map[device:tmpfs o:size=2m,mode=0750 type:tmpfs]" {
+		t.Fatalf("options: %q", out)
+	}
+	d.mustFail(`invalid option key: "bogus"`, "volume", "create", "--opt", "bogus=1", "t2")
+}
+
+func TestVolumeBadRequests(t *testing.T) {
+	d := volumeDaemon(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"volume create with slash", []string{"volume", "create", "a/b"}, "includes invalid characters for a local volume name"},
+		{"mount name with slash", []string{"run", "--rm", "--mount", "type=volume,source=a/b,target=/x", "busybox", "true"}, "includes invalid characters"},
+		{"bind inside proc", []string{"run", "--rm", "-v", "/tmp:/proc/x", "busybox", "true"}, "inside /proc"},
+		{"volume inside proc", []string{"run", "--rm", "-v", "v1:/proc/sys", "busybox", "true"}, "inside /proc"},
+		{"other driver", []string{"volume", "create", "-d", "nfs", "v2"}, "plugin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := d.docker(tc.args...)
+			if err == nil || !strings.Contains(out, tc.want) {
+				t.Fatalf("%v %q, want an error containing %q", err, out, tc.want)
+			}
+			if out := d.mustDocker("volume", "ls", "-q"); out != "" {
+				t.Fatalf("volumes created: %q", out)
+			}
+			if out := d.mustDocker("ps", "-aq"); out != "" {
+				t.Fatalf("containers created: %q", out)
+			}
+		})
+	}
+	// Through the API (the docker CLI turns "../../etc" into a host path
+	// before it asks): a 400 and nothing created.
+	for _, tc := range []struct{ name, path, body, want string }{
+		{"-v ../../etc", "/containers/create", `{"Image":"busybox","Cmd":["true"],"HostConfig":{"Binds":["../../etc:/x"]}}`, `\"../../etc\" includes invalid characters for a local volume name`},
+		{"volume create ../../etc", "/volumes/create", `{"Name":"../../etc"}`, "includes invalid characters"},
+		{"volume create a/b", "/volumes/create", `{"Name":"a/b"}`, "includes invalid characters"},
+		{"mount target in /proc", "/containers/create", `{"Image":"busybox","Cmd":["true"],"HostConfig":{"Mounts":[{"Type":"volume","Source":"v3","Target":"/proc/x"}]}}`, "inside /proc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := d.http().Post("http://berth/v1.47"+tc.path, "application/json", strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 400 || !strings.Contains(string(b), tc.want) {
+				t.Fatalf("%d %s, want 400 containing %q", resp.StatusCode, b, tc.want)
+			}
+			if out := d.mustDocker("volume", "ls", "-q"); out != "" {
+				t.Fatalf("volumes created: %q", out)
+			}
+			if out := d.mustDocker("ps", "-aq"); out != "" {
+				t.Fatalf("containers created: %q", out)
+			}
+		})
+	}
+}
