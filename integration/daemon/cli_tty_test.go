@@ -187,6 +187,18 @@ func TestBerthCLITerminal(t *testing.T) {
 		t.Fatalf("berth exec -it exited %d, want the shell's 7: %q", code, ex.out.String())
 	}
 
+	// Detaching from exec -it leaves its shell running (as docker's CLI:
+	// "read escape sequence", status 1).
+	ex2 := startPty(t, d, b.bin, "exec", "-it", "term", "sh", "-c", "echo exec2-$((3*3)); exec sleep 1234")
+	ex2.expect("exec2-9")
+	ex2.send("\x10\x11")
+	if code := ex2.exited(); code != 1 || !strings.Contains(ex2.out.String(), "read escape sequence") {
+		t.Fatalf("detach: berth exec exited %d: %q", code, ex2.out.String())
+	}
+	if ps := d.mustDocker("exec", "term", "ps", "-o", "args"); !strings.Contains(ps, "sleep 1234") {
+		t.Fatalf("the detached exec is gone:\n%s", ps)
+	}
+
 	// No terminal: stdin piped through run -i.
 	cmd := exec.Command(b.bin, "run", "-i", "--rm", "busybox", "cat")
 	cmd.Env = append(os.Environ(), "BERTH_HOST=unix://"+d.Sock)
