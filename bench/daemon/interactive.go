@@ -87,9 +87,10 @@ func throughput(size int64, d []time.Duration) *figure {
 // benchExec times `exec c true` in one running container per engine:
 // the docker CLI, and the Engine API from Go making the CLI's calls
 // (create with stdout+stderr, start attached and read to the end, inspect
-// for the exit code).
+// for the exit code); and the berth CLI against berthd.
 func benchExec(ctx context.Context, o options, p pair, res *results) error {
 	var subjects []*subject
+	var berthCtr string
 	for _, e := range p.all() {
 		id, err := e.create(ctx, client.ContainerCreateOptions{
 			Config:     &container.Config{Image: image, Cmd: []string{"sleep", "3600"}},
@@ -105,7 +106,11 @@ func benchExec(ctx context.Context, o options, p pair, res *results) error {
 		subjects = append(subjects,
 			&subject{engine: e, name: "docker CLI", start: cliRun(e, o.docker, []string{"exec", id, "true"})},
 			apiExec(e, id))
+		if e == p.berth {
+			berthCtr = id
+		}
 	}
+	subjects = append(subjects, &subject{engine: p.berth, name: "berth CLI", start: cliRun(p.berth, o.berth, []string{"exec", berthCtr, "true"})})
 	if err := rounds(ctx, o, subjects); err != nil {
 		return err
 	}
@@ -127,6 +132,7 @@ func benchExec(ctx context.Context, o options, p pair, res *results) error {
 	}
 	res.add(row{Bench: "exec", Name: "exec true: Engine API (create+start+inspect)", Stat: "median", Unit: "ms", Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: b,
 		Note: "median ms per step: " + strings.Join(steps, "; ")})
+	res.add(row{Bench: "exec", Name: "exec true: berth CLI vs docker CLI", Stat: "median", Unit: "ms", Docker: get(p.docker, "docker CLI"), Berth: get(p.berth, "berth CLI"), Budget: b})
 	return nil
 }
 
