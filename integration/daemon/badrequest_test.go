@@ -75,7 +75,7 @@ func TestBadRequestsRaw(t *testing.T) {
 		{"restart and AutoRemove", "POST", "/containers/create", json_, hc(`{"AutoRemove":true,"RestartPolicy":{"Name":"always"}}`), 400, "can't create 'AutoRemove' container with restart policy"},
 		{"ulimit", "POST", "/containers/create", json_, hc(`{"Ulimits":[{"Name":"nofile","Soft":10,"Hard":1}]}`), 400, "ulimit soft limit must be less than or equal to hard limit"},
 		{"sysctl", "POST", "/containers/create", json_, hc(`{"Sysctls":{"kernel.bogus":"1"}}`), 400, `sysctl \"kernel.bogus\" is not allowed`},
-		{"relative bind source", "POST", "/containers/create", json_, hc(`{"Binds":["rel:/x"]}`), 400, "invalid volume specification: 'rel:/x'"},
+		{"relative bind source", "POST", "/containers/create", json_, hc(`{"Binds":["../rel:/x"]}`), 400, `create ../rel: \"../rel\" includes invalid characters for a local volume name`},
 		{"relative mount target", "POST", "/containers/create", json_, hc(`{"Mounts":[{"Type":"bind","Source":"/tmp","Target":"x"}]}`), 400, "'x' mount path must be absolute"},
 		{"unknown mount type", "POST", "/containers/create", json_, hc(`{"Mounts":[{"Type":"weird","Source":"/tmp","Target":"/x"}]}`), 400, `invalid mount config for type \"weird\": mount type unknown`},
 		{"StopSignal garbage", "POST", "/containers/create", json_, `{` + img + `,"StopSignal":"SIGGARBAGE"}`, 400, "Invalid signal: SIGGARBAGE"},

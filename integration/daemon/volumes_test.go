@@ -264,3 +264,52 @@ func TestVolumeBadRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestBerthCLIVolumes drives the volume verbs and -v through the berth CLI.
+func TestBerthCLIVolumes(t *testing.T) {
+	b := berthDaemon(t)
+	t.Cleanup(func() {
+		out, _, _ := b.run("", "volume", "ls", "-q")
+		for _, v := range strings.Fields(out) {
+			if o, e, code := b.run("", "volume", "rm", "-f", v); code != 0 {
+				t.Errorf("cleanup volume rm %s: %d %s %s", v, code, o, e)
+			}
+		}
+	})
+	if out, errOut, code := b.run(busyboxImageTar(t), "import", "-c", `CMD ["sh"]`, "-", "busybox:latest"); code != 0 {
+		t.Fatalf("berth import: exit %d, %q %q", code, out, errOut)
+	}
+	if out := b.must("volume", "create", "--label", "app=web", "web"); out != "web" {
+		t.Fatalf("volume create: %q", out)
+	}
+	// A generated name does not make a volume anonymous: prune keeps it.
+	gen := b.must("volume", "create")
+	if len(gen) != 64 {
+		t.Fatalf("volume create without a name: %q", gen)
+	}
+	b.must("run", "--rm", "-v", "web:/w", "busybox", "sh", "-c", "echo hi > /w/f")
+	b.must("run", "--name", "user", "-v", "web:/w", "-v", "/anon", "busybox", "cat", "/w/f")
+	if out := b.must("logs", "user"); out != "hi" {
+		t.Fatalf("logs: %q", out)
+	}
+	if out := b.must("volume", "ls", "--filter", "label=app=web"); out != "DRIVER    VOLUME NAME\nlocal     web" {
+		t.Fatalf("volume ls: %q", out)
+	}
+	if out := b.must("volume", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Labels.app}}", "web"); out != "web local web" {
+		t.Fatalf("volume inspect: %q", out)
+	}
+	if out, errOut, code := b.run("", "volume", "rm", "web"); code != 1 || !strings.Contains(errOut, "volume is in use") {
+		t.Fatalf("volume rm in use: %d %q %q", code, out, errOut)
+	}
+	b.must("rm", "user") // without -v: the anonymous volume stays, for prune
+	if out := b.must("volume", "prune", "-f"); !strings.HasPrefix(out, "Deleted Volumes:\n") || strings.Contains(out, "web") || strings.Contains(out, gen) {
+		t.Fatalf("volume prune: %q", out)
+	}
+	if out := b.must("volume", "ls", "-q"); out != gen+"\nweb" && out != "web\n"+gen {
+		t.Fatalf("after prune: %q", out)
+	}
+	b.must("volume", "rm", gen)
+	if out := b.must("volume", "rm", "web"); out != "web" {
+		t.Fatalf("volume rm: %q", out)
+	}
+}

@@ -122,6 +122,12 @@ func TestCreateFlagValues(t *testing.T) {
 						DriverConfig: &mount.Driver{Name: "local", Options: map[string]string{"o": "bind"}}}},
 				})
 			}},
+		{"volumes", []string{"-v", "data:/data:ro,nocopy", "-v", "/anon", "-v", "/srv:/srv", "-v", "./rel:/rel", "--volumes-from", "db:ro", "--volumes-from", "cache"},
+			func(c *container.Config, h *container.HostConfig) any {
+				wd, _ := os.Getwd()
+				return diff([]any{h.Binds, c.Volumes, h.VolumesFrom},
+					[]any{[]string{"data:/data:ro,nocopy", "/srv:/srv", filepath.Join(wd, "rel") + ":/rel"}, map[string]struct{}{"/anon": {}}, []string{"db:ro", "cache"}})
+			}},
 		{"names and logging", []string{"--domainname", "example.org", "--log-driver", "json-file", "--log-opt", "max-size=1m", "--log-opt", "max-file=2",
 			"--annotation", "org.example=1", "--stop-timeout", "7", "--platform", "linux/amd64"},
 			func(c *container.Config, h *container.HostConfig) any {

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-engine/berth/internal/cli/command/container"
 	"github.com/berth-engine/berth/internal/cli/command/image"
 	"github.com/berth-engine/berth/internal/cli/command/system"
+	"github.com/berth-engine/berth/internal/cli/command/volume"
 )
 
 var logLevels = []string{"debug", "info", "warn", "error", "fatal"}
@@ -79,6 +80,7 @@ func addCommands(root *cobra.Command, cli *command.Cli) {
 		// management commands
 		container.NewContainerCommand(cli),
 		image.NewImageCommand(cli),
+		volume.NewVolumeCommand(cli),
 		system.NewSystemCommand(cli),
 		// top-level commands and docker's aliases
 		system.NewVersionCommand(cli),

@@ -45,6 +45,12 @@ type FakeClient struct {
 	// EventsFunc answers Events; nil gives a stream that ends at once.
 	EventsFunc    func(o client.EventsListOptions) client.EventsResult
 	DiskUsageFunc func(o client.DiskUsageOptions) (client.DiskUsageResult, error)
+	// The volume verbs; nil answers empty results.
+	VolumeCreateFunc  func(o client.VolumeCreateOptions) (client.VolumeCreateResult, error)
+	VolumeListFunc    func(o client.VolumeListOptions) (client.VolumeListResult, error)
+	VolumeInspectFunc func(name string) (client.VolumeInspectResult, error)
+	VolumeRemoveFunc  func(name string, o client.VolumeRemoveOptions) (client.VolumeRemoveResult, error)
+	VolumePruneFunc   func(o client.VolumePruneOptions) (client.VolumePruneResult, error)
 	// ContainerWaitFunc answers ContainerWait; nil reports status 0 at once.
 	ContainerWaitFunc func(id string, o client.ContainerWaitOptions) (container.WaitResponse, error)
 }
@@ -272,4 +278,39 @@ func (f *FakeClient) DiskUsage(_ context.Context, o client.DiskUsageOptions) (cl
 		return client.DiskUsageResult{}, nil
 	}
 	return f.DiskUsageFunc(o)
+}
+
+func (f *FakeClient) VolumeCreate(_ context.Context, o client.VolumeCreateOptions) (client.VolumeCreateResult, error) {
+	if f.VolumeCreateFunc == nil {
+		return client.VolumeCreateResult{}, nil
+	}
+	return f.VolumeCreateFunc(o)
+}
+
+func (f *FakeClient) VolumeList(_ context.Context, o client.VolumeListOptions) (client.VolumeListResult, error) {
+	if f.VolumeListFunc == nil {
+		return client.VolumeListResult{}, nil
+	}
+	return f.VolumeListFunc(o)
+}
+
+func (f *FakeClient) VolumeInspect(_ context.Context, name string, _ client.VolumeInspectOptions) (client.VolumeInspectResult, error) {
+	if f.VolumeInspectFunc == nil {
+		return client.VolumeInspectResult{}, nil
+	}
+	return f.VolumeInspectFunc(name)
+}
+
+func (f *FakeClient) VolumeRemove(_ context.Context, name string, o client.VolumeRemoveOptions) (client.VolumeRemoveResult, error) {
+	if f.VolumeRemoveFunc == nil {
+		return client.VolumeRemoveResult{}, nil
+	}
+	return f.VolumeRemoveFunc(name, o)
+}
+
+func (f *FakeClient) VolumePrune(_ context.Context, o client.VolumePruneOptions) (client.VolumePruneResult, error) {
+	if f.VolumePruneFunc == nil {
+		return client.VolumePruneResult{}, nil
+	}
+	return f.VolumePruneFunc(o)
 }

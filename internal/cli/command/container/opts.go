@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -18,29 +19,30 @@ import (
 
 // createOptions are the flags create and run share.
 type createOptions struct {
-	name       string
-	env        []string
-	envFiles   []string
-	workdir    string
-	user       string
-	entrypoint string
-	memory     string
-	cpus       string
-	pidsLimit  int64
-	capAdd     []string
-	capDrop    []string
-	privileged bool
-	readOnly   bool
-	tmpfs      []string
-	volumes    []string
-	network    string
-	restart    string
-	labels     []string
-	rm         bool
-	stopSignal string
-	stopTime   int
-	init       bool
-	hostname   string
+	name        string
+	env         []string
+	envFiles    []string
+	workdir     string
+	user        string
+	entrypoint  string
+	memory      string
+	cpus        string
+	pidsLimit   int64
+	capAdd      []string
+	capDrop     []string
+	privileged  bool
+	readOnly    bool
+	tmpfs       []string
+	volumes     []string
+	volumesFrom []string
+	network     string
+	restart     string
+	labels      []string
+	rm          bool
+	stopSignal  string
+	stopTime    int
+	init        bool
+	hostname    string
 
 	// terminal and streams
 	interactive bool
@@ -112,6 +114,7 @@ func addCreateFlags(f *pflag.FlagSet, o *createOptions) {
 	f.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
 	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "Bind mount a volume")
+	f.StringArrayVar(&o.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
 	f.StringVar(&o.network, "network", "", "Connect a container to a network (none or host)")
 	f.StringVar(&o.network, "net", "", "Connect a container to a network")
 	_ = f.MarkHidden("net")
@@ -294,11 +297,32 @@ func (o *createOptions) parse(f *pflag.FlagSet, args []string) (*container.Confi
 			hc.Tmpfs[path] = opt
 		}
 	}
+	// -v: "/path" alone is an anonymous volume (Config.Volumes), a source
+	// that starts with "." a host path relative to here, anything else
+	// goes to the daemon as given (a host path or a volume name).
+	hc.Binds = nil
 	for _, v := range o.volumes {
-		if !strings.HasPrefix(v, "/") {
-			return nil, nil, flagError{fmt.Sprintf("invalid argument %q for \"-v, --volume\" flag: only bind mounts of absolute host paths are supported", v)}
+		src, rest, ok := strings.Cut(v, ":")
+		if !ok {
+			if !strings.HasPrefix(v, "/") {
+				return nil, nil, flagError{fmt.Sprintf("invalid argument %q for \"-v, --volume\" flag: invalid mount config: destination %q is not an absolute path", v, v)}
+			}
+			if cfg.Volumes == nil {
+				cfg.Volumes = map[string]struct{}{}
+			}
+			cfg.Volumes[v] = struct{}{}
+			continue
 		}
+		if strings.HasPrefix(src, ".") {
+			abs, err := filepath.Abs(src)
+			if err != nil {
+				return nil, nil, err
+			}
+			v = abs + ":" + rest
+		}
+		hc.Binds = append(hc.Binds, v)
 	}
+	hc.VolumesFrom = o.volumesFrom
 	if o.network != "" {
 		hc.NetworkMode = container.NetworkMode(o.network)
 	}

@@ -1,0 +1,35 @@
+package volume
+
+import (
+	"context"
+
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-engine/berth/internal/cli/command"
+)
+
+// NewInspectCommand returns `berth volume inspect`.
+func NewInspectCommand(cli *command.Cli) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] VOLUME [VOLUME...]",
+		Short: "Display detailed information on one or more volumes",
+		Args:  command.RequiresMinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			api, err := cli.Client()
+			if err != nil {
+				return err
+			}
+			return command.Inspect(cmd.Context(), cli.Out(), args, format, func(ctx context.Context, name string) ([]byte, error) {
+				res, err := api.VolumeInspect(ctx, name, client.VolumeInspectOptions{})
+				if err != nil {
+					return nil, err
+				}
+				return res.Raw, nil
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template")
+	return cmd
+}
