@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-engine/berth/internal/testutil"
 )
@@ -208,7 +209,8 @@ func TestVolumeTmpfsOptions(t *testing.T) {
 	if out := d.mustDocker("volume", "inspect", "-f", "{{.Options}}", "t1"); out != "map[device:tmpfs o:size=2m,mode=0750 type:tmpfs]" {
 		t.Fatalf("options: %q", out)
 	}
-	d.mustFail(`invalid option key: "bogus"`, "volume", "create", "--opt", "bogus=1", "t2")
+	d.mustFail(`create t2: invalid option: "bogus"`, "volume", "create", "--opt", "bogus=1", "t2")
+	d.mustFail(`create t3: missing required option: "device"`, "volume", "create", "--opt", "type=tmpfs", "t3")
 }
 
 func TestVolumeBadRequests(t *testing.T) {
@@ -311,5 +313,37 @@ func TestBerthCLIVolumes(t *testing.T) {
 	b.must("volume", "rm", gen)
 	if out := b.must("volume", "rm", "web"); out != "web" {
 		t.Fatalf("volume rm: %q", out)
+	}
+}
+
+// TestMountForms: a read-only bind refuses writes, --mount tmpfs gets its
+// size and mode, and the volume events come as dockerd sends them.
+func TestMountForms(t *testing.T) {
+	d := volumeDaemon(t)
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "f"), []byte("host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := d.mustDocker("run", "--rm", "-v", host+":/h:ro", "busybox", "cat", "/h/f"); out != "host" {
+		t.Fatalf("ro bind read %q", out)
+	}
+	d.mustFail("Read-only file system", "run", "--rm", "-v", host+":/h:ro", "busybox", "touch", "/h/g")
+	d.mustFail("Read-only file system", "run", "--rm", "--mount", "type=bind,source="+host+",target=/h,readonly", "busybox", "touch", "/h/g")
+	d.mustFail("bind source path does not exist", "run", "--rm", "--mount", "type=bind,source="+filepath.Join(host, "nope")+",target=/h", "busybox", "true")
+	out := d.mustDocker("run", "--rm", "--mount", "type=tmpfs,target=/t,tmpfs-size=3m,tmpfs-mode=1770", "busybox", "sh", "-c", "grep ' /t ' /proc/mounts; stat -c %a /t")
+	if !strings.Contains(out, "size=3072k") || !strings.HasSuffix(out, "1770") {
+		t.Fatalf("--mount tmpfs: %q", out)
+	}
+
+	since := time.Now().Add(-time.Second)
+	d.mustDocker("run", "--name", "ev", "-v", "evv:/e:ro", "busybox", "true")
+	d.mustDocker("rm", "ev")
+	d.mustDocker("volume", "rm", "evv")
+	time.Sleep(10 * time.Millisecond)
+	out = d.mustDocker("events", "--since", stamp(since), "--until", stamp(time.Now()), "--filter", "type=volume", "--filter", "volume=evv",
+		"--format", "{{.Action}} {{.Actor.Attributes.driver}} {{index .Actor.Attributes \"destination\"}} {{index .Actor.Attributes \"read/write\"}}")
+	want := "create local  \nmount local /e false\nunmount local  \ndestroy local"
+	if out != want {
+		t.Fatalf("volume events:\n%s\nwant:\n%s", out, want)
 	}
 }

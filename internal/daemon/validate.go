@@ -161,7 +161,7 @@ func probeSpec(ctx context.Context, c *container.Container, opts oci.SpecOpts) e
 			return invalidParam("Duplicate mount point: %s", dst)
 		}
 		if dst == "/proc" || strings.HasPrefix(dst, "/proc/") {
-			return invalidParam("invalid mount config: mount target %s is inside /proc", dst)
+			return invalidParam("invalid mount config: %q cannot be mounted because it is inside /proc", dst)
 		}
 		dsts[dst] = true
 	}

@@ -164,7 +164,7 @@ func TestCreateBadRequests(t *testing.T) {
 		{"volume name with dots", "", "", hcBody(`{"Binds":["../../etc:/x"]}`), 400, `create ../../etc: \"../../etc\" includes invalid characters for a local volume name`},
 		{"volume name with slash", "", "", hcBody(`{"Binds":["a/b:/x"]}`), 400, `create a/b: \"a/b\" includes invalid characters`},
 		{"mount volume bad name", "", "", hcBody(`{"Mounts":[{"Type":"volume","Source":"../x","Target":"/x"}]}`), 400, "includes invalid characters"},
-		{"mount volume bad option", "", "", hcBody(`{"Mounts":[{"Type":"volume","Source":"v1","Target":"/x","VolumeOptions":{"DriverConfig":{"Options":{"bogus":"1"}}}}]}`), 400, `invalid option key: \"bogus\"`},
+		{"mount volume bad option", "", "", hcBody(`{"Mounts":[{"Type":"volume","Source":"v1","Target":"/x","VolumeOptions":{"DriverConfig":{"Options":{"bogus":"1"}}}}]}`), 400, `create v1: invalid option: \"bogus\"`},
 		{"bind inside proc", "", "", hcBody(`{"Binds":["/tmp:/proc/sys/kernel"]}`), 400, "inside /proc"},
 		{"volume inside proc", "", "", hcBody(`{"Binds":["v1:/proc/x"]}`), 400, "inside /proc"},
 		{"volumes-from missing", "", "", hcBody(`{"VolumesFrom":["nosuch"]}`), 400, "No such container: nosuch"},

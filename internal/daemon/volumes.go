@@ -291,13 +291,14 @@ func (d *Daemon) planVolumes(cfg *ctypes.Config, hc *ctypes.HostConfig, imageVol
 		if vo.Subpath != "" {
 			return nil, invalidParam("invalid mount config for type \"volume\": volume subpath is not supported by berth")
 		}
-		pv := plannedVolume{VolumeMount: container.VolumeMount{Type: mount.TypeVolume, Name: m.Source, Destination: dst, RW: !m.ReadOnly, CopyData: !vo.NoCopy}, labels: vo.Labels}
+		// dockerd shows Mode "z" for --mount volumes too.
+		pv := plannedVolume{VolumeMount: container.VolumeMount{Type: mount.TypeVolume, Name: m.Source, Destination: dst, RW: !m.ReadOnly, Mode: "z", CopyData: !vo.NoCopy}, labels: vo.Labels}
 		if vo.DriverConfig != nil {
 			if n := vo.DriverConfig.Name; n != "" && n != volume.DriverName {
 				return nil, invalidParam("invalid mount config for type \"volume\": volume driver %q is not available: berth has the local driver only", n)
 			}
 			pv.opts = vo.DriverConfig.Options
-			if err := volume.ValidateOptions(pv.opts); err != nil {
+			if err := volume.ValidateOptions(m.Source, pv.opts); err != nil {
 				return nil, err
 			}
 		}

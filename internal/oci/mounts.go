@@ -105,7 +105,7 @@ func (b *builder) userMounts() ([]specs.Mount, error) {
 		// runc refuses these at start; refusing at create leaves
 		// nothing behind and says why.
 		if dst == "/proc" || strings.HasPrefix(dst, "/proc/") {
-			return invalidf("invalid mount config: mount target %s is inside /proc", dst)
+			return invalidf("invalid mount config: %q cannot be mounted because it is inside /proc", dst)
 		}
 		seen[dst] = true
 		return nil

@@ -122,23 +122,37 @@ func (s *Store) Path(name string) string { return filepath.Join(s.root, name, "_
 // ValidateName checks a name as docker's local driver does; the error is
 // ErrInvalidParameter with docker's wording.
 func ValidateName(name string) error {
+	if len(name) == 1 && validName.MatchString(name+"x") {
+		return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("create %s: volume name is too short, names should be at least two alphanumeric characters", name))
+	}
 	if !validName.MatchString(name) {
 		return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", name, name))
 	}
 	return nil
 }
 
-// ValidateOptions checks the local driver's options: type, device and o.
-func ValidateOptions(opts map[string]string) error {
+// ValidateOptions checks the local driver's options for the volume name:
+// only type, device and o, and, when any is given, type and device, with
+// dockerd 20.10's messages.
+func ValidateOptions(name string, opts map[string]string) error {
+	bad := func(msg string) error {
+		return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("create %s: %s", name, msg))
+	}
 	for k := range opts {
 		switch k {
 		case "type", "device", "o":
 		default:
-			return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid option key: %q", k))
+			return bad(fmt.Sprintf("invalid option: %q", k))
 		}
 	}
-	if opts["type"] == "" && opts["device"] != "" {
-		return errdefs.New(errdefs.ErrInvalidParameter, "missing required option: \"type\"")
+	if len(opts) == 0 {
+		return nil
+	}
+	if opts["device"] == "" {
+		return bad(`missing required option: "device"`)
+	}
+	if opts["type"] == "" {
+		return bad(`missing required option: "type"`)
 	}
 	return nil
 }
@@ -157,16 +171,16 @@ func GenerateName() string {
 // A bad name or option is ErrInvalidParameter; asking for another driver
 // than local is ErrNotFound, as for a plugin that is not installed.
 func (s *Store) Create(ctx context.Context, name, driver string, opts, labels map[string]string) (v Volume, created bool, err error) {
-	if driver != "" && driver != DriverName {
-		return Volume{}, false, errdefs.New(errdefs.ErrNotFound, fmt.Sprintf("error looking up volume plugin %s: plugin %q not found", driver, driver))
-	}
 	if name == "" {
 		name = GenerateName()
+	}
+	if driver != "" && driver != DriverName {
+		return Volume{}, false, errdefs.New(errdefs.ErrNotFound, fmt.Sprintf("create %s: error looking up volume plugin %s: plugin %q not found", name, driver, driver))
 	}
 	if err := ValidateName(name); err != nil {
 		return Volume{}, false, err
 	}
-	if err := ValidateOptions(opts); err != nil {
+	if err := ValidateOptions(name, opts); err != nil {
 		return Volume{}, false, err
 	}
 	s.mu.Lock()
@@ -299,9 +313,6 @@ func (s *Store) Mount(ctx context.Context, name, ref string) (string, error) {
 			o = strings.Split(v.Options["o"], ",")
 		}
 		m := mount.Mount{Type: v.Options["type"], Source: v.Options["device"], Options: o}
-		if m.Source == "" {
-			m.Source = v.Options["type"]
-		}
 		if err := m.Mount(p); err != nil {
 			return "", fmt.Errorf("error while mounting volume '%s': failed to mount local volume: mount %s:%s, data: %s: %w", p, m.Source, p, v.Options["o"], err)
 		}

@@ -24,6 +24,8 @@ func TestCreateValidates(t *testing.T) {
 		{"dotdot", "../../etc", "", nil, errdefs.ErrInvalidParameter},
 		{"slash", "a/b", "", nil, errdefs.ErrInvalidParameter},
 		{"one char", "a", "", nil, errdefs.ErrInvalidParameter},
+		{"type without device", "good", "", map[string]string{"type": "tmpfs"}, errdefs.ErrInvalidParameter},
+		{"o alone", "good", "", map[string]string{"o": "size=1m"}, errdefs.ErrInvalidParameter},
 		{"leading dot", ".hidden", "", nil, errdefs.ErrInvalidParameter},
 		{"bad option", "good", "", map[string]string{"foo": "bar"}, errdefs.ErrInvalidParameter},
 		{"device without type", "good", "", map[string]string{"device": "/dev/x"}, errdefs.ErrInvalidParameter},
