@@ -108,6 +108,12 @@ func TestVolumeImageContentCopied(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(rootfs, "seed", "hello"), []byte("from image\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Chown(filepath.Join(rootfs, "seed"), 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(rootfs, "seed"), 0o750); err != nil {
+		t.Fatal(err)
+	}
 	tarball, err := exec.Command("tar", "-C", rootfs, "--numeric-owner", "-cf", "-", ".").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +131,8 @@ func TestVolumeImageContentCopied(t *testing.T) {
 		t.Fatalf("image VOLUME mount: %q", out)
 	}
 	name := strings.Fields(out)[1]
-	if out := d.mustDocker("run", "--rm", "-v", name+":/s", "busybox", "cat", "/s/hello"); out != "from image\nmore" {
+	// The volume's root takes the image directory's owner and mode.
+	if out := d.mustDocker("run", "--rm", "-v", name+":/s", "busybox", "sh", "-c", "stat -c '%a %u %g' /s; cat /s/hello"); out != "750 1000 1000\nfrom image\nmore" {
 		t.Fatalf("anonymous volume content: %q", out)
 	}
 	d.mustDocker("rm", "-v", "vc")

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -506,7 +507,17 @@ func copyImageContent(rootfs, dst, volDir string) error {
 	if len(ents) > 0 {
 		return nil
 	}
-	return archive.NewDefaultArchiver().CopyWithTar(src, volDir)
+	if err := archive.NewDefaultArchiver().CopyWithTar(src, volDir); err != nil {
+		return err
+	}
+	// The volume's root takes the image directory's owner and mode, as
+	// with dockerd (a /tmp volume stays 1777).
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		if err := os.Lchown(volDir, int(sys.Uid), int(sys.Gid)); err != nil {
+			return err
+		}
+	}
+	return os.Chmod(volDir, st.Mode().Perm()|st.Mode()&(os.ModeSticky|os.ModeSetgid|os.ModeSetuid))
 }
 
 // removeContainerVolumes drops c's references and, with rm -v, removes
