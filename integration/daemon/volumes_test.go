@@ -213,6 +213,34 @@ func TestVolumeTmpfsOptions(t *testing.T) {
 	if b, _ := os.ReadFile("/proc/self/mountinfo"); bytes.Contains(b, []byte(filepath.Join(d.DataRoot, "volumes", "t1"))) {
 		t.Fatal("tmpfs volume still mounted after its container exited")
 	}
+	// A container holding it across a kill -9 of berthd: the same tmpfs
+	// is used by the next container (not a second one stacked on it),
+	// and it is unmounted after the last one, even one that ended
+	// while berthd was down.
+	mnt := filepath.Join(d.DataRoot, "volumes", "t1", "_data")
+	mounts := func() int {
+		b, _ := os.ReadFile("/proc/self/mountinfo")
+		n := 0
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) > 4 && f[4] == mnt {
+				n++
+			}
+		}
+		return n
+	}
+	d.mustDocker("run", "-d", "--name", "holder", "-v", "t1:/t", "busybox", "sh", "-c", "echo kept > /t/f; sleep 100")
+	d.mustDocker("run", "-d", "--name", "short", "-v", "t1:/t", "busybox", "sleep", "1")
+	d.kill()
+	time.Sleep(1500 * time.Millisecond) // short ends while berthd is down
+	d.start()
+	if out := d.mustDocker("run", "--rm", "-v", "t1:/t", "busybox", "cat", "/t/f"); out != "kept" || mounts() != 1 {
+		t.Fatalf("after a restart: %q, %d mounts", out, mounts())
+	}
+	d.mustDocker("wait", "short")
+	d.mustDocker("rm", "-f", "holder", "short")
+	if n := mounts(); n != 0 {
+		t.Fatalf("%d mounts left after the last container", n)
+	}
 	if out := d.mustDocker("volume", "inspect", "-f", "{{.Options}}", "t1"); out != "map[device:tmpfs o:size=2m,mode=0750 type:tmpfs]" {
 		t.Fatalf("options: %q", out)
 	}

@@ -569,6 +569,18 @@ func validateRestartPolicy(hc *ctypes.HostConfig) error {
 // the status from its exit file (255 when there is none).
 // New calls it once, before the API serves.
 func (d *Daemon) RestoreContainers(ctx context.Context) {
+	// The volume mounts of the containers recorded running outlived
+	// berthd: all are recorded first, so that an exit found below does not
+	// unmount a volume another of them still uses.
+	for _, c := range d.containers.List() {
+		c.Lock()
+		if c.State.Running {
+			for _, v := range c.Volumes {
+				d.vols.Reattach(v.Name, c.ID)
+			}
+		}
+		c.Unlock()
+	}
 	for _, c := range d.containers.List() {
 		c.Lock()
 		running := c.State.Running
@@ -585,9 +597,6 @@ func (d *Daemon) RestoreContainers(ctx context.Context) {
 				cancel()
 				log.G(ctx).Info("container reattached", "id", c.ID, "pid", st.Pid)
 				c.Lock()
-				for _, v := range c.Volumes {
-					d.vols.Reattach(v.Name, c.ID) // its mounts outlived berthd
-				}
 				if st.Status == shimapi.StatusPaused {
 					c.SetPaused()
 				}

@@ -91,6 +91,9 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 	}
 	d.runtimes = findRuntimes(cfg)
 	d.RestoreContainers(ctx)
+	// Volumes mounted from options that no container holds any more (a
+	// crash between a container's exit and their unmount).
+	d.vols.UnmountUnused(ctx)
 	if _, ok := d.runtimes[cfg.DefaultRuntime]; !ok {
 		// The API still serves; containers will fail to start, and /info
 		// says why.

@@ -91,6 +91,11 @@ func Open(root string) (*Store, error) {
 			continue
 		}
 		v := &Volume{Name: name, Driver: DriverName}
+		if tmps, _ := filepath.Glob(filepath.Join(root, name, atomicfile.TempPrefix(metaFile)+"*")); len(tmps) > 0 {
+			for _, t := range tmps {
+				_ = os.Remove(t) // a write cut short by a crash
+			}
+		}
 		b, err := os.ReadFile(filepath.Join(root, name, metaFile))
 		switch {
 		case err == nil:
@@ -344,6 +349,18 @@ func (s *Store) Reattach(name, ref string) {
 	defer s.mu.Unlock()
 	if _, ok := s.vols[name]; ok {
 		add(s.mounts, name, ref)
+	}
+}
+
+// UnmountUnused unmounts the volumes made from options that no ref has
+// mounted, as a crash may leave them; a volume not mounted is left alone.
+func (s *Store) UnmountUnused(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, v := range s.vols {
+		if v.Options["type"] != "" && len(s.mounts[name]) == 0 {
+			_ = mount.UnmountAll(s.Path(name))
+		}
 	}
 }
 

@@ -137,3 +137,43 @@ func TestMountCounts(t *testing.T) {
 		t.Fatalf("mounted after unmount %d", n)
 	}
 }
+
+// TestOpenAfterCrash: what a kill -9 can leave (a record write cut short,
+// a directory made before its record, a removal half done) opens cleanly.
+func TestOpenAfterCrash(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Create(context.Background(), "kept", "", nil, map[string]string{"a": "b"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{
+		filepath.Join(root, "kept", ".meta.json.tmp-123"),
+		filepath.Join(root, "norecord", "_data", "f"),
+		filepath.Join(root, ".removing-gone", "_data", "f"),
+	} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("{"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s2, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s2.Get("kept"); err != nil || v.Labels["a"] != "b" {
+		t.Fatalf("kept: %+v %v", v, err)
+	}
+	if v, err := s2.Get("norecord"); err != nil || v.Driver != DriverName || v.CreatedAt.IsZero() {
+		t.Fatalf("directory without a record: %+v %v", v, err)
+	}
+	for _, p := range []string{filepath.Join(root, "kept", ".meta.json.tmp-123"), filepath.Join(root, ".removing-gone")} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left: %v", p, err)
+		}
+	}
+}
