@@ -410,18 +410,15 @@ func (d *Daemon) createVolumes(ctx context.Context, id string, planned []planned
 			if p.Anonymous {
 				labels = map[string]string{volume.AnonymousLabel: ""}
 			}
-			_, created, err := d.vols.Create(ctx, p.Name, volume.DriverName, p.opts, labels)
+			_, created, err := d.vols.CreateFor(ctx, id, p.Name, volume.DriverName, p.opts, labels)
 			if err != nil {
 				return nil, err
 			}
+			acquired = append(acquired, p.Name)
 			if created {
 				made = append(made, p.Name)
 				d.logVolumeEvent(p.Name, eventtypes.ActionCreate, nil)
 			}
-			if err := d.vols.Acquire(p.Name, id); err != nil {
-				return nil, err
-			}
-			acquired = append(acquired, p.Name)
 		}
 		out = append(out, p.VolumeMount)
 	}

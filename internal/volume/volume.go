@@ -176,6 +176,17 @@ func GenerateName() string {
 // A bad name or option is ErrInvalidParameter; asking for another driver
 // than local is ErrNotFound, as for a plugin that is not installed.
 func (s *Store) Create(ctx context.Context, name, driver string, opts, labels map[string]string) (v Volume, created bool, err error) {
+	return s.create(ctx, "", name, driver, opts, labels)
+}
+
+// CreateFor is Create that also records ref's use of the volume (as
+// Acquire), in one step: a concurrent Remove or prune cannot take the
+// volume between the two.
+func (s *Store) CreateFor(ctx context.Context, ref, name, driver string, opts, labels map[string]string) (v Volume, created bool, err error) {
+	return s.create(ctx, ref, name, driver, opts, labels)
+}
+
+func (s *Store) create(ctx context.Context, ref, name, driver string, opts, labels map[string]string) (v Volume, created bool, err error) {
 	if name == "" {
 		name = GenerateName()
 	}
@@ -191,6 +202,9 @@ func (s *Store) Create(ctx context.Context, name, driver string, opts, labels ma
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.vols[name]; ok {
+		if ref != "" {
+			add(s.refs, name, ref)
+		}
 		return copyVolume(old), false, nil
 	}
 	nv := &Volume{Name: name, Driver: DriverName, Labels: maps(labels), Options: maps(opts), CreatedAt: time.Now().UTC().Truncate(time.Second)}
@@ -208,6 +222,9 @@ func (s *Store) Create(ctx context.Context, name, driver string, opts, labels ma
 	}
 	_ = atomicfile.SyncDir(s.root)
 	s.vols[name] = nv
+	if ref != "" {
+		add(s.refs, name, ref)
+	}
 	return copyVolume(nv), true, nil
 }
 

@@ -67,8 +67,11 @@ func TestLifecycle(t *testing.T) {
 	if n := s.Size("data"); n != 5 {
 		t.Fatalf("size %d", n)
 	}
-	if err := s.Acquire("data", "c1"); err != nil {
-		t.Fatal(err)
+	if _, created, err := s.CreateFor(ctx, "c1", "data", "", nil, nil); err != nil || created {
+		t.Fatalf("CreateFor an existing volume: %v %v", created, err)
+	}
+	if got := s.Users("data"); len(got) != 1 || got[0] != "c1" {
+		t.Fatalf("users %v", got)
 	}
 	if err := s.Acquire("nope", "c1"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("acquire missing: %v", err)
