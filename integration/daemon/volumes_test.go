@@ -131,6 +131,15 @@ func TestVolumeImageContentCopied(t *testing.T) {
 		t.Fatalf("image VOLUME mount: %q", out)
 	}
 	name := strings.Fields(out)[1]
+	if out := d.mustDocker("inspect", "-f", "{{json .Config.Volumes}}", "vc"); out != `{"/seed":{}}` {
+		t.Fatalf("Config.Volumes: %s", out)
+	}
+	if out := d.mustDocker("ps", "-a", "--filter", "volume="+name, "--format", "{{.Names}}"); out != "vc" {
+		t.Fatalf("ps --filter volume=: %q", out)
+	}
+	if out := d.mustDocker("ps", "-a", "--filter", "volume=/seed", "--format", "{{.Names}}"); out != "vc" {
+		t.Fatalf("ps --filter volume=/seed: %q", out)
+	}
 	// The volume's root takes the image directory's owner and mode.
 	if out := d.mustDocker("run", "--rm", "-v", name+":/s", "busybox", "sh", "-c", "stat -c '%a %u %g' /s; cat /s/hello"); out != "750 1000 1000\nfrom image\nmore" {
 		t.Fatalf("anonymous volume content: %q", out)

@@ -142,6 +142,14 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	if err != nil {
 		return resp, err
 	}
+	// The image's VOLUME paths join the container's, as inspect shows
+	// them with dockerd.
+	for p := range imageVolumes {
+		if cfg.Volumes == nil {
+			cfg.Volumes = map[string]struct{}{}
+		}
+		cfg.Volumes[p] = struct{}{}
+	}
 
 	c := container.New(container.NewID(), name, cfg, hc, time.Now())
 	c.Image = imgInfo.ID
@@ -965,7 +973,7 @@ func (d *Daemon) ContainerInspect(ctx context.Context, idOrName string) (*ctypes
 func (d *Daemon) ContainerList(ctx context.Context, all bool, limit int, filters map[string][]string) ([]ctypes.Summary, error) {
 	for k := range filters {
 		switch k {
-		case "name", "id", "status", "label", "ancestor", "exited":
+		case "name", "id", "status", "label", "ancestor", "exited", "volume":
 		default:
 			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid filter '%s'", k))
 		}
@@ -1011,6 +1019,12 @@ func matchFilters(f map[string][]string, s ctypes.Summary, exitCode int) bool {
 			return s.Image == v || s.ImageID == v || strings.HasPrefix(s.ImageID, "sha256:"+v)
 		}) &&
 		anyOf("exited", func(v string) bool { return s.State == ctypes.StateExited && strconv.Itoa(exitCode) == v }) &&
+		anyOf("volume", func(v string) bool {
+			// a volume's name, or a mount's source or destination, as dockerd
+			return slices.ContainsFunc(s.Mounts, func(m ctypes.MountPoint) bool {
+				return m.Name == v || m.Source == v || m.Destination == v
+			})
+		}) &&
 		anyOf("label", func(v string) bool {
 			k, val, hasVal := strings.Cut(v, "=")
 			got, ok := s.Labels[k]
