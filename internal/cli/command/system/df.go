@@ -117,7 +117,11 @@ func writeDfVerbose(cli *command.Cli, du client.DiskUsageResult) error {
 		return err
 	}
 	fmt.Fprint(out, "\nLocal Volumes space usage:\n\n")
-	if err := (formatter.Context{Output: out, Format: "table {{.Name}}\t{{.Links}}\t{{.Size}}"}).Write(formatter.Header{"Name": "VOLUME NAME", "Links": "LINKS", "Size": "SIZE"}, nil); err != nil {
+	var vols []any
+	for _, v := range du.Volumes.Items {
+		vols = append(vols, formatter.NewVolumeRow(v))
+	}
+	if err := (formatter.Context{Output: out, Format: "table {{.Name}}\t{{.Links}}\t{{.Size}}"}).Write(formatter.VolumeHeader, vols); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\nBuild cache usage: %s\n\n", units.HumanSize(float64(du.BuildCache.TotalSize)))

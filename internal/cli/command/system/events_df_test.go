@@ -10,6 +10,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/volume"
 	"github.com/moby/moby/client"
 
 	"github.com/berth-engine/berth/internal/cli/clitest"
@@ -76,7 +77,12 @@ func dfFake() *clitest.FakeClient {
 				{ID: "sha256:0123456789abcdef", RepoTags: []string{"busybox:latest"}, Size: 3_000_000, Containers: 1, Created: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC).Unix()},
 			}},
 			Containers: client.ContainersDiskUsage{TotalCount: 2, ActiveCount: 1, TotalSize: 5000, Reclaimable: 5000, Items: []container.Summary{
-				{ID: "fedcba9876543210", Names: []string{"/web"}, Image: "busybox", Command: "sleep 100", SizeRw: 5000, SizeRootFs: 3_005_000, Created: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC).Unix(), Status: "Up 1 hour", State: "running"},
+				{ID: "fedcba9876543210", Names: []string{"/web"}, Image: "busybox", Command: "sleep 100", SizeRw: 5000, SizeRootFs: 3_005_000, Created: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC).Unix(), Status: "Up 1 hour", State: "running",
+					Mounts: []container.MountPoint{{Type: "volume", Name: "web-data", Driver: "local", Destination: "/data"}}},
+			}},
+			Volumes: client.VolumesDiskUsage{TotalCount: 2, ActiveCount: 1, TotalSize: 12_000, Reclaimable: 2_000, Items: []volume.Volume{
+				{Name: "web-data", Driver: "local", UsageData: &volume.UsageData{RefCount: 1, Size: 10_000}},
+				{Name: "old", Driver: "local", UsageData: &volume.UsageData{RefCount: 0, Size: 2_000}},
 			}},
 		}, nil
 	}}
