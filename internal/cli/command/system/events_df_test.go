@@ -142,6 +142,32 @@ func TestSystemPrune(t *testing.T) {
 	if !strings.HasPrefix(out.String(), "WARNING! This will remove:\n  - all stopped containers\n  - all dangling images\n\nAre you sure you want to continue? [y/N] ") {
 		t.Errorf("prompt: %q", out)
 	}
+	// --volumes: anonymous volumes, label filters only, even with -a.
+	var sentVolumes client.VolumePruneOptions
+	fake.VolumePruneFunc = func(o client.VolumePruneOptions) (client.VolumePruneResult, error) {
+		sentVolumes = o
+		return client.VolumePruneResult{Report: volume.PruneReport{VolumesDeleted: []string{"anon1"}, SpaceReclaimed: 1000}}, nil
+	}
+	cli, out, _ = newCli(fake)
+	withLabel := command.NewFilterOpt()
+	withLabel.Set("until=24h")
+	withLabel.Set("label=tmp")
+	if err := runPrune(context.Background(), cli, pruneOptions{all: true, force: true, volumes: true, filter: withLabel}); err != nil {
+		t.Fatal(err)
+	}
+	want = "Deleted Containers:\nc1\n\nDeleted Volumes:\nanon1\n\nDeleted Images:\nuntagged: busybox:latest\ndeleted: sha256:aa\n\nTotal reclaimed space: 2.001MB\n"
+	if out.String() != want {
+		t.Errorf("prune --volumes:\n%s\nwant:\n%s", out, want)
+	}
+	if sentVolumes.All || len(sentVolumes.Filters) != 1 || !sentVolumes.Filters["label"]["tmp"] {
+		t.Errorf("volume prune options: %+v", sentVolumes)
+	}
+	cli, out, _ = newCli(fake)
+	cli.In = strings.NewReader("n\n")
+	_ = runPrune(context.Background(), cli, pruneOptions{volumes: true, filter: command.NewFilterOpt()})
+	if !strings.Contains(out.String(), "  - all anonymous volumes not used by at least one container\n") {
+		t.Errorf("prompt with --volumes: %q", out)
+	}
 	bad := command.NewFilterOpt()
 	bad.Set("dangling=true")
 	if err := runPrune(context.Background(), cli, pruneOptions{force: true, filter: bad}); err == nil || err.Error() != "invalid filter 'dangling'" {

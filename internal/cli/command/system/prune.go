@@ -16,14 +16,15 @@ import (
 )
 
 type pruneOptions struct {
-	all, force bool
-	filter     *command.FilterOpt
+	all, force, volumes bool
+	filter              *command.FilterOpt
 }
 
-// NewPruneCommand returns `berth system prune`: stopped containers, then
-// dangling images (every image no container uses with -a), through the
-// container and image prune endpoints. berth has no networks, volumes or
-// build cache to prune yet.
+// NewPruneCommand returns `berth system prune`: stopped containers, with
+// --volumes the anonymous volumes no container uses (named ones are kept
+// even with -a, as with docker), then dangling images (every image no
+// container uses with -a), through the prune endpoints. berth has no
+// networks or build cache to prune yet.
 func NewPruneCommand(cli *command.Cli) *cobra.Command {
 	opts := pruneOptions{filter: command.NewFilterOpt()}
 	cmd := &cobra.Command{
@@ -37,6 +38,7 @@ func NewPruneCommand(cli *command.Cli) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&opts.all, "all", "a", false, "Remove all unused images not just dangling ones")
 	f.BoolVarP(&opts.force, "force", "f", false, "Do not prompt for confirmation")
+	f.BoolVar(&opts.volumes, "volumes", false, "Prune anonymous volumes")
 	f.Var(opts.filter, "filter", `Provide filter values (e.g. "label=<key>=<value>")`)
 	return cmd
 }
@@ -51,7 +53,11 @@ func runPrune(ctx context.Context, cli *command.Cli, opts pruneOptions) error {
 	if opts.all {
 		images = "all images without at least one container associated to them"
 	}
-	warning := "WARNING! This will remove:\n  - all stopped containers\n  - " + images + "\n\nAre you sure you want to continue?"
+	warning := "WARNING! This will remove:\n  - all stopped containers\n"
+	if opts.volumes {
+		warning += "  - all anonymous volumes not used by at least one container\n"
+	}
+	warning += "  - " + images + "\n\nAre you sure you want to continue?"
 	if !opts.force && !confirm(cli, warning) {
 		return command.StatusError{Status: "Error: system prune has been cancelled", StatusCode: 1}
 	}
@@ -72,6 +78,28 @@ func runPrune(ctx context.Context, cli *command.Cli, opts pruneOptions) error {
 			fmt.Fprintln(out, id)
 		}
 		fmt.Fprintln(out)
+	}
+	if opts.volumes {
+		vf := make(client.Filters)
+		for k, vs := range opts.filter.Value() {
+			if k == "label" || k == "label!" {
+				for v := range vs {
+					vf.Add(k, v)
+				}
+			}
+		}
+		vres, err := api.VolumePrune(ctx, client.VolumePruneOptions{Filters: vf})
+		if err != nil {
+			return err
+		}
+		reclaimed += vres.Report.SpaceReclaimed
+		if len(vres.Report.VolumesDeleted) > 0 {
+			fmt.Fprintln(out, "Deleted Volumes:")
+			for _, n := range vres.Report.VolumesDeleted {
+				fmt.Fprintln(out, n)
+			}
+			fmt.Fprintln(out)
+		}
 	}
 	f := opts.filter.Value().Clone()
 	f.Add("dangling", fmt.Sprint(!opts.all))
