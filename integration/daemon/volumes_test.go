@@ -253,6 +253,20 @@ func TestVolumeTmpfsOptions(t *testing.T) {
 	if out := d.mustDocker("volume", "inspect", "-f", "{{.Options}}", "t1"); out != "map[device:tmpfs o:size=2m,mode=0750 type:tmpfs]" {
 		t.Fatalf("options: %q", out)
 	}
+	// type=none,o=bind: a host directory behind a volume name.
+	host := t.TempDir()
+	d.mustDocker("volume", "create", "--opt", "type=none", "--opt", "device="+host, "--opt", "o=bind", "hostvol")
+	d.mustDocker("run", "--rm", "-v", "hostvol:/h", "busybox", "sh", "-c", "echo via-volume > /h/f")
+	if b, err := os.ReadFile(filepath.Join(host, "f")); err != nil || string(b) != "via-volume\n" {
+		t.Fatalf("bind volume: %q %v", b, err)
+	}
+	if b, _ := os.ReadFile("/proc/self/mountinfo"); bytes.Contains(b, []byte(filepath.Join(d.DataRoot, "volumes", "hostvol"))) {
+		t.Fatal("bind volume still mounted after its container exited")
+	}
+	d.mustDocker("volume", "rm", "hostvol")
+	if _, err := os.Stat(filepath.Join(host, "f")); err != nil {
+		t.Fatalf("removing the volume touched the host directory: %v", err)
+	}
 	d.mustFail(`create t2: invalid option: "bogus"`, "volume", "create", "--opt", "bogus=1", "t2")
 	d.mustFail(`create t3: missing required option: "device"`, "volume", "create", "--opt", "type=tmpfs", "t3")
 }

@@ -394,7 +394,8 @@ func (s *Store) Mounted(name string) int {
 func (s *Store) Remove(ctx context.Context, name string, force bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.vols[name]; !ok {
+	v, ok := s.vols[name]
+	if !ok {
 		if force {
 			return nil
 		}
@@ -404,7 +405,13 @@ func (s *Store) Remove(ctx context.Context, name string, force bool) error {
 		return errdefs.New(errdefs.ErrConflict, fmt.Sprintf("remove %s: volume is in use - [%s]", name, strings.Join(users, ", ")))
 	}
 	dir := filepath.Join(s.root, name)
-	_ = mount.UnmountAll(filepath.Join(dir, "_data")) // left by a crash
+	if v.Options["type"] != "" {
+		// A mount left by a crash: removing the files under it would
+		// remove a bound host directory's content.
+		if err := mount.UnmountAll(filepath.Join(dir, "_data")); err != nil {
+			return fmt.Errorf("remove %s: unmounting: %w", name, err)
+		}
+	}
 	gone := filepath.Join(s.root, removingPrefix+name)
 	if err := os.Rename(dir, gone); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove %s: %w", name, err)
