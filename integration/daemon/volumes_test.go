@@ -393,6 +393,17 @@ func TestMountForms(t *testing.T) {
 		t.Fatalf("--mount tmpfs: %q", out)
 	}
 
+	// --mount creates a missing volume with its volume-opt and volume-label.
+	out = d.mustDocker("run", "--rm", "--mount", "type=volume,src=mo,dst=/m,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=1m,volume-label=k=v",
+		"busybox", "grep", " /m ", "/proc/mounts")
+	if !strings.HasPrefix(out, "tmpfs /m tmpfs") || !strings.Contains(out, "size=1024k") {
+		t.Fatalf("--mount volume-opt: %q", out)
+	}
+	if out := d.mustDocker("volume", "inspect", "-f", "{{.Labels}} {{.Options.type}}", "mo"); out != "map[k:v] tmpfs" {
+		t.Fatalf("--mount volume-label: %q", out)
+	}
+	d.mustDocker("volume", "rm", "mo")
+
 	since := time.Now().Add(-time.Second)
 	d.mustDocker("run", "--name", "ev", "-v", "evv:/e:ro", "busybox", "true")
 	d.mustDocker("rm", "ev")
