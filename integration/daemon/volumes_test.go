@@ -84,6 +84,9 @@ func TestVolumeNamedShared(t *testing.T) {
 	}
 	d.mustDocker("volume", "rm", "data")
 	d.mustFail("no such volume", "volume", "inspect", "data")
+	d.mustFail("Invalid filter 'bogus'", "volume", "ls", "-f", "bogus=1")
+	d.mustFail("Invalid filter 'dangling=[maybe]'", "volume", "ls", "-f", "dangling=maybe")
+	d.mustFail("Invalid filter 'bogus'", "volume", "prune", "-f", "--filter", "bogus=1")
 }
 
 func TestVolumeImageContentCopied(t *testing.T) {

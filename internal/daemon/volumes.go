@@ -100,7 +100,8 @@ func (d *Daemon) VolumeInspect(ctx context.Context, name string) (voltypes.Volum
 }
 
 // Volumes implements the volume router's Backend: filters dangling,
-// driver, label (key or key=value), name (substring).
+// driver, label (key or key=value), name (substring). Filter errors have
+// dockerd 20.10's capital "Invalid filter".
 func (d *Daemon) Volumes(ctx context.Context, filters map[string][]string) ([]voltypes.Volume, error) {
 	for k, vs := range filters {
 		switch k {
@@ -112,7 +113,7 @@ func (d *Daemon) Volumes(ctx context.Context, filters map[string][]string) ([]vo
 				}
 			}
 		default:
-			return nil, invalidParam("invalid filter '%s'", k)
+			return nil, invalidParam("Invalid filter '%s'", k)
 		}
 	}
 	out := []voltypes.Volume{}
@@ -132,7 +133,7 @@ func parseBoolFilter(v string) (bool, error) {
 	case "false", "0":
 		return false, nil
 	}
-	return false, invalidParam("invalid filter 'dangling=%s'", v)
+	return false, invalidParam("Invalid filter 'dangling=[%s]'", v)
 }
 
 func (d *Daemon) volumeMatches(v volume.Volume, f map[string][]string) bool {
@@ -190,12 +191,12 @@ func (d *Daemon) VolumesPrune(ctx context.Context, filters map[string][]string) 
 			for _, v := range vs {
 				b, err := parseBoolFilter(v)
 				if err != nil {
-					return voltypes.PruneReport{}, invalidParam("invalid filter 'all=%s'", v)
+					return voltypes.PruneReport{}, invalidParam("Invalid filter 'all=[%s]'", v)
 				}
 				all = all || b
 			}
 		default:
-			return voltypes.PruneReport{}, invalidParam("invalid filter '%s'", k)
+			return voltypes.PruneReport{}, invalidParam("Invalid filter '%s'", k)
 		}
 	}
 	rep := voltypes.PruneReport{VolumesDeleted: []string{}}
