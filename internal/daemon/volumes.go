@@ -269,7 +269,10 @@ func (d *Daemon) planVolumes(cfg *ctypes.Config, hc *ctypes.HostConfig, imageVol
 		if !b.Volume {
 			continue
 		}
-		vm := container.VolumeMount{Type: mount.TypeVolume, Name: b.Source, Destination: b.Destination, RW: !b.ReadOnly, Mode: b.Mode, Propagation: b.Propagation, CopyData: !b.NoCopy}
+		if b.Propagation != "" {
+			return nil, invalidParam("invalid volume specification: '%s': invalid mount config for type \"volume\": field BindOptions must not be specified", s)
+		}
+		vm := container.VolumeMount{Type: mount.TypeVolume, Name: b.Source, Destination: b.Destination, RW: !b.ReadOnly, Mode: b.Mode, CopyData: !b.NoCopy}
 		if vm.Name == "" {
 			vm.Anonymous = true
 		} else if err := volume.ValidateName(vm.Name); err != nil {
@@ -285,6 +288,12 @@ func (d *Daemon) planVolumes(cfg *ctypes.Config, hc *ctypes.HostConfig, imageVol
 		taken[dst] = true
 		if m.Type != mount.TypeVolume {
 			continue
+		}
+		if m.BindOptions != nil {
+			return nil, invalidParam("invalid mount config for type \"volume\": field BindOptions must not be specified")
+		}
+		if m.TmpfsOptions != nil {
+			return nil, invalidParam("invalid mount config for type \"volume\": field TmpfsOptions must not be specified")
 		}
 		vo := m.VolumeOptions
 		if vo == nil {

@@ -79,7 +79,9 @@ func TestPlanVolumes(t *testing.T) {
 		{"volumes-from mode", ctypes.HostConfig{VolumesFrom: []string{"src:rx"}}, "invalid mode for volumes-from: rx"},
 		{"volume driver", ctypes.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: "v", Target: "/v", VolumeOptions: &mount.VolumeOptions{DriverConfig: &mount.Driver{Name: "nfs"}}}}}, `volume driver "nfs" is not available`},
 		{"subpath", ctypes.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: "v", Target: "/v", VolumeOptions: &mount.VolumeOptions{Subpath: "x"}}}}, "subpath is not supported"},
+		{"bind options on a volume", ctypes.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: "vol", Target: "/v", BindOptions: &mount.BindOptions{}}}}, "field BindOptions must not be specified"},
 		{"one-letter name", ctypes.HostConfig{Binds: []string{"v:/v"}}, "volume name is too short"},
+		{"propagation on a volume", ctypes.HostConfig{Binds: []string{"vol:/v:rshared"}}, `invalid volume specification: 'vol:/v:rshared': invalid mount config for type "volume": field BindOptions must not be specified`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := d.planVolumes(&ctypes.Config{}, &tc.hc, nil)
