@@ -3,6 +3,7 @@ package volume
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -179,4 +180,35 @@ func TestOpenAfterCrash(t *testing.T) {
 			t.Errorf("%s left: %v", p, err)
 		}
 	}
+}
+
+// TestConcurrentUse: creates, removes and references racing on one name
+// never leave a referenced volume removed.
+func TestConcurrentUse(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			_ = s.Remove(ctx, "shared", false)
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		ref := fmt.Sprint("c", i)
+		if _, _, err := s.CreateFor(ctx, ref, "shared", "", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get("shared"); err != nil {
+			t.Fatalf("referenced volume gone: %v", err)
+		}
+		if _, err := os.Stat(s.Path("shared")); err != nil {
+			t.Fatalf("referenced volume's data gone: %v", err)
+		}
+		s.Release("shared", ref)
+	}
+	<-done
 }
