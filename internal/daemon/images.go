@@ -237,3 +237,43 @@ func matchLabels(labels map[string]string, want []string) bool {
 	}
 	return true
 }
+
+// SaveImages writes the images names name to w as a docker save archive
+// (also an OCI image layout). Nothing is written when a name is unknown.
+func (d *Daemon) SaveImages(ctx context.Context, w io.Writer, names []string) error {
+	var ids []string
+	for _, n := range names {
+		id, err := d.images.Resolve(ctx, n)
+		if err != nil {
+			return imageError(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := d.images.Save(ctx, w, names); err != nil {
+		return imageError(err)
+	}
+	for i, id := range ids {
+		d.logImageEvent(ctx, id, names[i], eventtypes.ActionSave)
+	}
+	return nil
+}
+
+// LoadImages stores the images of a docker save or OCI layout archive and
+// returns docker's lines for what was loaded ("Loaded image: busybox:latest",
+// "Loaded image ID: sha256:..." for an untagged one), with the error that
+// stopped it, if any.
+func (d *Daemon) LoadImages(ctx context.Context, src io.Reader) ([]string, error) {
+	loaded, err := d.images.Load(ctx, src)
+	var lines []string
+	for _, l := range loaded {
+		for _, t := range l.Tags {
+			d.logImageEvent(ctx, l.ID, t, eventtypes.ActionTag)
+			lines = append(lines, "Loaded image: "+t)
+		}
+		if len(l.Tags) == 0 {
+			lines = append(lines, "Loaded image ID: "+l.ID)
+		}
+		d.logImageEvent(ctx, l.ID, l.ID, eventtypes.ActionLoad)
+	}
+	return lines, imageError(err)
+}

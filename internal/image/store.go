@@ -75,6 +75,7 @@ type Store struct {
 	content content.Store
 	sn      snapshot.Snapshotter
 	opts    Options
+	tmp     string // where load spools an archive; emptied at open
 	// mu orders imports against deletes, which remove snapshots and blobs
 	// an import may be about to reuse.
 	mu sync.Mutex
@@ -101,7 +102,9 @@ func New(ctx context.Context, root string, cs content.Store, sn snapshot.Snapsho
 		db.Close()
 		return nil, fmt.Errorf("image store: %w", err)
 	}
-	s := &Store{db: db, content: cs, sn: sn, opts: opts}
+	s := &Store{db: db, content: cs, sn: sn, opts: opts, tmp: filepath.Join(root, "tmp")}
+	// What is there was left by a load a crash cut off.
+	_ = os.RemoveAll(s.tmp)
 	var stale []string
 	_ = sn.Walk(ctx, func(i snapshot.Info) error {
 		if strings.HasPrefix(i.Name, extractPrefix) {

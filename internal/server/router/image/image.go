@@ -39,6 +39,13 @@ type Backend interface {
 	TagImage(ctx context.Context, name, repo, tag string) error
 	// ImageDelete untags or deletes with docker rmi's rules.
 	ImageDelete(ctx context.Context, name string, force, prune bool) ([]image.DeleteResponse, error)
+	// SaveImages writes the named images to w as a docker save tar;
+	// an unknown name fails before anything is written.
+	SaveImages(ctx context.Context, w io.Writer, names []string) error
+	// LoadImages stores the images of a docker save or OCI layout tar
+	// and returns docker's "Loaded image: x" lines for them, with the
+	// error that stopped it, if any.
+	LoadImages(ctx context.Context, src io.Reader) ([]string, error)
 }
 
 // Router serves the image routes from a Backend.
@@ -55,6 +62,8 @@ func (s *Router) Routes() []httputil.Route {
 		{Method: http.MethodPost, Path: "/images/create", Handler: s.create},
 		{Method: http.MethodGet, Path: "/images/json", Handler: s.list},
 		{Method: http.MethodPost, Path: "/images/prune", Handler: s.prune},
+		{Method: http.MethodGet, Path: "/images/get", Handler: s.saveAll},
+		{Method: http.MethodPost, Path: "/images/load", Handler: s.load},
 		{Method: http.MethodGet, Path: "/images/{name...}", Handler: s.get},
 		{Method: http.MethodPost, Path: "/images/{name...}", Handler: s.post},
 		{Method: http.MethodDelete, Path: "/images/{name...}", Handler: s.delete},
@@ -91,6 +100,8 @@ func (s *Router) get(ctx context.Context, w http.ResponseWriter, r *http.Request
 			return err
 		}
 		return httputil.WriteJSON(w, http.StatusOK, h)
+	case "get":
+		return s.save(ctx, w, []string{name})
 	}
 	return pageNotFound()
 }
@@ -191,4 +202,51 @@ func boolValue(s string) bool {
 		return false
 	}
 	return true
+}
+
+// saveAll is GET /images/get?names=a&names=b.
+func (s *Router) saveAll(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	return s.save(ctx, w, r.URL.Query()["names"])
+}
+
+func (s *Router) save(ctx context.Context, w http.ResponseWriter, names []string) error {
+	w.Header().Set("Content-Type", "application/x-tar")
+	return s.backend.SaveImages(ctx, &headerWriter{w: w}, names)
+}
+
+// headerWriter sends the 200 with the first byte, so that an error before
+// it is still an ordinary error response.
+type headerWriter struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (h *headerWriter) Write(p []byte) (int, error) {
+	if !h.started {
+		h.started = true
+		h.w.WriteHeader(http.StatusOK)
+	}
+	return h.w.Write(p)
+}
+
+// load is POST /images/load: the tar is the body; the answer is a JSON
+// stream of docker's "Loaded image: x" lines, an error after some images
+// were stored being its last message, as dockerd's.
+func (s *Router) load(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	lines, err := s.backend.LoadImages(ctx, r.Body)
+	if err != nil && len(lines) == 0 {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	for _, l := range lines {
+		if err := enc.Encode(jsonstream.Message{Stream: l + "\n"}); err != nil {
+			return nil
+		}
+	}
+	if err != nil {
+		_ = enc.Encode(jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}})
+	}
+	return nil
 }

@@ -57,6 +57,30 @@ func (f *fakeBackend) ImageDelete(ctx context.Context, name string, force, prune
 	return nil, nil
 }
 
+func (f *fakeBackend) SaveImages(ctx context.Context, w io.Writer, names []string) error {
+	f.got = append([]string{"save"}, names...)
+	for _, n := range names {
+		if n == "nope" {
+			return errdefs.New(errdefs.ErrNotFound, "No such image: nope")
+		}
+	}
+	_, err := io.WriteString(w, "TAR")
+	return err
+}
+
+func (f *fakeBackend) LoadImages(ctx context.Context, src io.Reader) ([]string, error) {
+	b, _ := io.ReadAll(src)
+	f.body = string(b)
+	f.got = []string{"load"}
+	switch f.body {
+	case "bad":
+		return nil, errdefs.New(errdefs.ErrInvalidParameter, "invalid archive")
+	case "half":
+		return []string{"Loaded image: a:1"}, errdefs.New(errdefs.ErrInvalidParameter, "invalid archive")
+	}
+	return []string{"Loaded image: a:1"}, nil
+}
+
 func boolString(b bool) string {
 	if b {
 		return "true"
@@ -87,6 +111,12 @@ func TestRoutes(t *testing.T) {
 		{"pull", "POST", "/images/create?fromImage=busybox", "", 501, "", "pulling images is not implemented yet"},
 		{"url import", "POST", "/images/create?fromSrc=http://x/y.tar", "", 501, "", "not implemented"},
 		{"neither", "POST", "/images/create", "", 400, "", "fromImage or fromSrc"},
+		{"save several", "GET", "/images/get?names=a&names=b/c:1", "", 200, "save a b/c:1", "TAR"},
+		{"save one", "GET", "/images/b/c:1/get", "", 200, "save b/c:1", "TAR"},
+		{"save missing", "GET", "/images/get?names=a&names=nope", "", 404, "save a nope", "No such image: nope"},
+		{"load", "POST", "/images/load?quiet=1", "TAR", 200, "load", `{"stream":"Loaded image: a:1\n"}`},
+		{"load bad", "POST", "/images/load", "bad", 400, "load", "invalid archive"},
+		{"load half", "POST", "/images/load", "half", 200, "load", `{"errorDetail":{"message":"invalid archive"}}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -106,7 +136,11 @@ func TestRoutes(t *testing.T) {
 			if c.body != "" && b.body != c.body {
 				t.Fatalf("import body %q", b.body)
 			}
-			if rec.Code != http.StatusCreated && rec.Header().Get("Content-Type") != "application/json" {
+			want := "application/json"
+			if strings.HasPrefix(c.name, "save") && rec.Code == 200 {
+				want = "application/x-tar"
+			}
+			if rec.Code != http.StatusCreated && rec.Header().Get("Content-Type") != want {
 				t.Fatalf("Content-Type %q", rec.Header().Get("Content-Type"))
 			}
 		})
