@@ -109,6 +109,8 @@ func addCommands(root *cobra.Command, cli *command.Cli) {
 		alias(image.NewRemoveCommand(cli), "rmi [OPTIONS] IMAGE [IMAGE...]"),
 		image.NewTagCommand(cli),
 		image.NewHistoryCommand(cli),
+		image.NewSaveCommand(cli),
+		image.NewLoadCommand(cli),
 		system.NewEventsCommand(cli),
 		container.NewDiffCommand(cli),
 		container.NewExportCommand(cli),

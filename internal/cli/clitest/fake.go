@@ -40,6 +40,8 @@ type FakeClient struct {
 	ImageTagFunc         func(o client.ImageTagOptions) (client.ImageTagResult, error)
 	ImageHistoryFunc     func(id string) (client.ImageHistoryResult, error)
 	ImagePruneFunc       func(o client.ImagePruneOptions) (client.ImagePruneResult, error)
+	ImageSaveFunc        func(images []string) (client.ImageSaveResult, error)
+	ImageLoadFunc        func(input io.Reader) (client.ImageLoadResult, error)
 	ContainerDiffFunc    func(id string) (client.ContainerDiffResult, error)
 	ContainerExportFunc  func(id string) (client.ContainerExportResult, error)
 	// EventsFunc answers Events; nil gives a stream that ends at once.
@@ -179,6 +181,20 @@ func (f *FakeClient) ContainerStats(_ context.Context, id string, o client.Conta
 		return client.ContainerStatsResult{}, nil
 	}
 	return f.ContainerStatsFunc(id, o)
+}
+
+func (f *FakeClient) ImageSave(_ context.Context, images []string, _ ...client.ImageSaveOption) (client.ImageSaveResult, error) {
+	if f.ImageSaveFunc == nil {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	return f.ImageSaveFunc(images)
+}
+
+func (f *FakeClient) ImageLoad(_ context.Context, input io.Reader, _ ...client.ImageLoadOption) (client.ImageLoadResult, error) {
+	if f.ImageLoadFunc == nil {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	return f.ImageLoadFunc(input)
 }
 
 func (f *FakeClient) ImageImport(_ context.Context, src client.ImageImportSource, ref string, o client.ImageImportOptions) (client.ImageImportResult, error) {

@@ -47,6 +47,8 @@ type APIClient interface {
 	ImageTag(ctx context.Context, opts client.ImageTagOptions) (client.ImageTagResult, error)
 	ImageHistory(ctx context.Context, id string, opts ...client.ImageHistoryOption) (client.ImageHistoryResult, error)
 	ImagePrune(ctx context.Context, opts client.ImagePruneOptions) (client.ImagePruneResult, error)
+	ImageSave(ctx context.Context, images []string, opts ...client.ImageSaveOption) (client.ImageSaveResult, error)
+	ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (client.ImageLoadResult, error)
 	ContainerDiff(ctx context.Context, id string, opts client.ContainerDiffOptions) (client.ContainerDiffResult, error)
 	ContainerExport(ctx context.Context, id string, opts client.ContainerExportOptions) (client.ContainerExportResult, error)
 	Events(ctx context.Context, opts client.EventsListOptions) client.EventsResult

@@ -24,6 +24,8 @@ func NewImageCommand(cli *command.Cli) *cobra.Command {
 		NewTagCommand(cli),
 		NewHistoryCommand(cli),
 		NewPruneCommand(cli),
+		NewSaveCommand(cli),
+		NewLoadCommand(cli),
 	)
 	return cmd
 }

@@ -71,6 +71,7 @@ func runImport(ctx context.Context, cli *command.Cli, opts importOptions, source
 // streamMessage is one JSON message of a progress stream.
 type streamMessage struct {
 	Status      string `json:"status"`
+	Stream      string `json:"stream"`
 	Error       string `json:"error"`
 	ErrorDetail *struct {
 		Message string `json:"message"`
@@ -78,6 +79,7 @@ type streamMessage struct {
 }
 
 // printStream prints the statuses of a JSON progress stream, one a line,
+// and its stream texts as they are,
 // and returns its error message as an error.
 func printStream(out io.Writer, r io.Reader) error {
 	dec := json.NewDecoder(r)
@@ -97,6 +99,9 @@ func printStream(out io.Writer, r io.Reader) error {
 		}
 		if m.Status != "" {
 			fmt.Fprintln(out, m.Status)
+		}
+		if m.Stream != "" {
+			fmt.Fprint(out, m.Stream)
 		}
 	}
 }
