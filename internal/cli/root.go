@@ -111,6 +111,7 @@ func addCommands(root *cobra.Command, cli *command.Cli) {
 		image.NewHistoryCommand(cli),
 		image.NewSaveCommand(cli),
 		image.NewLoadCommand(cli),
+		container.NewCommitCommand(cli),
 		system.NewEventsCommand(cli),
 		container.NewDiffCommand(cli),
 		container.NewExportCommand(cli),

@@ -42,6 +42,7 @@ type FakeClient struct {
 	ImagePruneFunc       func(o client.ImagePruneOptions) (client.ImagePruneResult, error)
 	ImageSaveFunc        func(images []string) (client.ImageSaveResult, error)
 	ImageLoadFunc        func(input io.Reader) (client.ImageLoadResult, error)
+	ContainerCommitFunc  func(id string, o client.ContainerCommitOptions) (client.ContainerCommitResult, error)
 	ContainerDiffFunc    func(id string) (client.ContainerDiffResult, error)
 	ContainerExportFunc  func(id string) (client.ContainerExportResult, error)
 	// EventsFunc answers Events; nil gives a stream that ends at once.
@@ -195,6 +196,13 @@ func (f *FakeClient) ImageLoad(_ context.Context, input io.Reader, _ ...client.I
 		return io.NopCloser(strings.NewReader("")), nil
 	}
 	return f.ImageLoadFunc(input)
+}
+
+func (f *FakeClient) ContainerCommit(_ context.Context, id string, o client.ContainerCommitOptions) (client.ContainerCommitResult, error) {
+	if f.ContainerCommitFunc == nil {
+		return client.ContainerCommitResult{}, nil
+	}
+	return f.ContainerCommitFunc(id, o)
 }
 
 func (f *FakeClient) ImageImport(_ context.Context, src client.ImageImportSource, ref string, o client.ImageImportOptions) (client.ImageImportResult, error) {

@@ -3,6 +3,7 @@ package overlay
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/berth-engine/berth/internal/archive"
@@ -52,4 +53,18 @@ func (s *Snapshotter) ReadOnlyMounts(ctx context.Context, key string) ([]mount.M
 		return nil, fmt.Errorf("snapshot %s: %w", key, err)
 	}
 	return ms, nil
+}
+
+// Diff writes what the active snapshot key changed over its parents to w
+// as an image layer tar, from its upper directory (docker commit).
+// Errors as Changes.
+func (s *Snapshotter) Diff(ctx context.Context, key string, w io.Writer) error {
+	sn, _, err := s.ms.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	if sn.Kind != snapshot.KindActive {
+		return fmt.Errorf("snapshot %s is not active: %w", key, snapshot.ErrFailedPrecondition)
+	}
+	return archive.WriteOverlayDiff(ctx, w, s.fs(sn.ID))
 }

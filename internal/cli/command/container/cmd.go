@@ -39,6 +39,7 @@ func NewContainerCommand(cli *command.Cli) *cobra.Command {
 		NewUpdateCommand(cli),
 		NewDiffCommand(cli),
 		NewExportCommand(cli),
+		NewCommitCommand(cli),
 	)
 	return cmd
 }

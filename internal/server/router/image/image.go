@@ -46,6 +46,10 @@ type Backend interface {
 	// and returns docker's "Loaded image: x" lines for them, with the
 	// error that stopped it, if any.
 	LoadImages(ctx context.Context, src io.Reader) ([]string, error)
+	// ContainerCommit makes an image of the container's changes, tagged
+	// repo[:tag] when repo is set, and returns its ID; a running
+	// container is paused meanwhile unless pause is false.
+	ContainerCommit(ctx context.Context, container, repo, tag, comment, author string, changes []string, pause bool) (string, error)
 }
 
 // Router serves the image routes from a Backend.
@@ -64,6 +68,7 @@ func (s *Router) Routes() []httputil.Route {
 		{Method: http.MethodPost, Path: "/images/prune", Handler: s.prune},
 		{Method: http.MethodGet, Path: "/images/get", Handler: s.saveAll},
 		{Method: http.MethodPost, Path: "/images/load", Handler: s.load},
+		{Method: http.MethodPost, Path: "/commit", Handler: s.commit},
 		{Method: http.MethodGet, Path: "/images/{name...}", Handler: s.get},
 		{Method: http.MethodPost, Path: "/images/{name...}", Handler: s.post},
 		{Method: http.MethodDelete, Path: "/images/{name...}", Handler: s.delete},
@@ -249,4 +254,20 @@ func (s *Router) load(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		_ = enc.Encode(jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}})
 	}
 	return nil
+}
+
+// commit is POST /commit?container=&repo=&tag=&comment=&author=&changes=&pause=.
+// pause defaults to true, as dockerd's. A config in the body is not
+// applied (changes are).
+func (s *Router) commit(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	if q.Get("container") == "" {
+		return errdefs.New(errdefs.ErrInvalidParameter, "container is required")
+	}
+	pause := q.Get("pause") == "" || boolValue(q.Get("pause"))
+	id, err := s.backend.ContainerCommit(ctx, q.Get("container"), q.Get("repo"), q.Get("tag"), q.Get("comment"), q.Get("author"), q["changes"], pause)
+	if err != nil {
+		return err
+	}
+	return httputil.WriteJSON(w, http.StatusCreated, map[string]string{"Id": id})
 }

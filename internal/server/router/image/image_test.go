@@ -81,6 +81,11 @@ func (f *fakeBackend) LoadImages(ctx context.Context, src io.Reader) ([]string, 
 	return []string{"Loaded image: a:1"}, nil
 }
 
+func (f *fakeBackend) ContainerCommit(ctx context.Context, container, repo, tag, comment, author string, changes []string, pause bool) (string, error) {
+	f.got = append([]string{"commit", container, repo, tag, comment, author, boolString(pause)}, changes...)
+	return "sha256:def", nil
+}
+
 func boolString(b bool) string {
 	if b {
 		return "true"
@@ -115,6 +120,9 @@ func TestRoutes(t *testing.T) {
 		{"save one", "GET", "/images/b/c:1/get", "", 200, "save b/c:1", "TAR"},
 		{"save missing", "GET", "/images/get?names=a&names=nope", "", 404, "save a nope", "No such image: nope"},
 		{"load", "POST", "/images/load?quiet=1", "TAR", 200, "load", `{"stream":"Loaded image: a:1\n"}`},
+		{"commit", "POST", "/commit?container=c1&repo=r&tag=1&comment=m&author=a&changes=CMD+sh&changes=ENV+A%3D1", "", 201, "commit c1 r 1 m a true CMD sh ENV A=1", `{"Id":"sha256:def"}`},
+		{"commit no pause", "POST", "/commit?container=c1&pause=0", "", 201, "commit c1     false", `{"Id":"sha256:def"}`},
+		{"commit no container", "POST", "/commit", "", 400, "", "container is required"},
 		{"load bad", "POST", "/images/load", "bad", 400, "load", "invalid archive"},
 		{"load half", "POST", "/images/load", "half", 200, "load", `{"errorDetail":{"message":"invalid archive"}}`},
 	}

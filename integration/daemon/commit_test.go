@@ -1,0 +1,55 @@
+package daemon
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCommit: a container that wrote a file and deleted one of its image's
+// commits to an image with one more layer whose containers see both
+// changes; history shows the layer, changes apply to the config.
+func TestCommit(t *testing.T) {
+	d := containerDaemon(t)
+	baseLayers := mustDocker(t, d, "inspect", "-f", "{{len .RootFS.Layers}}", "busybox")
+	mustDocker(t, d, "run", "--name", "c1", "busybox", "sh", "-c", "echo committed > /new && rm /bin/vi && mkdir -p /d/e && echo x > /d/e/f")
+	id := mustDocker(t, d, "commit", "-a", "me <me@x>", "-m", "first", "-c", "ENV ADDED=yes", "-c", `CMD ["cat", "/new"]`, "c1", "committed:1")
+	if !strings.HasPrefix(id, "sha256:") {
+		t.Fatalf("commit: %q", id)
+	}
+	if out := mustDocker(t, d, "run", "--rm", "committed:1"); out != "committed" {
+		t.Fatalf("run the new image's CMD: %q", out)
+	}
+	out := mustDocker(t, d, "run", "--rm", "committed:1", "sh", "-c", "cat /d/e/f; echo $ADDED; ls /bin/vi 2>&1 || echo gone")
+	if !strings.Contains(out, "x\nyes") || !strings.Contains(out, "gone") {
+		t.Fatalf("new image's content: %q", out)
+	}
+	got := mustDocker(t, d, "inspect", "-f", "{{len .RootFS.Layers}} {{.Author}} {{.Comment}}", "committed:1")
+	if want := "2 me <me@x> first"; baseLayers != "1" || got != want {
+		t.Fatalf("inspect: %q (busybox has %s layers), want %q", got, baseLayers, want)
+	}
+	hist := mustDocker(t, d, "history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Comment}}", "committed:1")
+	if lines := strings.Split(hist, "\n"); len(lines) != 2 || !strings.Contains(lines[0], "|first") {
+		t.Fatalf("history:\n%s", hist)
+	}
+
+	// A running container, paused meanwhile (and unpaused after), and one
+	// committed with --pause=false.
+	mustDocker(t, d, "run", "-d", "--name", "c2", "busybox", "sh", "-c", "echo live > /live; sleep 60")
+	mustDocker(t, d, "commit", "c2", "committed:2")
+	if st := mustDocker(t, d, "inspect", "-f", "{{.State.Status}}", "c2"); st != "running" {
+		t.Fatalf("c2 after commit: %s", st)
+	}
+	mustDocker(t, d, "commit", "--pause=false", "c2", "committed:3")
+	if out := mustDocker(t, d, "run", "--rm", "committed:2", "cat", "/live"); out != "live" {
+		t.Fatalf("committed running container: %q", out)
+	}
+	// A commit of a commit keeps stacking layers.
+	if got := mustDocker(t, d, "inspect", "-f", "{{len .RootFS.Layers}}", "committed:2"); got != "2" {
+		t.Fatalf("committed:2 layers %s", got)
+	}
+	if out, err := d.docker("commit", "nope"); err == nil || !strings.Contains(out, "No such container") {
+		t.Fatalf("commit of a missing container: %v %q", err, out)
+	}
+	mustDocker(t, d, "rm", "-f", "c1", "c2")
+	mustDocker(t, d, "rmi", "committed:1", "committed:2", "committed:3")
+}
