@@ -27,9 +27,12 @@ func TestCommit(t *testing.T) {
 	if want := "2 me <me@x> first"; baseLayers != "1" || got != want {
 		t.Fatalf("inspect: %q (busybox has %s layers), want %q", got, baseLayers, want)
 	}
-	hist := mustDocker(t, d, "history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Comment}}", "committed:1")
-	if lines := strings.Split(hist, "\n"); len(lines) != 2 || !strings.Contains(lines[0], "|first") {
-		t.Fatalf("history:\n%s", hist)
+	// As dockerd's, the parent's row carries the parent's ID.
+	base := mustDocker(t, d, "inspect", "-f", "{{.Id}}", "busybox")
+	hist := mustDocker(t, d, "history", "--no-trunc", "--format", "{{.ID}}|{{.CreatedBy}}|{{.Comment}}", "committed:1")
+	want := id + "|sh -c echo committed > /new && rm /bin/vi && mkdir -p /d/e && echo x > /d/e/f|first\n" + base + "||"
+	if !strings.HasPrefix(hist, want) {
+		t.Fatalf("history:\n%s\nwant it to begin\n%s", hist, want)
 	}
 
 	// A running container, paused meanwhile (and unpaused after), and one

@@ -105,7 +105,7 @@ func (s *Store) Commit(ctx context.Context, r io.Reader, opts CommitOptions) (st
 		return "", fmt.Errorf("commit: %w", err)
 	}
 	id := cfgBlob.Digest.String()
-	rec := record{Manifest: mBlob.Digest, ManifestSize: mBlob.Size, Layers: layers, Created: now}
+	rec := record{Manifest: mBlob.Digest, ManifestSize: mBlob.Size, Layers: layers, Created: now, Parent: digest.Digest(parent.id)}
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		if tagged != "" {
 			rec.LastTagTime = now

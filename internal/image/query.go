@@ -176,5 +176,17 @@ func (s *Store) History(ctx context.Context, refOrID string) ([]image.HistoryRes
 		items[0].ID = l.id
 		items[0].Tags = l.tags
 	}
+	// As dockerd: the rows a committed image shares with its parent (when
+	// that is still there) carry the parent's ID and tags.
+	if l.rec.Parent != "" {
+		if ph, err := s.History(ctx, l.rec.Parent.String()); err == nil && len(ph) < len(items) {
+			off := len(items) - len(ph)
+			for i, p := range ph {
+				if p.ID != "<missing>" {
+					items[off+i].ID, items[off+i].Tags = p.ID, p.Tags
+				}
+			}
+		}
+	}
 	return items, nil
 }

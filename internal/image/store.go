@@ -45,6 +45,9 @@ type record struct {
 	Layers       []layer       `json:"layers"`
 	Created      time.Time     `json:"created"`
 	LastTagTime  time.Time     `json:"lastTagTime,omitzero"`
+	// Parent is the image a commit was made from (docker's local parent
+	// chain); empty for imported and loaded images.
+	Parent digest.Digest `json:"parent,omitempty"`
 }
 
 func (r record) size() int64 {
