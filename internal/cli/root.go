@@ -115,6 +115,7 @@ func addCommands(root *cobra.Command, cli *command.Cli) {
 		system.NewEventsCommand(cli),
 		container.NewDiffCommand(cli),
 		container.NewExportCommand(cli),
+		container.NewCopyCommand(cli),
 	)
 }
 

@@ -40,6 +40,7 @@ func NewContainerCommand(cli *command.Cli) *cobra.Command {
 		NewDiffCommand(cli),
 		NewExportCommand(cli),
 		NewCommitCommand(cli),
+		NewCopyCommand(cli),
 	)
 	return cmd
 }

@@ -94,7 +94,7 @@ func (s *Router) Routes() []httputil.Route {
 		{Method: http.MethodPost, Path: "/containers/{id}/pause", Handler: s.pause},
 		{Method: http.MethodPost, Path: "/containers/{id}/unpause", Handler: s.unpause},
 		{Method: http.MethodPost, Path: "/containers/{id}/update", Handler: s.update},
-	}, append(s.fileRoutes(), s.wsRoutes()...)...)
+	}, append(append(s.fileRoutes(), s.archiveRoutes()...), s.wsRoutes()...)...)
 }
 
 // boolValue is docker's reading of a query flag: absent, "", "0", "no",
