@@ -267,6 +267,9 @@ func (d *Daemon) LoadImages(ctx context.Context, src io.Reader) ([]string, error
 	var lines []string
 	for _, l := range loaded {
 		for _, t := range l.Tags {
+			if old, ok := l.Moved[t]; ok {
+				lines = append(lines, fmt.Sprintf("The image %s already exists, renaming the old one with ID %s to empty string", t, old))
+			}
 			d.logImageEvent(ctx, l.ID, t, eventtypes.ActionTag)
 			lines = append(lines, "Loaded image: "+t)
 		}

@@ -31,6 +31,9 @@ import (
 type Loaded struct {
 	ID   string
 	Tags []string
+	// Moved maps each of Tags that named another image before the load
+	// to that image's ID.
+	Moved map[string]string
 }
 
 // Load stores the images of an archive docker save or an OCI image layout
@@ -222,6 +225,7 @@ func (s *Store) loadImage(ctx context.Context, a *loadArchive, cfgPath string, c
 		return Loaded{}, fmt.Errorf("load: %w", err)
 	}
 	rec.Manifest, rec.ManifestSize = mBlob.Digest, mBlob.Size
+	var moved map[string]string
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		if old, ok, err := getRecord(tx, id.String()); err == nil && ok {
 			rec.LastTagTime = old.LastTagTime // an image loaded again keeps its record
@@ -229,7 +233,14 @@ func (s *Store) loadImage(ctx context.Context, a *loadArchive, cfgPath string, c
 		if len(tagged) > 0 {
 			rec.LastTagTime = time.Now().UTC()
 		}
-		for _, t := range tagged {
+		for i, t := range tagged {
+			if old := tx.Bucket(bucketRefs).Get([]byte(t)); old != nil && string(old) != id.String() {
+				if moved == nil {
+					moved = map[string]string{}
+				}
+				nt, _ := parseTag(tags[i])
+				moved[reference.FamiliarString(nt)] = string(old)
+			}
 			if err := tx.Bucket(bucketRefs).Put([]byte(t), []byte(id.String())); err != nil {
 				return err
 			}
@@ -240,7 +251,7 @@ func (s *Store) loadImage(ctx context.Context, a *loadArchive, cfgPath string, c
 		return Loaded{}, fmt.Errorf("load: %w", err)
 	}
 	s.syncIndex(ctx)
-	l := Loaded{ID: id.String()}
+	l := Loaded{ID: id.String(), Moved: moved}
 	for _, t := range tags {
 		nt, _ := parseTag(t)
 		l.Tags = append(l.Tags, reference.FamiliarString(nt))

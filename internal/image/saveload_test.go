@@ -83,6 +83,15 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if key, err := dst.store.RootFS(ctx, "busybox:1"); err != nil || key == "" {
 		t.Fatalf("rootfs %q %v", key, err)
 	}
+	// A tag that named another image moves, and the load says so.
+	other, err := dst.store.Import(ctx, bytes.NewReader(data), ImportOptions{Ref: "busybox:1", Changes: []string{`CMD ["ls"]`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = dst.store.Load(ctx, bytes.NewReader(buf.Bytes()))
+	if err != nil || len(got) != 1 || got[0].Moved["busybox:1"] != other {
+		t.Fatalf("load over a tag: %+v %v", got, err)
+	}
 	oci := rewriteTar(t, buf.Bytes(), func(name string) bool { return name != "manifest.json" })
 	dst2 := openEnv(t, t.TempDir(), Options{})
 	got, err = dst2.store.Load(ctx, bytes.NewReader(oci))
