@@ -9,12 +9,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
-	goarchive "github.com/moby/go-archive"
-	"github.com/moby/go-archive/compression"
 	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/moby/sys/user"
 
@@ -89,7 +89,16 @@ func within(root, p string) bool {
 // statContainerPath answers for rp as dockerd's X-Docker-Container-Path-Stat:
 // the link's target is its resolution inside the container.
 func statContainerPath(root string, rp containerPath, notFound func() error) (*ctypes.PathStat, error) {
-	fi, err := os.Lstat(rp.resolved)
+	rel, err := filepath.Rel(root, rp.resolved)
+	if err != nil {
+		return nil, err
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	fi, err := r.Lstat(rel)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, notFound()
 	}
@@ -189,71 +198,94 @@ func (d *Daemon) ContainerArchivePath(ctx context.Context, idOrName, p string, s
 		if err != nil {
 			return err
 		}
-		// Tar the last element from its (resolved) parent: the walk uses
-		// lstat and never follows a symlink, so it stays inside root.
-		dir, base := filepath.Split(rp.resolved)
-		if strings.HasSuffix(rp.abs, "/.") {
-			dir, base = rp.resolved, "."
-		}
-		rebase := path.Base(path.Clean(rp.abs))
-		if base == "." {
-			rebase = "."
-		}
-		rc, err := goarchive.TarWithOptions(dir, &goarchive.TarOptions{
-			Compression:  compression.None,
-			IncludeFiles: []string{base},
-			RebaseNames:  map[string]string{base: rebase},
-		})
+		rel, err := filepath.Rel(root, rp.resolved)
 		if err != nil {
+			return err
+		}
+		name := path.Base(rp.abs)
+		if name == "." {
+			name = "./" // dockerd sends a "dir/." copy as ./, ./a, ...
+		}
+		r, err := os.OpenRoot(root)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		start(st)
+		tw := tar.NewWriter(w)
+		if err := tarTree(ctx, r, filepath.ToSlash(rel), name, tw); err != nil {
 			return fmt.Errorf("container %s archive %s: %w", c.ID, p, err)
 		}
-		defer rc.Close()
-		start(st)
-		if base == "." {
-			return copyDotTar(dir, rc, w)
-		}
-		_, err = io.Copy(w, rc)
-		return err
+		return tw.Close()
 	})
 }
 
-// copyDotTar copies the tar r of dir's content to w as dockerd sends a
-// "dir/." copy: the directory's own entry "./" first, then "./name".
-func copyDotTar(dir string, r io.Reader, w io.Writer) error {
-	fi, err := os.Lstat(dir)
+// tarTree writes rel (a path under r) as name and, for a directory,
+// everything beneath it. Every lookup goes through r, an os.Root, so a
+// running container that swaps a directory for a symlink while the tar is
+// made cannot point the walk outside its root (the race of CVE-2018-15664):
+// such a lookup fails instead. Symlinks are sent as links, sockets skipped
+// as dockerd does; hard links are sent as separate files.
+func tarTree(ctx context.Context, r *os.Root, rel, name string, tw *tar.Writer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	fi, err := r.Lstat(rel)
 	if err != nil {
 		return err
 	}
-	top, err := tar.FileInfoHeader(fi, "")
-	if err != nil {
-		return err
+	if fi.Mode()&os.ModeSocket != 0 {
+		return nil
 	}
-	top.Name, top.Uname, top.Gname = "./", "", ""
-	tw := tar.NewWriter(w)
-	if err := tw.WriteHeader(top); err != nil {
-		return err
-	}
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
+	var link string
+	if fi.Mode()&os.ModeSymlink != 0 {
+		if link, err = r.Readlink(rel); err != nil {
+			return err
 		}
+	}
+	hdr, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		return err
+	}
+	// Owner names would be the host's: keep the numbers only.
+	hdr.Name, hdr.Uname, hdr.Gname = name, "", ""
+	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
+	if fi.IsDir() && !strings.HasSuffix(hdr.Name, "/") {
+		hdr.Name += "/"
+	}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	switch {
+	case fi.Mode().IsRegular():
+		f, err := r.Open(rel)
 		if err != nil {
 			return err
 		}
-		hdr.Name = "./" + hdr.Name
-		if hdr.Typeflag == tar.TypeLink {
-			hdr.Linkname = "./" + hdr.Linkname
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
+		defer f.Close()
+		// A file that shrank meanwhile fails here rather than sending a
+		// short entry.
+		_, err = io.CopyN(tw, f, hdr.Size)
+		return err
+	case fi.IsDir():
+		f, err := r.Open(rel)
+		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(tw, tr); err != nil {
+		names, err := f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
 			return err
+		}
+		sort.Strings(names)
+		prefix := strings.TrimSuffix(hdr.Name, "/") + "/"
+		for _, n := range names {
+			if err := tarTree(ctx, r, path.Join(rel, n), prefix+n, tw); err != nil {
+				return err
+			}
 		}
 	}
-	return tw.Close()
+	return nil
 }
 
 // extractOptions are the PUT .../archive query's flags, resolved.

@@ -214,15 +214,16 @@ func TestExtractIntoNoOverwriteDirNonDir(t *testing.T) {
 	}
 }
 
-func TestCopyDotTar(t *testing.T) {
-	dir := t.TempDir()
-	in := tarOf(t, tarEntry{name: "a", typ: tar.TypeReg}, tarEntry{name: "h", typ: tar.TypeLink, linkname: "a"})
-	var out bytes.Buffer
-	if err := copyDotTar(dir, in, &out); err != nil {
-		t.Fatal(err)
+func tarNames(t *testing.T, r *os.Root, rel, name string) ([]string, error) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tarTree(context.Background(), r, rel, name, tw); err != nil {
+		return nil, err
 	}
-	tr := tar.NewReader(&out)
+	tw.Close()
 	var got []string
+	tr := tar.NewReader(&buf)
 	for {
 		h, err := tr.Next()
 		if err != nil {
@@ -230,7 +231,35 @@ func TestCopyDotTar(t *testing.T) {
 		}
 		got = append(got, h.Name+">"+h.Linkname)
 	}
-	if want := "./> ./a> ./h>./a"; strings.Join(got, " ") != want {
-		t.Errorf("entries %q, want %q", strings.Join(got, " "), want)
+	return got, nil
+}
+
+func TestTarTree(t *testing.T) {
+	root := cpRoot(t)
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, tc := range []struct{ rel, name, want string }{
+		{"d", "d", "d/> d/etc>/etc d/sub/> d/up>.."},
+		{"d", "./", "./> ./etc>/etc ./sub/> ./up>.."},
+		{"escape", "escape", "escape>/"},
+		{"etc/passwd", "passwd", "passwd>"},
+	} {
+		got, err := tarNames(t, r, tc.rel, tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%s as %s: %q, want %q", tc.rel, tc.name, strings.Join(got, " "), tc.want)
+		}
+	}
+	// A path through a symlink leaving the root (what a container could
+	// swap in after resolution) fails instead of reading the host.
+	for _, rel := range []string{"escape/etc", "x/etc", "d/etc/passwd"} {
+		if got, err := tarNames(t, r, rel, "n"); err == nil {
+			t.Errorf("%s: tarred %v through a symlink", rel, got)
+		}
 	}
 }
