@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // cpCanary makes a host directory holding one file and returns its path;
@@ -241,6 +243,15 @@ func TestCopyDockerCLI(t *testing.T) {
 		}
 		if h, err := tar.NewReader(bytes.NewReader(body)).Next(); err != nil || h.Name != "./" {
 			t.Errorf("first entry of /d/sub/.: %v %v", h, err)
+		}
+	}
+
+	// events: a GET is archive-path, a PUT extract-to-dir, a HEAD none, as
+	// with dockerd 20.10.
+	{
+		evs := d.mustDocker("events", "--since", "0", "--until", strconv.FormatInt(time.Now().Unix()+1, 10), "--filter", "container=cpr", "--format", "{{.Action}}")
+		if !strings.Contains(evs, "archive-path") || !strings.Contains(evs, "extract-to-dir") {
+			t.Errorf("events: %q", evs)
 		}
 	}
 

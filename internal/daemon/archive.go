@@ -16,6 +16,7 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	ctypes "github.com/moby/moby/api/types/container"
+	eventtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/sys/user"
 
 	"github.com/berth-engine/berth/internal/archive"
@@ -216,7 +217,11 @@ func (d *Daemon) ContainerArchivePath(ctx context.Context, idOrName, p string, s
 		if err := tarTree(ctx, r, filepath.ToSlash(rel), name, tw); err != nil {
 			return fmt.Errorf("container %s archive %s: %w", c.ID, p, err)
 		}
-		return tw.Close()
+		if err := tw.Close(); err != nil {
+			return err
+		}
+		d.LogContainerEvent(c, eventtypes.ActionArchivePath, nil)
+		return nil
 	})
 }
 
@@ -361,7 +366,11 @@ func (d *Daemon) ContainerExtractToDir(ctx context.Context, idOrName, p string, 
 			}
 			opts.owner = &[2]int{eu.Uid, eu.Gid}
 		}
-		return extractInto(ctx, root, filepath.ToSlash(rel), opts, r)
+		if err := extractInto(ctx, root, filepath.ToSlash(rel), opts, r); err != nil {
+			return err
+		}
+		d.LogContainerEvent(c, eventtypes.ActionExtractToDir, nil)
+		return nil
 	})
 }
 
