@@ -320,13 +320,20 @@ func assertNoLeftovers(t *testing.T, d *daemon, id string) {
 	t.Helper()
 	for _, p := range []string{
 		filepath.Join(d.ExecRoot, "containers", id),
-		filepath.Join(d.ExecRoot, "shims", id),
 		filepath.Join(d.DataRoot, "containers", id),
 	} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s left behind", p)
 		}
 	}
+	// After an AutoRemove the shim's release may still be finishing (it
+	// is not on the path of the removal): give it a moment.
+	eventually(t, func() error {
+		if _, err := os.Stat(filepath.Join(d.ExecRoot, "shims", id)); err == nil {
+			return fmt.Errorf("shim directory of %s left behind", id)
+		}
+		return nil
+	})
 	mi, _ := os.ReadFile("/proc/self/mountinfo")
 	if strings.Contains(string(mi), id) {
 		t.Errorf("a mount of container %s is left", id)

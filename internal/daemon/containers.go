@@ -483,7 +483,9 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 	}
 	if auto {
 		// --rm takes the anonymous volumes along, as with dockerd.
-		if err := d.ContainerRemove(ctx, id, true, true); err != nil {
+		// Not waiting for the shim's release: a `run --rm` client waits
+		// for the record's removal only; the release finishes on its own.
+		if err := d.removeContainer(ctx, id, true, true); err != nil {
 			log.G(ctx).Error("auto-remove", "id", id, "err", err)
 		}
 	}
@@ -858,6 +860,22 @@ func (d *Daemon) ContainerWait(ctx context.Context, idOrName string, cond ctypes
 // ContainerRemove removes a container: a running one only with force
 // (killed first), then its writable layer, bundle and record.
 func (d *Daemon) ContainerRemove(ctx context.Context, idOrName string, force, removeVolumes bool) error {
+	c, err := d.getContainer(idOrName)
+	if err != nil {
+		return err
+	}
+	if err := d.removeContainer(ctx, c.ID, force, removeVolumes); err != nil {
+		return err
+	}
+	// An explicit remove returns with the runtime's state and cgroups gone
+	// too, as `docker rm` does.
+	d.releases.wait(ctx, c.ID)
+	return nil
+}
+
+// removeContainer is ContainerRemove without waiting for the shim's
+// release.
+func (d *Daemon) removeContainer(ctx context.Context, idOrName string, force, removeVolumes bool) error {
 	c, err := d.getContainer(idOrName)
 	if err != nil {
 		return err
