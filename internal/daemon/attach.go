@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 
+	eventtypes "github.com/moby/moby/api/types/events"
+
 	"github.com/berth-engine/berth/internal/container"
 	"github.com/berth-engine/berth/internal/errdefs"
 	"github.com/berth-engine/berth/internal/log"
@@ -182,10 +184,17 @@ func (d *Daemon) ContainerAttach(ctx context.Context, idOrName string, cfg strea
 			pending = newPendingAttach(ctx, opts)
 			d.attaches.add(id, pending)
 		}
+		if err == nil {
+			// Published here, under the lock, so that it precedes the
+			// start this attach is waiting for, as in dockerd.
+			d.logContainerEventLocked(c, eventtypes.ActionAttach, nil)
+		}
 		c.Unlock()
 		if err != nil {
 			return fmt.Errorf("attaching to container %s: %w", id, err)
 		}
+	} else {
+		d.LogContainerEvent(c, eventtypes.ActionAttach, nil)
 	}
 	defer func() {
 		if pending != nil {
@@ -202,7 +211,6 @@ func (d *Daemon) ContainerAttach(ctx context.Context, idOrName string, cfg strea
 		return err
 	}
 	defer conn.Close()
-	d.LogContainerEvent(c, "attach", nil)
 	if cfg.Logs && (cfg.Stdout || cfg.Stderr) {
 		if err := d.replayLog(ctx, c, conn, cfg.Stdout, cfg.Stderr, tty); err != nil {
 			return nil // the connection is the client's now: errors only end it
