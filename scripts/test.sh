@@ -17,6 +17,10 @@ echo "== unit and root tests"
 go test -count=1 ./internal/... ./cmd/...
 echo "== OCI runtime validation suite (runtime-tools)"
 # Floor: every test runc 1.1.5 passes here, at least its 3275 ok, fewer than its 35 not ok.
-scripts/runtime-validation.sh --baseline test/validation/runc-1.1.5.pass --min-ok 3275 --max-not-ok 34 "$PWD/bin/berth-runtime"
+# The per-test TAP files are kept only for the run's duration (pass --out to
+# the script yourself to keep them).
+tap=$(mktemp -d /tmp/berth-validation-tap.XXXXXX)
+trap 'rm -rf "$tap"' EXIT
+scripts/runtime-validation.sh --out "$tap" --baseline test/validation/runc-1.1.5.pass --min-ok 3275 --max-not-ok 34 "$PWD/bin/berth-runtime"
 echo "== integration tests (berth-runtime vs runc)"
 BERTH_RUNTIME=$PWD/bin/berth-runtime go test -count=1 -v ./integration/...
