@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -39,32 +38,9 @@ func NewExportCommand(cli *command.Cli) *cobra.Command {
 				_, err = io.Copy(cli.Out(), rc)
 				return err
 			}
-			return writeFile(output, rc)
+			return command.WriteFile(output, rc)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "Write to a file, instead of STDOUT")
 	return cmd
-}
-
-// writeFile writes r to path through a temporary file beside it, so that
-// a failed export leaves no partial archive under the name asked for.
-func writeFile(path string, r io.Reader) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(f, r)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }

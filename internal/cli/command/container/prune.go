@@ -1,10 +1,8 @@
 package container
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/docker/go-units"
 	"github.com/moby/moby/client"
@@ -36,7 +34,7 @@ func NewPruneCommand(cli *command.Cli) *cobra.Command {
 }
 
 func runPrune(ctx context.Context, cli *command.Cli, opts pruneOptions) error {
-	if !opts.force && !confirm(cli, "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?") {
+	if !opts.force && !command.Confirm(cli, "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?") {
 		return command.StatusError{Status: "Error: container prune has been cancelled", StatusCode: 1}
 	}
 	api, err := cli.Client()
@@ -56,12 +54,4 @@ func runPrune(ctx context.Context, cli *command.Cli, opts pruneOptions) error {
 	}
 	fmt.Fprintf(cli.Out(), "Total reclaimed space: %s\n", units.HumanSize(float64(res.Report.SpaceReclaimed)))
 	return nil
-}
-
-// confirm asks a yes/no question on the standard input.
-func confirm(cli *command.Cli, question string) bool {
-	fmt.Fprintf(cli.Out(), "%s [y/N] ", question)
-	line, _ := bufio.NewReader(cli.Stdin()).ReadString('\n')
-	a := strings.ToLower(strings.TrimSpace(line))
-	return a == "y" || a == "yes"
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -47,28 +46,5 @@ func runSave(ctx context.Context, cli *command.Cli, output string, images []stri
 		_, err = io.Copy(cli.Out(), rc)
 		return err
 	}
-	return writeFile(output, rc)
-}
-
-// writeFile writes r to path through a temporary file beside it, so that
-// a failed save leaves no partial archive under the name asked for.
-func writeFile(path string, r io.Reader) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(f, r)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return command.WriteFile(output, rc)
 }

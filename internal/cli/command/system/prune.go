@@ -1,11 +1,9 @@
 package system
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/image"
@@ -58,7 +56,7 @@ func runPrune(ctx context.Context, cli *command.Cli, opts pruneOptions) error {
 		warning += "  - all anonymous volumes not used by at least one container\n"
 	}
 	warning += "  - " + images + "\n\nAre you sure you want to continue?"
-	if !opts.force && !confirm(cli, warning) {
+	if !opts.force && !command.Confirm(cli, warning) {
 		return command.StatusError{Status: "Error: system prune has been cancelled", StatusCode: 1}
 	}
 	api, err := cli.Client()
@@ -128,12 +126,4 @@ func printDeletedImages(out io.Writer, items []image.DeleteResponse) {
 		}
 	}
 	fmt.Fprintln(out)
-}
-
-// confirm asks a yes/no question on the standard input.
-func confirm(cli *command.Cli, question string) bool {
-	fmt.Fprintf(cli.Out(), "%s [y/N] ", question)
-	line, _ := bufio.NewReader(cli.Stdin()).ReadString('\n')
-	a := strings.ToLower(strings.TrimSpace(line))
-	return a == "y" || a == "yes"
 }

@@ -1,10 +1,8 @@
 package volume
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/docker/go-units"
 	"github.com/moby/moby/client"
@@ -42,9 +40,7 @@ func runPrune(ctx context.Context, cli *command.Cli, opts pruneOptions) error {
 		warning = "WARNING! This will remove all local volumes not used by at least one container."
 	}
 	if !opts.force {
-		fmt.Fprintf(cli.Out(), "%s\nAre you sure you want to continue? [y/N] ", warning)
-		line, _ := bufio.NewReader(cli.Stdin()).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		if !command.Confirm(cli, warning+"\nAre you sure you want to continue?") {
 			return command.StatusError{Status: "Error: volume prune has been cancelled", StatusCode: 1}
 		}
 	}
