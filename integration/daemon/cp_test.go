@@ -290,3 +290,60 @@ func TestCopyDockerCLI(t *testing.T) {
 		assertCanary(t, canary)
 	}
 }
+
+// TestCopyMounts: docker cp sees what the container's processes see at a
+// volume, a bind and (while running) a tmpfs, not the rootfs directory
+// underneath; for a stopped container the volume and bind are reached too.
+func TestCopyMounts(t *testing.T) {
+	d := containerDaemon(t)
+	hostDir := t.TempDir()
+	out := t.TempDir()
+	src := filepath.Join(out, "in.txt")
+	if err := os.WriteFile(src, []byte("copied\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.mustDocker("volume", "create", "cpvol")
+	d.mustDocker("run", "-d", "--name", "cpm", "-v", "cpvol:/vol", "-v", hostDir+":/bind", "--tmpfs", "/scratch",
+		"busybox", "sh", "-c", "echo inside > /scratch/t && touch /ready && sleep 1000")
+	eventually(t, func() error { _, err := d.docker("exec", "cpm", "test", "-e", "/ready"); return err })
+
+	// running: into the volume, the bind and the tmpfs; out of the tmpfs.
+	for _, dir := range []string{"/vol", "/bind", "/scratch"} {
+		d.mustDocker("cp", src, "cpm:"+dir+"/")
+		if got := d.mustDocker("exec", "cpm", "cat", dir+"/in.txt"); got != "copied" {
+			t.Errorf("running: %s/in.txt reads %q in the container", dir, got)
+		}
+	}
+	if got := readFile(t, filepath.Join(hostDir, "in.txt")); got != "copied\n" {
+		t.Errorf("bind source on the host: %q", got)
+	}
+	d.mustDocker("cp", "cpm:/scratch/t", filepath.Join(out, "t"))
+	if got := readFile(t, filepath.Join(out, "t")); got != "inside\n" {
+		t.Errorf("copied out of the tmpfs: %q", got)
+	}
+
+	// stopped: the volume and the bind are still where the container sees them.
+	d.mustDocker("stop", "-t", "1", "cpm")
+	src2 := filepath.Join(out, "late.txt")
+	if err := os.WriteFile(src2, []byte("late\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.mustDocker("cp", src2, "cpm:/vol/")
+	d.mustDocker("cp", src2, "cpm:/bind/")
+	if got := d.mustDocker("run", "--rm", "-v", "cpvol:/v", "busybox", "cat", "/v/late.txt", "/v/in.txt"); got != "late\ncopied" {
+		t.Errorf("volume after a copy into the stopped container: %q", got)
+	}
+	if got := readFile(t, filepath.Join(hostDir, "late.txt")); got != "late\n" {
+		t.Errorf("bind source after a copy into the stopped container: %q", got)
+	}
+	d.mustDocker("cp", "cpm:/vol/in.txt", filepath.Join(out, "back.txt"))
+	if got := readFile(t, filepath.Join(out, "back.txt")); got != "copied\n" {
+		t.Errorf("copied out of the stopped container's volume: %q", got)
+	}
+	d.mustDocker("rm", "cpm")
+	d.mustDocker("volume", "rm", "cpvol")
+	// nothing of the copies stays mounted.
+	if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), "berth-mount-") {
+		t.Errorf("a temporary copy mount is left:\n%s", mi)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) (int64, e
 		return 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	defer dr.Close()
-	rootPath, err := filepath.EvalSymlinks(filepath.Clean(dir))
+	rootPath, err := canonicalRoot(dir)
 	if err != nil {
 		return 0, err
 	}
@@ -97,6 +98,20 @@ func (c *countReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// canonicalRoot resolves the symlinks in dir's own path, except for a
+// process's root link (/proc/PID/root): that one names another mount
+// namespace's root, which readlink reports as "/", the host's root from
+// here. It is kept as given; os.OpenRoot and securejoin reach through it.
+func canonicalRoot(dir string) (string, error) {
+	clean := filepath.Clean(dir)
+	if procRoot.MatchString(clean) {
+		return clean, nil
+	}
+	return filepath.EvalSymlinks(clean)
+}
+
+var procRoot = regexp.MustCompile(`^/proc/[0-9]+/root$`)
 
 type dirTime struct {
 	name         string

@@ -32,9 +32,12 @@ import (
 // resolves as it would for a process chrooted there and never reaches a
 // host path.
 //
-// Limitation: mounts made inside the container's mount namespace (binds,
-// volumes, tmpfs) are not visible from the host's view of the rootfs, so a
-// copy at such a path reads or writes the rootfs directory underneath.
+// A running container is seen through /proc/PID/root of its init: the
+// root of its own mount namespace, so binds, volumes and tmpfs mounts are
+// read and written where the container's processes see them (dockerd
+// bind-mounts the volumes into the host's view instead, and misses tmpfs).
+// A stopped container's volumes and binds are bind-mounted over its
+// snapshot, read-only where the container mounts them read-only.
 
 // containerPath is a request path resolved inside root.
 type containerPath struct {
@@ -138,9 +141,11 @@ func (d *Daemon) withContainerRoot(ctx context.Context, c *container.Container, 
 	// A container waiting to be restarted counts as running but has no
 	// rootfs mount: use its layers like a stopped one's.
 	running := c.State.Running && !c.State.Restarting
+	pid := c.State.Pid
+	binds := stoppedBinds(c)
 	c.Unlock()
-	if running {
-		return fn(d.rootfsDir(c.ID))
+	if running && pid > 0 {
+		return fn(fmt.Sprintf("/proc/%d/root", pid))
 	}
 	var (
 		ms  []mount.Mount
@@ -154,7 +159,83 @@ func (d *Daemon) withContainerRoot(ctx context.Context, c *container.Container, 
 	if err != nil {
 		return fmt.Errorf("container %s layer: %w", c.ID, classify(err))
 	}
-	return mount.WithTempMount(ctx, ms, fn)
+	return mount.WithTempMount(ctx, ms, func(root string) error {
+		undo, err := bindInto(root, binds)
+		defer undo()
+		if err != nil {
+			return err
+		}
+		return fn(root)
+	})
+}
+
+// cpBind is one host directory or file a stopped container would see at
+// dst: a bind (-v /host:/dst, --mount type=bind) or a volume.
+type cpBind struct {
+	src, dst string
+	ro       bool
+}
+
+// stoppedBinds lists c's binds and volumes, shortest destination first so
+// that nested ones land on top. tmpfs mounts hold nothing while stopped.
+// c must be locked.
+func stoppedBinds(c *container.Container) []cpBind {
+	var out []cpBind
+	for _, v := range c.Volumes {
+		if v.Source != "" {
+			out = append(out, cpBind{src: v.Source, dst: v.Destination, ro: !v.RW})
+		}
+	}
+	if hc := c.HostConfig; hc != nil {
+		for _, spec := range hc.Binds {
+			if b, err := container.ParseBind(spec); err == nil && !b.Volume {
+				out = append(out, cpBind{src: b.Source, dst: b.Destination, ro: b.ReadOnly})
+			}
+		}
+		for _, m := range hc.Mounts {
+			if m.Type == "bind" && m.Source != "" {
+				out = append(out, cpBind{src: m.Source, dst: m.Target, ro: m.ReadOnly})
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return len(path.Clean(out[i].dst)) < len(path.Clean(out[j].dst)) })
+	return out
+}
+
+// bindInto bind-mounts each of binds at its destination resolved inside
+// root (a private temporary mount of a stopped container's snapshot). A
+// destination that does not exist in the snapshot is skipped: the runtime
+// would create it at start, and the copy then lands in the rootfs as it
+// does for dockerd. undo unmounts in reverse order; call it always.
+func bindInto(root string, binds []cpBind) (undo func(), err error) {
+	var done []string
+	undo = func() {
+		for i := len(done) - 1; i >= 0; i-- {
+			_ = syscall.Unmount(done[i], syscall.MNT_DETACH)
+		}
+	}
+	for _, b := range binds {
+		dst, err := securejoin.SecureJoin(root, path.Join("/", b.dst))
+		if err != nil {
+			return undo, err
+		}
+		if _, err := os.Lstat(dst); err != nil {
+			continue
+		}
+		if _, err := os.Stat(b.src); err != nil {
+			continue // a bind whose source is gone: the start would fail on it
+		}
+		if err := syscall.Mount(b.src, dst, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+			return undo, fmt.Errorf("binding %s at %s for the copy: %w", b.src, b.dst, err)
+		}
+		done = append(done, dst)
+		if b.ro {
+			if err := syscall.Mount("", dst, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+				return undo, fmt.Errorf("read-only bind of %s: %w", b.dst, err)
+			}
+		}
+	}
+	return undo, nil
 }
 
 func notFoundIn(p, name string) func() error {
