@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -109,6 +110,14 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	}
 	if err := d.checkContainerRefs(hc); err != nil {
 		return resp, err
+	}
+	// The daemon's log driver and options apply where the request names
+	// none, and are recorded, as dockerd records them.
+	if hc.LogConfig.Type == "" {
+		hc.LogConfig.Type = d.cfg.LogDriver
+		if len(hc.LogConfig.Config) == 0 && len(d.cfg.LogOpts) > 0 {
+			hc.LogConfig.Config = maps.Clone(d.cfg.LogOpts)
+		}
 	}
 	generated := name == ""
 	if generated {
@@ -392,7 +401,7 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 	}
 	cl, err := shim.Start(ctx, shim.Options{
 		ID: c.ID, Bundle: bundle, ExecRoot: d.cfg.ExecRoot, Runtime: rt.Path,
-		LogPath: c.LogPath, LogOpts: c.HostConfig.LogConfig.Config,
+		LogPath: c.LogPath, LogOpts: c.HostConfig.LogConfig.Config, LogDriver: logDriver(c.HostConfig),
 		Terminal: spec.Process.Terminal, Stdin: c.Config.OpenStdin,
 	})
 	if err != nil {
@@ -1059,8 +1068,8 @@ func (d *Daemon) ContainerLogs(ctx context.Context, idOrName string) (logger.Rea
 	}
 	c.Lock()
 	defer c.Unlock()
-	if t := c.HostConfig.LogConfig.Type; t != "" && t != container.DefaultLogDriver {
-		return nil, false, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("configured logging driver does not support reading: %s", t))
+	if t := logDriver(c.HostConfig); t != container.DefaultLogDriver {
+		return nil, false, errdefs.New(errdefs.ErrInvalidParameter, "configured logging driver does not support reading")
 	}
 	maxFile := 1
 	if v, ok := c.HostConfig.LogConfig.Config["max-file"]; ok {
@@ -1073,4 +1082,13 @@ func (d *Daemon) ContainerLogs(ctx context.Context, idOrName string) (logger.Rea
 		path = filepath.Join(d.containers.Dir(c.ID), c.ID+"-json.log")
 	}
 	return jsonfile.NewReader(path, maxFile), c.Config.Tty, nil
+}
+
+// logDriver is the log driver hc names: json-file unless it says none (the
+// only two berth has; create refuses others).
+func logDriver(hc *ctypes.HostConfig) string {
+	if hc != nil && hc.LogConfig.Type == "none" {
+		return "none"
+	}
+	return container.DefaultLogDriver
 }

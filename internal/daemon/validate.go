@@ -203,7 +203,7 @@ func checkCreateRequest(name string, req *ctypes.CreateRequest) (*ctypes.Config,
 	if err := verifyContainerSettings(cfg, hc); err != nil {
 		return nil, nil, "", err
 	}
-	if t := hc.LogConfig.Type; t != "" && t != container.DefaultLogDriver {
+	if t := hc.LogConfig.Type; t != "" && t != container.DefaultLogDriver && t != "none" {
 		return nil, nil, "", invalidParam("logging driver %q is not supported by berth yet", t)
 	}
 	if name != "" {

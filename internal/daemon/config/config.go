@@ -193,6 +193,9 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("unsupported log format: %s (text or json)", c.LogFormat)
 	}
+	if c.LogDriver != "json-file" && c.LogDriver != "none" {
+		return fmt.Errorf("logging driver %q is not supported: berth has json-file and none", c.LogDriver)
+	}
 	if c.StorageDriver != "overlay2" {
 		return fmt.Errorf("storage driver %q is not supported: berth has overlay2 only", c.StorageDriver)
 	}
