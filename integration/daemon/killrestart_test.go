@@ -1,7 +1,10 @@
 package daemon
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,4 +147,46 @@ func checkCounted(out string) error {
 		return fmt.Errorf("only %d lines in about 3 s", len(lines))
 	}
 	return nil
+}
+
+// TestRestoreAdoptsUnrecordedStart: berthd dies after a container's process
+// started but before its record said so (the record still reads "created").
+// The restarted daemon finds the live shim and adopts the container: same
+// pid, running, and stop works on it.
+func TestRestoreAdoptsUnrecordedStart(t *testing.T) {
+	d := containerDaemon(t)
+	d.mustDocker("run", "-d", "--name", "adopt", "busybox", "sleep", "1000")
+	id := d.mustDocker("inspect", "-f", "{{.Id}}", "adopt")
+	pid := d.mustDocker("inspect", "-f", "{{.State.Pid}}", "adopt")
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-d.exited
+	// The container store's records: <data-root>/containers/containers/<id>.
+	rec := filepath.Join(d.DataRoot, "containers", "containers", id, "config.v2.json")
+	data, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	st := m["State"].(map[string]any)
+	st["Running"], st["Pid"], st["Status"] = false, 0, "created"
+	if data, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rec, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	if got := d.mustDocker("inspect", "-f", "{{.State.Running}} {{.State.Pid}}", "adopt"); got != "true "+pid {
+		t.Fatalf("after the restart: %q, want running with pid %s", got, pid)
+	}
+	d.mustDocker("stop", "-t", "1", "adopt")
+	if got := d.mustDocker("inspect", "-f", "{{.State.Status}}", "adopt"); got != "exited" {
+		t.Errorf("after stop: %s", got)
+	}
+	d.mustDocker("rm", "adopt")
 }

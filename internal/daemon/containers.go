@@ -588,6 +588,7 @@ func validateRestartPolicy(hc *ctypes.HostConfig) error {
 // the status from its exit file (255 when there is none).
 // New calls it once, before the API serves.
 func (d *Daemon) RestoreContainers(ctx context.Context) {
+	d.settleStrayShims(ctx)
 	// The volume mounts of the containers recorded running outlived
 	// berthd: all are recorded first, so that an exit found below does not
 	// unmount a volume another of them still uses.
