@@ -1,0 +1,36 @@
+//go:build linux
+
+package network
+
+import (
+	"net/netip"
+
+	"github.com/berth-engine/berth/internal/network/bridge"
+)
+
+// KernelLinks is Links through netlink.
+type KernelLinks struct{}
+
+func toBridge(i Iface) bridge.Iface {
+	return bridge.Iface{NSPath: i.NSPath, Name: i.Name, Addr: i.Addr, Gateway: i.Gateway, DefaultRoute: i.DefaultRoute, MAC: i.MAC, MTU: i.MTU}
+}
+
+func (KernelLinks) EnsureBridge(name string, addr netip.Prefix, mtu int) error {
+	return bridge.EnsureBridge(name, addr, mtu)
+}
+func (KernelLinks) DeleteLink(name string) error { return bridge.DeleteLink(name) }
+func (KernelLinks) LinkExists(name string) bool  { return bridge.LinkExists(name) }
+func (KernelLinks) AddVeth(br, host string, i Iface) error {
+	return bridge.AddVeth(br, host, toBridge(i))
+}
+func (KernelLinks) AddMacvlan(parent string, i Iface) error {
+	return bridge.AddMacvlan(parent, toBridge(i))
+}
+func (KernelLinks) AddIPvlan(parent string, i Iface) error {
+	return bridge.AddIPvlan(parent, toBridge(i))
+}
+func (KernelLinks) RemoveInside(nsPath, name string) error { return bridge.RemoveInside(nsPath, name) }
+func (KernelLinks) IPvlanSupported() error                 { return bridge.IPvlanSupported() }
+
+// HostRoutes lists the host's IPv4 route destinations.
+func HostRoutes() ([]netip.Prefix, error) { return bridge.HostRoutes() }
