@@ -1,0 +1,281 @@
+package dns
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	mdns "github.com/miekg/dns"
+
+	"github.com/berth-engine/berth/internal/errdefs"
+)
+
+// Resolver is what the server asks about berth's own names. The daemon
+// implements it for one sandbox: the answers depend on the networks the
+// container shares with the others.
+type Resolver interface {
+	// LookupName returns the addresses for name (a container name,
+	// network alias, or container ID prefix; lower case, without a
+	// trailing dot) as seen from the container this server serves;
+	// ok=false if berth does not know the name, and the query is
+	// forwarded.
+	LookupName(name string) (addrs []netip.Addr, ok bool)
+	// LookupAddr returns the names for ip (PTR), without trailing dots;
+	// ok=false to forward the query.
+	LookupAddr(ip netip.Addr) (names []string, ok bool)
+}
+
+// Address is where the server listens inside the container.
+var Address = netip.MustParseAddrPort("127.0.0.11:53")
+
+const (
+	// ttl is the TTL of berth's own answers, Docker's.
+	ttl = 600
+	// forwardTimeout bounds one exchange with one upstream server.
+	forwardTimeout = 4 * time.Second
+	// maxForwards bounds the queries being forwarded at once; beyond it
+	// the answer is SERVFAIL at once (Docker allows 100).
+	maxForwards = 100
+)
+
+// Server is one embedded DNS server. Close stops it.
+type Server struct {
+	r        Resolver
+	upstream []netip.AddrPort
+	forwards chan struct{} // semaphore of maxForwards
+
+	udp, tcp *mdns.Server
+	wg       sync.WaitGroup
+	once     sync.Once
+}
+
+// Serve starts a server listening on 127.0.0.11:53 (UDP and TCP) inside the
+// network namespace at nsPath ("" is the caller's own), answering from r and
+// forwarding the rest to upstream (addresses in the host's namespace), until
+// Close. ctx bounds the setup only. Errors: errdefs.ErrInvalidParameter for
+// a nil Resolver, errdefs.ErrSystem when the namespace or the sockets cannot
+// be had.
+func Serve(ctx context.Context, nsPath string, r Resolver, upstream []netip.AddrPort) (*Server, error) {
+	if r == nil {
+		return nil, fmt.Errorf("dns: no resolver: %w", errdefs.ErrInvalidParameter)
+	}
+	var (
+		pc net.PacketConn
+		l  net.Listener
+	)
+	err := inNetNS(nsPath, func() error {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+		var lc net.ListenConfig
+		var err error
+		pc, err = lc.ListenPacket(ctx, "udp4", Address.String())
+		if err != nil {
+			return err
+		}
+		l, err = lc.Listen(ctx, "tcp4", Address.String())
+		if err != nil {
+			pc.Close()
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dns: listen in %s: %w: %w", nsPath, err, errdefs.ErrSystem)
+	}
+	s := &Server{
+		r:        r,
+		upstream: append([]netip.AddrPort(nil), upstream...),
+		forwards: make(chan struct{}, maxForwards),
+	}
+	s.udp = &mdns.Server{PacketConn: pc, Handler: mdns.HandlerFunc(s.serveDNS)}
+	s.tcp = &mdns.Server{Listener: l, Handler: mdns.HandlerFunc(s.serveDNS)}
+	started := make(chan struct{}, 2)
+	for _, srv := range []*mdns.Server{s.udp, s.tcp} {
+		srv.NotifyStartedFunc = func() { started <- struct{}{} }
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			srv.ActivateAndServe()
+		}()
+	}
+	// Shutdown refuses a server that has not started yet.
+	<-started
+	<-started
+	return s, nil
+}
+
+// Close stops the server and waits for its goroutines, forwards in flight
+// included (each bounded by the forward timeout).
+func (s *Server) Close() error {
+	var err error
+	s.once.Do(func() {
+		err1 := s.udp.Shutdown()
+		err2 := s.tcp.Shutdown()
+		s.wg.Wait()
+		if err1 != nil {
+			err = err1
+		} else {
+			err = err2
+		}
+	})
+	return err
+}
+
+func (s *Server) serveDNS(w mdns.ResponseWriter, req *mdns.Msg) {
+	tcp := false
+	if _, ok := w.RemoteAddr().(*net.TCPAddr); ok {
+		tcp = true
+	}
+	resp := s.answer(req, tcp)
+	if resp == nil {
+		return
+	}
+	if !tcp {
+		size := mdns.MinMsgSize
+		if opt := req.IsEdns0(); opt != nil && int(opt.UDPSize()) > size {
+			size = int(opt.UDPSize())
+		}
+		resp.Truncate(size)
+	}
+	w.WriteMsg(resp)
+}
+
+// answer builds the reply to req; nil drops it (a response, not a query).
+func (s *Server) answer(req *mdns.Msg, tcp bool) *mdns.Msg {
+	if req.Response {
+		return nil
+	}
+	resp := new(mdns.Msg)
+	if req.Opcode != mdns.OpcodeQuery {
+		return resp.SetRcode(req, mdns.RcodeNotImplemented)
+	}
+	if len(req.Question) != 1 {
+		return resp.SetRcode(req, mdns.RcodeFormatError)
+	}
+	q := req.Question[0]
+	if q.Qclass == mdns.ClassINET {
+		if own := s.own(req, q); own != nil {
+			return own
+		}
+	}
+	return s.forward(req, tcp)
+}
+
+// own answers q from the Resolver, or returns nil when the name is not
+// berth's.
+func (s *Server) own(req *mdns.Msg, q mdns.Question) *mdns.Msg {
+	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
+	if name == "" {
+		return nil
+	}
+	resp := new(mdns.Msg)
+	resp.SetReply(req)
+	resp.Authoritative = true
+	resp.RecursionAvailable = true
+	hdr := func(t uint16) mdns.RR_Header {
+		return mdns.RR_Header{Name: q.Name, Rrtype: t, Class: mdns.ClassINET, Ttl: ttl}
+	}
+	if q.Qtype == mdns.TypePTR {
+		ip, ok := ptrAddr(name)
+		if !ok {
+			return nil
+		}
+		names, ok := s.r.LookupAddr(ip)
+		if !ok || len(names) == 0 {
+			return nil
+		}
+		for _, n := range names {
+			resp.Answer = append(resp.Answer, &mdns.PTR{Hdr: hdr(mdns.TypePTR), Ptr: mdns.Fqdn(n)})
+		}
+		return resp
+	}
+	addrs, ok := s.r.LookupName(name)
+	if !ok {
+		return nil
+	}
+	switch q.Qtype {
+	case mdns.TypeA:
+		for _, a := range addrs {
+			if a.Is4() {
+				resp.Answer = append(resp.Answer, &mdns.A{Hdr: hdr(mdns.TypeA), A: net.IP(a.AsSlice())})
+			}
+		}
+	case mdns.TypeAAAA:
+		for _, a := range addrs {
+			if a.Is6() && !a.Is4In6() {
+				resp.Answer = append(resp.Answer, &mdns.AAAA{Hdr: hdr(mdns.TypeAAAA), AAAA: net.IP(a.AsSlice())})
+			}
+		}
+	}
+	// Any other type of a name berth owns: NOERROR, no answer, rather
+	// than asking the outside world about a container's name.
+	return resp
+}
+
+// ptrAddr parses "4.3.2.1.in-addr.arpa" into 1.2.3.4.
+func ptrAddr(name string) (netip.Addr, bool) {
+	rest, ok := strings.CutSuffix(name, ".in-addr.arpa")
+	if !ok {
+		return netip.Addr{}, false
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) != 4 {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(parts[3] + "." + parts[2] + "." + parts[1] + "." + parts[0])
+	if err != nil || !a.Is4() {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// forward asks the upstream servers in turn; SERVFAIL when none answers.
+func (s *Server) forward(req *mdns.Msg, tcp bool) *mdns.Msg {
+	fail := new(mdns.Msg).SetRcode(req, mdns.RcodeServerFailure)
+	fail.RecursionAvailable = true
+	select {
+	case s.forwards <- struct{}{}:
+		defer func() { <-s.forwards }()
+	default:
+		return fail
+	}
+	for _, up := range s.upstream {
+		resp := exchange(req, up, tcp)
+		if resp == nil {
+			continue
+		}
+		resp.Id = req.Id
+		return resp
+	}
+	return fail
+}
+
+// exchange asks one upstream, over UDP first unless tcp, then over TCP if
+// the UDP answer was truncated.
+func exchange(req *mdns.Msg, up netip.AddrPort, tcp bool) *mdns.Msg {
+	nets := []string{"udp", "tcp"}
+	if tcp {
+		nets = nets[1:]
+	}
+	var last *mdns.Msg
+	for _, n := range nets {
+		c := &mdns.Client{Net: n, Timeout: forwardTimeout}
+		if n == "udp" {
+			c.UDPSize = mdns.DefaultMsgSize
+		}
+		resp, _, err := c.Exchange(req.Copy(), up.String())
+		if err != nil {
+			return last
+		}
+		if !resp.Truncated {
+			return resp
+		}
+		last = resp
+	}
+	return last
+}

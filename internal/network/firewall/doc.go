@@ -1,0 +1,50 @@
+// Package firewall programs berth's packet-filter and NAT rules for bridge
+// networks and published ports. Two backends sit behind one interface,
+// Backend:
+//
+//   - "iptables" (the default) drives the iptables binary through
+//     github.com/coreos/go-iptables, so it works both with iptables-legacy and
+//     with iptables-nft (Debian 12's default). berth's rules live in chains of
+//     its own and are hooked into the built-in chains by single jump rules:
+//
+//     filter FORWARD      -j BERTH-FORWARD          (inserted at position 1)
+//     filter BERTH-FORWARD: -j BERTH-USER, -j BERTH-ISOLATION-STAGE-1, then per
+//     bridge: established → bridge ACCEPT, → bridge -j BERTH (published
+//     ports), bridge → out ACCEPT, bridge → same bridge ACCEPT or DROP (ICC)
+//     filter BERTH-ISOLATION-STAGE-1/2: traffic from one berth bridge to
+//     another is dropped; --internal bridges drop everything that leaves or
+//     enters the subnet
+//     filter BERTH: ACCEPT to each published container IP:port
+//     nat PREROUTING      -m addrtype --dst-type LOCAL -j BERTH
+//     nat OUTPUT          ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j BERTH
+//     nat BERTH: DNAT per published port
+//     nat POSTROUTING     -j BERTH-POSTROUTING
+//     nat BERTH-POSTROUTING: MASQUERADE per subnet (! -o bridge) and per
+//     published port for hairpin (-s CIP -d CIP --dport CP)
+//
+//     The jump in FORWARD comes first, so that a FORWARD policy of DROP set by
+//     another engine on the same host (Docker sets one) does not drop bridged
+//     traffic: berth's ACCEPTs are decided before the policy applies, and
+//     traffic that is not berth's returns to FORWARD untouched.
+//
+//   - "nftables" (opt-in) drives netlink through github.com/google/nftables and
+//     keeps everything in a table of its own, "inet berth" (Options.Table), with
+//     base chains on the forward, prerouting, output and postrouting hooks that
+//     do the same job as the iptables layout. Removing the table removes every
+//     rule. Note that an accept verdict in one table cannot override a drop in
+//     another table's base chain on the same hook: every base chain sees the
+//     packet, and a drop anywhere is final. On a host where another engine set
+//     FORWARD's policy to DROP through iptables, bridged traffic is dropped
+//     there whatever berth's table says, so iptables is the backend that works
+//     on such hosts (DESIGN §4).
+//
+// Both backends coexist with other engines: they never modify or delete a
+// rule or chain berth did not create, they remove exactly what they added,
+// and Close removes the base chains, jumps (or the table) once nothing of
+// berth's is left in them. Adding is idempotent, so that after a berthd
+// restart the daemon can add its networks and ports again over the rules the
+// previous run left.
+//
+// Kernel code is in _linux.go files; elsewhere New reports the backends as
+// not implemented. The package imports nothing of berth but internal/errdefs.
+package firewall

@@ -1,0 +1,380 @@
+package firewall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/coreos/go-iptables/iptables"
+
+	"github.com/berth-engine/berth/internal/errdefs"
+)
+
+// berth's iptables chains.
+const (
+	chainBerth       = "BERTH"         // filter: accepts for published ports; nat: DNATs
+	chainForward     = "BERTH-FORWARD" // filter: hooked from FORWARD
+	chainUser        = "BERTH-USER"    // filter: the administrator's, consulted first; berth never fills it
+	chainIsolation1  = "BERTH-ISOLATION-STAGE-1"
+	chainIsolation2  = "BERTH-ISOLATION-STAGE-2"
+	chainPostrouting = "BERTH-POSTROUTING" // nat: hooked from POSTROUTING
+)
+
+// rule is one iptables rule: table, chain and its rulespec.
+type rule struct {
+	table, chain string
+	spec         []string
+}
+
+func (r rule) key() string { return r.table + " " + r.chain + " " + strings.Join(r.spec, " ") }
+
+// baseChains are created by New, in this order, and deleted by Close in the
+// reverse order.
+var baseChains = []rule{
+	{table: "filter", chain: chainUser},
+	{table: "filter", chain: chainIsolation2},
+	{table: "filter", chain: chainIsolation1},
+	{table: "filter", chain: chainBerth},
+	{table: "filter", chain: chainForward},
+	{table: "nat", chain: chainBerth},
+	{table: "nat", chain: chainPostrouting},
+}
+
+// fixedRules are berth's rules inside its own base chains, in order.
+var fixedRules = []rule{
+	{"filter", chainForward, []string{"-j", chainUser}},
+	{"filter", chainForward, []string{"-j", chainIsolation1}},
+}
+
+// jumps hook berth's chains into the built-in ones. FORWARD's is inserted at
+// the top (see doc.go); the nat ones are appended.
+var jumps = []struct {
+	rule
+	insert bool
+}{
+	{rule{"filter", "FORWARD", []string{"-j", chainForward}}, true},
+	{rule{"nat", "PREROUTING", []string{"-m", "addrtype", "--dst-type", "LOCAL", "-j", chainBerth}}, false},
+	{rule{"nat", "OUTPUT", []string{"!", "-d", "127.0.0.0/8", "-m", "addrtype", "--dst-type", "LOCAL", "-j", chainBerth}}, false},
+	{rule{"nat", "POSTROUTING", []string{"-j", chainPostrouting}}, false},
+}
+
+type ipt struct {
+	netns string
+	ipt   *iptables.IPTables
+
+	mu sync.Mutex
+	// refs counts the Ports using each port rule: two ports can share the
+	// filter accept and hairpin masquerade (one container port published
+	// on two host ports), which stay until the last is removed.
+	refs map[string]int
+}
+
+func newIPTables(ctx context.Context, opts Options) (Backend, error) {
+	b := &ipt{netns: opts.NetNS, refs: map[string]int{}}
+	err := inNetNS(b.netns, func() error {
+		t, err := iptables.New(iptables.IPFamily(iptables.ProtocolIPv4), iptables.Timeout(10))
+		if err != nil {
+			return fmt.Errorf("firewall: iptables: %v: %w", err, errdefs.ErrUnavailable)
+		}
+		b.ipt = t
+		return b.ensureBase()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *ipt) Name() string { return IPTables }
+
+func sysErr(err error) error {
+	if err == nil || errors.Is(err, errdefs.ErrSystem) || errors.Is(err, errdefs.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("firewall: %w: %w", err, errdefs.ErrSystem)
+}
+
+// ensureBase creates berth's chains, the rules fixed in them and the jumps to
+// them, each only if missing (another berthd, or the previous run, may have
+// made them).
+func (b *ipt) ensureBase() error {
+	for _, c := range baseChains {
+		ok, err := b.ipt.ChainExists(c.table, c.chain)
+		if err != nil {
+			return sysErr(err)
+		}
+		if !ok {
+			if err := b.ipt.NewChain(c.table, c.chain); err != nil {
+				// Made meanwhile by someone else?
+				if ok, _ := b.ipt.ChainExists(c.table, c.chain); !ok {
+					return sysErr(err)
+				}
+			}
+		}
+	}
+	for i, r := range fixedRules {
+		if err := b.ipt.InsertUnique(r.table, r.chain, i+1, r.spec...); err != nil {
+			return sysErr(err)
+		}
+	}
+	for _, j := range jumps {
+		var err error
+		if j.insert {
+			err = b.ipt.InsertUnique(j.table, j.chain, 1, j.spec...)
+		} else {
+			err = b.ipt.AppendUnique(j.table, j.chain, j.spec...)
+		}
+		if err != nil {
+			return sysErr(err)
+		}
+	}
+	return nil
+}
+
+// networkRules are the rules AddNetwork installs for n, in order.
+func networkRules(n Network) []rule {
+	br, sub := n.Bridge, n.Subnet.Masked().String()
+	rs := []rule{
+		{"filter", chainForward, []string{"-o", br, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}},
+		{"filter", chainForward, []string{"-o", br, "-j", chainBerth}},
+	}
+	if !n.Internal {
+		rs = append(rs, rule{"filter", chainForward, []string{"-i", br, "!", "-o", br, "-j", "ACCEPT"}})
+	}
+	icc := "DROP"
+	if n.ICC {
+		icc = "ACCEPT"
+	}
+	rs = append(rs, rule{"filter", chainForward, []string{"-i", br, "-o", br, "-j", icc}})
+	if n.Internal {
+		rs = append(rs,
+			rule{"filter", chainIsolation1, []string{"-i", br, "!", "-d", sub, "-j", "DROP"}},
+			rule{"filter", chainIsolation1, []string{"-o", br, "!", "-s", sub, "-j", "DROP"}})
+	} else {
+		rs = append(rs, rule{"filter", chainIsolation1, []string{"-i", br, "!", "-o", br, "-j", chainIsolation2}})
+	}
+	rs = append(rs, rule{"filter", chainIsolation2, []string{"-o", br, "-j", "DROP"}})
+	if n.Masquerade && !n.Internal {
+		rs = append(rs, rule{"nat", chainPostrouting, []string{"-s", sub, "!", "-o", br, "-j", "MASQUERADE"}})
+	}
+	return rs
+}
+
+// allNetworkRules lists every rule AddNetwork may have made for the bridge
+// and subnet of n, whatever its flags were then, so that RemoveNetwork
+// removes them even when called with flags that differ from the add.
+func allNetworkRules(n Network) []rule {
+	var rs []rule
+	seen := map[string]bool{}
+	for _, internal := range []bool{false, true} {
+		for _, icc := range []bool{false, true} {
+			m := n
+			m.Internal, m.ICC, m.Masquerade = internal, icc, true
+			for _, r := range networkRules(m) {
+				if !seen[r.key()] {
+					seen[r.key()] = true
+					rs = append(rs, r)
+				}
+			}
+		}
+	}
+	return rs
+}
+
+// portRules are the rules AddPort installs for p.
+func portRules(p Port) []rule {
+	cip, cp, hp := p.ContainerIP.String(), strconv.Itoa(int(p.ContainerPort)), strconv.Itoa(int(p.HostPort))
+	dnat := []string{"-p", p.Proto}
+	if !p.anyHost() {
+		dnat = append(dnat, "-d", p.HostIP.String()+"/32")
+	}
+	if !p.Hairpin {
+		dnat = append(dnat, "!", "-i", p.Bridge)
+	}
+	dnat = append(dnat, "-m", p.Proto, "--dport", hp, "-j", "DNAT", "--to-destination", cip+":"+cp)
+	return []rule{
+		{"nat", chainBerth, dnat},
+		{"filter", chainBerth, []string{"-d", cip + "/32", "!", "-i", p.Bridge, "-o", p.Bridge, "-p", p.Proto, "-m", p.Proto, "--dport", cp, "-j", "ACCEPT"}},
+		{"nat", chainPostrouting, []string{"-s", cip + "/32", "-d", cip + "/32", "-p", p.Proto, "-m", p.Proto, "--dport", cp, "-j", "MASQUERADE"}},
+	}
+}
+
+func (b *ipt) AddNetwork(ctx context.Context, n Network) error {
+	if err := n.validate(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return inNetNS(b.netns, func() error {
+		if err := b.ensureBase(); err != nil {
+			return err
+		}
+		// A network re-added with other flags (after a restart) loses the
+		// rules of its old flags first.
+		want := map[string]bool{}
+		for _, r := range networkRules(n) {
+			want[r.key()] = true
+		}
+		for _, r := range allNetworkRules(n) {
+			if !want[r.key()] {
+				if err := b.ipt.DeleteIfExists(r.table, r.chain, r.spec...); err != nil {
+					return sysErr(err)
+				}
+			}
+		}
+		for _, r := range networkRules(n) {
+			if err := b.ipt.AppendUnique(r.table, r.chain, r.spec...); err != nil {
+				return sysErr(err)
+			}
+		}
+		return nil
+	})
+}
+
+func (b *ipt) RemoveNetwork(ctx context.Context, n Network) error {
+	if err := n.validate(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return inNetNS(b.netns, func() error {
+		for _, r := range allNetworkRules(n) {
+			if err := b.deleteIfExists(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// deleteIfExists deletes r, tolerating a chain that is gone.
+func (b *ipt) deleteIfExists(r rule) error {
+	ok, err := b.ipt.ChainExists(r.table, r.chain)
+	if err != nil {
+		return sysErr(err)
+	}
+	if !ok {
+		return nil
+	}
+	return sysErr(b.ipt.DeleteIfExists(r.table, r.chain, r.spec...))
+}
+
+func (b *ipt) AddPort(ctx context.Context, p Port) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return inNetNS(b.netns, func() error {
+		if err := b.ensureBase(); err != nil {
+			return err
+		}
+		rs := portRules(p)
+		for i, r := range rs {
+			if err := b.ipt.AppendUnique(r.table, r.chain, r.spec...); err != nil {
+				// Undo what this call added.
+				for _, u := range rs[:i] {
+					if b.refs[u.key()] == 0 {
+						_ = b.ipt.DeleteIfExists(u.table, u.chain, u.spec...)
+					}
+				}
+				return sysErr(err)
+			}
+		}
+		for _, r := range rs {
+			b.refs[r.key()]++
+		}
+		return nil
+	})
+}
+
+func (b *ipt) RemovePort(ctx context.Context, p Port) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return inNetNS(b.netns, func() error {
+		for _, r := range portRules(p) {
+			k := r.key()
+			if b.refs[k] > 1 {
+				b.refs[k]--
+				continue
+			}
+			delete(b.refs, k)
+			if err := b.deleteIfExists(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (b *ipt) Close(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return inNetNS(b.netns, func() error {
+		empty, err := b.baseEmpty()
+		if err != nil || !empty {
+			return err
+		}
+		for _, j := range jumps {
+			if err := b.ipt.DeleteIfExists(j.table, j.chain, j.spec...); err != nil {
+				return sysErr(err)
+			}
+		}
+		for _, r := range fixedRules {
+			if err := b.deleteIfExists(r); err != nil {
+				return err
+			}
+		}
+		for i := len(baseChains) - 1; i >= 0; i-- {
+			c := baseChains[i]
+			ok, err := b.ipt.ChainExists(c.table, c.chain)
+			if err != nil {
+				return sysErr(err)
+			}
+			if ok {
+				if err := b.ipt.DeleteChain(c.table, c.chain); err != nil {
+					return sysErr(err)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// baseEmpty reports whether berth's chains hold nothing but the fixed rules
+// (BERTH-USER, the administrator's, must be empty too).
+func (b *ipt) baseEmpty() (bool, error) {
+	fixed := map[string]int{}
+	for _, r := range fixedRules {
+		fixed[r.table+" "+r.chain]++
+	}
+	for _, c := range baseChains {
+		ok, err := b.ipt.ChainExists(c.table, c.chain)
+		if err != nil {
+			return false, sysErr(err)
+		}
+		if !ok {
+			continue
+		}
+		lines, err := b.ipt.List(c.table, c.chain)
+		if err != nil {
+			return false, sysErr(err)
+		}
+		n := 0
+		for _, l := range lines {
+			if strings.HasPrefix(l, "-A ") {
+				n++
+			}
+		}
+		if n > fixed[c.table+" "+c.chain] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
