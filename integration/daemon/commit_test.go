@@ -56,3 +56,41 @@ func TestCommit(t *testing.T) {
 	mustDocker(t, d, "rm", "-f", "c1", "c2")
 	mustDocker(t, d, "rmi", "committed:1", "committed:2", "committed:3")
 }
+
+// TestCommitParents: an image committed from another is its child. The
+// parent cannot be deleted by ID while the child exists (not even with -f);
+// removing its last tag only untags it; deleting the child then takes the
+// untagged parent along, as dockerd prunes parents.
+func TestCommitParents(t *testing.T) {
+	d := containerDaemon(t)
+	mustDocker(t, d, "run", "--name", "p1", "busybox", "sh", "-c", "echo one > /one")
+	mid := mustDocker(t, d, "commit", "p1", "mid:1")
+	mustDocker(t, d, "run", "--name", "p2", "mid:1", "sh", "-c", "echo two > /two")
+	top := mustDocker(t, d, "commit", "p2", "top:1")
+	mustDocker(t, d, "rm", "p1", "p2")
+
+	for _, args := range [][]string{{"rmi", mid}, {"rmi", "-f", mid}} {
+		out, err := d.docker(args...)
+		if err == nil || !strings.Contains(out, "(cannot be forced) - image has dependent child images") {
+			t.Errorf("docker %v: err=%v %q", args, err, out)
+		}
+	}
+	if out := mustDocker(t, d, "rmi", "mid:1"); out != "Untagged: mid:1" {
+		t.Errorf("rmi of the parent's last tag: %q", out)
+	}
+	if got := mustDocker(t, d, "inspect", "-f", "{{.Id}}", mid); got != mid {
+		t.Errorf("the untagged parent is gone: %q", got)
+	}
+	out := mustDocker(t, d, "rmi", "top:1")
+	for _, want := range []string{"Untagged: top:1", "Deleted: " + top, "Deleted: " + mid} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rmi top:1 output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := d.docker("inspect", mid); err == nil {
+		t.Errorf("the dangling parent %s survived its child's deletion", mid)
+	}
+	if got := mustDocker(t, d, "run", "--rm", "busybox", "echo", "ok"); got != "ok" {
+		t.Errorf("the base image after the pruning: %q", got)
+	}
+}

@@ -16,8 +16,9 @@ import (
 // DeleteOptions are docker rmi's flags.
 type DeleteOptions struct {
 	Force bool
-	// PruneChildren is accepted for the API; imported images have no
-	// parent images to prune.
+	// PruneChildren (docker's default; noprune=1 clears it) also deletes
+	// the untagged parents a deleted image leaves behind: the images a
+	// commit was made from, when nothing else holds them.
 	PruneChildren bool
 }
 
@@ -40,6 +41,7 @@ const (
 	checkRunning = 1 << iota
 	checkRefs
 	checkStopped
+	checkChildren // images committed from it: force does not help
 )
 
 func (s *Store) containers(id string) (running, stopped []string) {
@@ -51,6 +53,9 @@ func (s *Store) containers(id string) (running, stopped []string) {
 
 func (s *Store) checkConflict(tx *bolt.Tx, id string, mask int) *deleteConflict {
 	running, stopped := s.containers(id)
+	if mask&checkChildren != 0 && len(childrenOf(tx, id)) > 0 {
+		return &deleteConflict{id: id, hard: true, msg: "image has dependent child images"}
+	}
 	if mask&checkRunning != 0 && len(running) > 0 {
 		return &deleteConflict{id: id, hard: true, used: true, msg: "image is being used by running container " + shortID(running[0])}
 	}
@@ -74,7 +79,7 @@ func (s *Store) Delete(ctx context.Context, refOrID string, opts DeleteOptions) 
 	defer s.mu.Unlock()
 	var (
 		items   []image.DeleteResponse
-		removed *record
+		removed []removedImage
 		id      string
 	)
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -102,7 +107,7 @@ func (s *Store) Delete(ctx context.Context, refOrID string, opts DeleteOptions) 
 			}
 			quiet = true
 		} else if len(refs) == 1 {
-			mask := checkRunning
+			mask := checkRunning | checkChildren
 			if !opts.Force {
 				mask |= checkStopped
 			}
@@ -113,13 +118,13 @@ func (s *Store) Delete(ctx context.Context, refOrID string, opts DeleteOptions) 
 				return err
 			}
 		}
-		mask := checkRunning
+		mask := checkRunning | checkChildren
 		if !opts.Force {
 			mask |= checkRefs | checkStopped
 		}
 		if c := s.checkConflict(tx, id, mask); c != nil {
 			if quiet {
-				return nil // untagged; the image stays for its containers
+				return nil // untagged; the image stays for its containers or children
 			}
 			return c.err()
 		}
@@ -130,19 +135,59 @@ func (s *Store) Delete(ctx context.Context, refOrID string, opts DeleteOptions) 
 		if err != nil {
 			return err
 		}
-		removed = &rec
+		removed = append(removed, removedImage{id, rec})
 		items = append(items, image.DeleteResponse{Deleted: id})
-		return tx.Bucket(bucketImages).Delete([]byte(id))
+		if err := tx.Bucket(bucketImages).Delete([]byte(id)); err != nil {
+			return err
+		}
+		if opts.PruneChildren {
+			// The parents the deletion left dangling go too, nearest
+			// first, as dockerd prunes them; the first one something
+			// still holds (a tag, a container, another child) stops it.
+			for p := rec.Parent; p != ""; {
+				prec, ok, err := getRecord(tx, p.String())
+				if err != nil || !ok {
+					break
+				}
+				if len(refsOf(tx, p.String())) > 0 || s.checkConflict(tx, p.String(), checkRunning|checkStopped|checkChildren) != nil {
+					break
+				}
+				if err := tx.Bucket(bucketImages).Delete([]byte(p.String())); err != nil {
+					return err
+				}
+				removed = append(removed, removedImage{p.String(), prec})
+				items = append(items, image.DeleteResponse{Deleted: p.String()})
+				p = prec.Parent
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.syncIndex(ctx)
-	if removed != nil {
-		// After the commit: a crash here leaves only unreferenced files.
-		items = append(items, s.release(ctx, id, *removed)...)
+	// After the commit: a crash here leaves only unreferenced files.
+	for _, r := range removed {
+		items = append(items, s.release(ctx, r.id, r.rec)...)
 	}
 	return items, nil
+}
+
+type removedImage struct {
+	id  string
+	rec record
+}
+
+// childrenOf lists the images whose parent is id (commits made from it).
+func childrenOf(tx *bolt.Tx, id string) []string {
+	var out []string
+	_ = tx.Bucket(bucketImages).ForEach(func(k, _ []byte) error {
+		if r, ok, err := getRecord(tx, string(k)); err == nil && ok && r.Parent.String() == id {
+			out = append(out, string(k))
+		}
+		return nil
+	})
+	return out
 }
 
 func (s *Store) untagAll(tx *bolt.Tx, id string, items *[]image.DeleteResponse) error {
