@@ -1,0 +1,323 @@
+package firewall
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-engine/berth/internal/testutil"
+)
+
+// topology is a small world of network namespaces: "host" runs the
+// firewall, has bridges with one or two "containers" each (veth pairs) and an
+// "ext" namespace behind an outside link 192.0.2.0/24.
+type topology struct {
+	host, hostPath string
+	ext            string
+	ns             map[string]string // container name → netns name
+}
+
+func newTopology(t *testing.T) *topology {
+	t.Helper()
+	testutil.RequiresRoot(t)
+	if _, err := exec.LookPath("iptables"); err != nil {
+		t.Skip("no iptables binary")
+	}
+	tp := &topology{ns: map[string]string{}}
+	tp.host, tp.hostPath = testNetNS(t)
+	tp.ext, _ = testNetNS(t)
+	nsRun(t, tp.host, "ip", "link", "set", "lo", "up")
+	nsRun(t, tp.host, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	nsRun(t, tp.host, "ip", "link", "add", "out0", "type", "veth", "peer", "name", "eth0", "netns", tp.ext)
+	nsRun(t, tp.host, "ip", "addr", "add", "192.0.2.1/24", "dev", "out0")
+	nsRun(t, tp.host, "ip", "link", "set", "out0", "up")
+	nsRun(t, tp.ext, "ip", "addr", "add", "192.0.2.2/24", "dev", "eth0")
+	nsRun(t, tp.ext, "ip", "link", "set", "eth0", "up")
+	nsRun(t, tp.ext, "ip", "link", "set", "lo", "up")
+	return tp
+}
+
+// bridge makes bridge br with gateway gw (CIDR) in the host namespace.
+func (tp *topology) bridge(t *testing.T, br, gw string) {
+	t.Helper()
+	nsRun(t, tp.host, "ip", "link", "add", br, "type", "bridge")
+	nsRun(t, tp.host, "ip", "addr", "add", gw, "dev", br)
+	nsRun(t, tp.host, "ip", "link", "set", br, "up")
+}
+
+// container makes a namespace attached to br with address addr (CIDR) and
+// a default route via gw.
+func (tp *topology) container(t *testing.T, name, br, addr, gw string) {
+	t.Helper()
+	ns, _ := testNetNS(t)
+	tp.ns[name] = ns
+	veth := "v" + name
+	nsRun(t, tp.host, "ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
+	nsRun(t, tp.host, "ip", "link", "set", veth, "master", br, "up")
+	nsRun(t, ns, "ip", "addr", "add", addr, "dev", "eth0")
+	nsRun(t, ns, "ip", "link", "set", "eth0", "up")
+	nsRun(t, ns, "ip", "link", "set", "lo", "up")
+	nsRun(t, ns, "ip", "route", "add", "default", "via", gw)
+}
+
+// serve listens on TCP port in namespace ns and answers each connection with
+// "NAME <remote ip>".
+func serve(t *testing.T, ns, name string, port int) {
+	t.Helper()
+	var l net.Listener
+	err := inNetNS("/var/run/netns/"+ns, func() error {
+		var err error
+		l, err = net.Listen("tcp4", fmt.Sprintf(":%d", port))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			ap := netip.MustParseAddrPort(c.RemoteAddr().String())
+			fmt.Fprintf(c, "%s %s", name, ap.Addr())
+			c.Close()
+		}
+	}()
+}
+
+// dial connects from namespace ns to addr and returns what the server said,
+// or "" when it could not connect within a second.
+func dial(t *testing.T, ns, addr string) string {
+	t.Helper()
+	var c net.Conn
+	err := inNetNS("/var/run/netns/"+ns, func() error {
+		var err error
+		c, err = net.DialTimeout("tcp4", addr, time.Second)
+		return err
+	})
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+var counters = regexp.MustCompile(`\[\d+:\d+\]`)
+
+// ruleset is the namespace's iptables-save without comments and counters,
+// sorted, for comparing before and after.
+func ruleset(t *testing.T, ns string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range strings.Split(nsRun(t, ns, "iptables-save"), "\n") {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		out = append(out, counters.ReplaceAllString(l, ""))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func hasLine(lines []string, substr string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestIPTables(t *testing.T) {
+	tp := newTopology(t)
+	ctx := context.Background()
+	tp.bridge(t, "brA", "10.99.0.1/24")
+	tp.bridge(t, "brB", "10.98.0.1/24")
+	tp.container(t, "a1", "brA", "10.99.0.2/24", "10.99.0.1")
+	tp.container(t, "b1", "brB", "10.98.0.2/24", "10.98.0.1")
+	serve(t, tp.ns["a1"], "a1", 80)
+	serve(t, tp.ext, "ext", 7000)
+
+	// Another engine was here first: FORWARD policy DROP, a chain and
+	// rules of its own. berth must work with them and leave them as found.
+	nsRun(t, tp.host, "iptables", "-P", "FORWARD", "DROP")
+	nsRun(t, tp.host, "iptables", "-N", "DOCKER-USER")
+	nsRun(t, tp.host, "iptables", "-A", "DOCKER-USER", "-j", "RETURN")
+	nsRun(t, tp.host, "iptables", "-A", "FORWARD", "-j", "DOCKER-USER")
+	nsRun(t, tp.host, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.55.0.0/16", "!", "-o", "docker0", "-j", "MASQUERADE")
+	before := ruleset(t, tp.host)
+
+	if got := dial(t, tp.ns["a1"], "192.0.2.2:7000"); got != "" {
+		t.Fatalf("before berth's rules, FORWARD DROP let a1 out: %q", got)
+	}
+
+	fw, err := New(ctx, IPTables, Options{NetNS: tp.hostPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	netA := Network{Bridge: "brA", Subnet: netip.MustParsePrefix("10.99.0.0/24"), ICC: true, Masquerade: true}
+	netB := Network{Bridge: "brB", Subnet: netip.MustParsePrefix("10.98.0.0/24"), ICC: true, Masquerade: true}
+	for i := 0; i < 2; i++ { // idempotent
+		if err := fw.AddNetwork(ctx, netA); err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.AddNetwork(ctx, netB); err != nil {
+			t.Fatal(err)
+		}
+	}
+	port := Port{Proto: "tcp", HostPort: 8080, ContainerIP: netip.MustParseAddr("10.99.0.2"), ContainerPort: 80, Bridge: "brA"}
+	for i := 0; i < 2; i++ {
+		if err := fw.AddPort(ctx, port); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rules := ruleset(t, tp.host)
+	for _, want := range []string{
+		"-A FORWARD -j BERTH-FORWARD",
+		"-A BERTH-FORWARD -j BERTH-USER",
+		"-A BERTH-FORWARD -j BERTH-ISOLATION-STAGE-1",
+		"-A BERTH-ISOLATION-STAGE-1 -i brA ! -o brA -j BERTH-ISOLATION-STAGE-2",
+		"-A BERTH-ISOLATION-STAGE-2 -o brB -j DROP",
+		"-A POSTROUTING -j BERTH-POSTROUTING",
+		"-A BERTH-POSTROUTING -s 10.99.0.0/24 ! -o brA -j MASQUERADE",
+		"-A PREROUTING -m addrtype --dst-type LOCAL -j BERTH",
+		"-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j BERTH",
+		"--dport 8080 -j DNAT --to-destination 10.99.0.2:80",
+	} {
+		if !hasLine(rules, want) {
+			t.Errorf("missing %q in\n%s", want, strings.Join(rules, "\n"))
+		}
+	}
+	// FORWARD's jump comes first, before the other engine's.
+	fwd := nsRun(t, tp.host, "iptables", "-S", "FORWARD")
+	if !strings.HasPrefix(strings.SplitN(fwd, "\n", 3)[1], "-A FORWARD -j BERTH-FORWARD") {
+		t.Errorf("BERTH-FORWARD is not FORWARD's first rule:\n%s", fwd)
+	}
+	// Idempotence: each rule once.
+	n := strings.Count(strings.Join(rules, "\n"), "--to-destination 10.99.0.2:80")
+	if n != 1 {
+		t.Errorf("DNAT rule %d times", n)
+	}
+
+	// Outbound through FORWARD DROP, masqueraded to the host's address.
+	if got := dial(t, tp.ns["a1"], "192.0.2.2:7000"); got != "ext 192.0.2.1" {
+		t.Errorf("a1 → ext = %q, want masqueraded %q", got, "ext 192.0.2.1")
+	}
+	// Published port from outside (PREROUTING DNAT) and from the host to
+	// its own address (OUTPUT DNAT).
+	if got := dial(t, tp.ext, "192.0.2.1:8080"); got != "a1 192.0.2.2" {
+		t.Errorf("ext → 192.0.2.1:8080 = %q", got)
+	}
+	if got := dial(t, tp.host, "192.0.2.1:8080"); !strings.HasPrefix(got, "a1 ") {
+		t.Errorf("host → 192.0.2.1:8080 = %q", got)
+	}
+	// Isolation: brB cannot reach brA's container, but reaches outside.
+	if got := dial(t, tp.ns["b1"], "10.99.0.2:80"); got != "" {
+		t.Errorf("b1 → a1 across networks = %q, want dropped", got)
+	}
+	if got := dial(t, tp.ns["b1"], "192.0.2.2:7000"); got != "ext 192.0.2.1" {
+		t.Errorf("b1 → ext = %q", got)
+	}
+	// --internal: brB re-added as internal cannot reach out any more.
+	netB.Internal = true
+	if err := fw.AddNetwork(ctx, netB); err != nil {
+		t.Fatal(err)
+	}
+	if got := dial(t, tp.ns["b1"], "192.0.2.2:7000"); got != "" {
+		t.Errorf("internal b1 → ext = %q, want dropped", got)
+	}
+	if hasLine(ruleset(t, tp.host), "-s 10.98.0.0/24 ! -o brB -j MASQUERADE") {
+		t.Error("internal network still masqueraded")
+	}
+
+	// Close with rules left keeps everything.
+	if err := fw.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := dial(t, tp.ext, "192.0.2.1:8080"); got != "a1 192.0.2.2" {
+		t.Errorf("after a Close with rules left, ext → 8080 = %q", got)
+	}
+
+	// Removal leaves the ruleset as the other engine had it.
+	fw, err = New(ctx, IPTables, Options{NetNS: tp.hostPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := fw.RemovePort(ctx, port); err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.RemoveNetwork(ctx, netA); err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.RemoveNetwork(ctx, netB); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := dial(t, tp.ext, "192.0.2.1:8080"); got != "" {
+		t.Errorf("after RemovePort, ext → 8080 = %q", got)
+	}
+	if err := fw.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := ruleset(t, tp.host)
+	if strings.Join(before, "\n") != strings.Join(after, "\n") {
+		t.Errorf("ruleset changed:\nbefore:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+	}
+}
+
+// Two host ports publishing one container port share the filter accept and
+// the hairpin masquerade; removing one keeps them for the other.
+func TestIPTablesSharedPortRules(t *testing.T) {
+	tp := newTopology(t)
+	ctx := context.Background()
+	fw, err := New(ctx, IPTables, Options{NetNS: tp.hostPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 := Port{Proto: "udp", HostPort: 5301, ContainerIP: netip.MustParseAddr("10.97.0.2"), ContainerPort: 53, Bridge: "brC"}
+	p2 := p1
+	p2.HostPort, p2.HostIP = 5302, netip.MustParseAddr("192.0.2.1")
+	for _, p := range []Port{p1, p2} {
+		if err := fw.AddPort(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fw.RemovePort(ctx, p1); err != nil {
+		t.Fatal(err)
+	}
+	rules := ruleset(t, tp.host)
+	for _, want := range []string{
+		"-A BERTH -d 10.97.0.2/32 ! -i brC -o brC -p udp -m udp --dport 53 -j ACCEPT",
+		"-A BERTH-POSTROUTING -s 10.97.0.2/32 -d 10.97.0.2/32 -p udp -m udp --dport 53 -j MASQUERADE",
+		"-A BERTH -d 192.0.2.1/32 ! -i brC -p udp -m udp --dport 5302 -j DNAT --to-destination 10.97.0.2:53",
+	} {
+		if !hasLine(rules, want) {
+			t.Errorf("missing %q in\n%s", want, strings.Join(rules, "\n"))
+		}
+	}
+	if hasLine(rules, "--dport 5301") {
+		t.Error("p1's DNAT is still there")
+	}
+	if err := fw.RemovePort(ctx, p2); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rules := ruleset(t, tp.host); hasLine(rules, "BERTH") {
+		t.Errorf("berth's chains left after Close:\n%s", strings.Join(rules, "\n"))
+	}
+}
