@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/berth-engine/berth/internal/archive"
+	"github.com/berth-engine/berth/internal/registry"
 )
 
 // CommitOptions are docker commit's parameters besides the layer.
@@ -98,7 +99,16 @@ func (s *Store) Commit(ctx context.Context, r io.Reader, opts CommitOptions) (st
 		if err != nil {
 			return "", fmt.Errorf("commit: %w", err)
 		}
-		manifest.Layers = append(manifest.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: l.Blob, Size: info.Size})
+		mt := ocispec.MediaTypeImageLayer
+		if l.Blob != l.DiffID {
+			if bt, err := s.blobMediaType(ctx, l.Blob); err == nil && bt != registry.MediaTypeDockerLayerTar {
+				mt = map[string]string{registry.MediaTypeDockerLayer: ocispec.MediaTypeImageLayerGzip}[bt]
+				if mt == "" {
+					mt = bt
+				}
+			}
+		}
+		manifest.Layers = append(manifest.Layers, ocispec.Descriptor{MediaType: mt, Digest: l.Blob, Size: info.Size})
 	}
 	mBlob, err := s.writeJSON(ctx, manifest)
 	if err != nil {

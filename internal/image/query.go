@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/distribution/reference"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/storage"
@@ -84,7 +85,7 @@ func (s *Store) List(ctx context.Context) ([]image.Summary, error) {
 		out = append(out, image.Summary{
 			ID:          l.id,
 			RepoTags:    l.tags,
-			RepoDigests: []string{},
+			RepoDigests: l.rec.repoDigests(),
 			Created:     created(img, l.rec).Unix(),
 			Size:        l.rec.size(),
 			Labels:      labels,
@@ -94,6 +95,17 @@ func (s *Store) List(ctx context.Context) ([]image.Summary, error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Created > out[j].Created })
 	return out, nil
+}
+
+// repoDigests are the record's repo digests in familiar form.
+func (r record) repoDigests() []string {
+	out := []string{}
+	for _, d := range r.RepoDigests {
+		if n, err := reference.ParseNormalizedNamed(d); err == nil {
+			out = append(out, reference.FamiliarString(n))
+		}
+	}
+	return out
 }
 
 func created(img dockerspec.DockerOCIImage, r record) time.Time {
@@ -118,7 +130,7 @@ func (s *Store) Inspect(ctx context.Context, refOrID string) (image.InspectRespo
 	resp := image.InspectResponse{
 		ID:           l.id,
 		RepoTags:     l.tags,
-		RepoDigests:  []string{},
+		RepoDigests:  l.rec.repoDigests(),
 		Created:      created(img, l.rec).Format(time.RFC3339Nano),
 		Author:       img.Author,
 		Config:       &cfg,

@@ -133,7 +133,7 @@ func (s *Store) Save(ctx context.Context, w io.Writer, names []string) error {
 		if _, err := blob(si.rec.Manifest); err != nil {
 			return err
 		}
-		d := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: si.rec.Manifest, Size: si.rec.ManifestSize}
+		d := ocispec.Descriptor{MediaType: si.rec.manifestType(), Digest: si.rec.Manifest, Size: si.rec.ManifestSize}
 		if len(si.tags) == 0 {
 			idx.Manifests = append(idx.Manifests, d)
 		}

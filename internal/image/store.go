@@ -42,9 +42,15 @@ type layer struct {
 type record struct {
 	Manifest     digest.Digest `json:"manifest"`
 	ManifestSize int64         `json:"manifestSize"`
-	Layers       []layer       `json:"layers"`
-	Created      time.Time     `json:"created"`
-	LastTagTime  time.Time     `json:"lastTagTime,omitzero"`
+	// ManifestType is the manifest's media type when it came from a
+	// registry (docker's schema 2 or OCI); empty means OCI.
+	ManifestType string `json:"manifestType,omitempty"`
+	// RepoDigests are the repo@digest names a pull or push gave the
+	// image (normalised), digest being the manifest's or index's.
+	RepoDigests []string  `json:"repoDigests,omitempty"`
+	Layers      []layer   `json:"layers"`
+	Created     time.Time `json:"created"`
+	LastTagTime time.Time `json:"lastTagTime,omitzero"`
 	// Parent is the image a commit was made from (docker's local parent
 	// chain); empty for imported and loaded images.
 	Parent digest.Digest `json:"parent,omitempty"`
@@ -56,6 +62,13 @@ func (r record) size() int64 {
 		n += l.Size
 	}
 	return n
+}
+
+func (r record) manifestType() string {
+	if r.ManifestType != "" {
+		return r.ManifestType
+	}
+	return ocispec.MediaTypeImageManifest
 }
 
 func (r record) chainID() string {
@@ -82,6 +95,8 @@ type Store struct {
 	// mu orders imports against deletes, which remove snapshots and blobs
 	// an import may be about to reuse.
 	mu sync.Mutex
+	// flights are the layer downloads under way, shared by pulls.
+	flights flights
 }
 
 // New opens (creating) the store's metadata at <root>/meta.db over the given
@@ -324,7 +339,7 @@ func (s *Store) syncIndex(ctx context.Context) {
 			if err != nil {
 				return nil
 			}
-			d := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: r.Manifest, Size: r.ManifestSize}
+			d := ocispec.Descriptor{MediaType: r.manifestType(), Digest: r.Manifest, Size: r.ManifestSize}
 			refs := refsOf(tx, string(k))
 			if len(refs) == 0 {
 				idx.Manifests = append(idx.Manifests, d)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/api/types/registry"
 
 	"github.com/berth-engine/berth/internal/errdefs"
 	"github.com/berth-engine/berth/internal/server/httputil"
@@ -50,6 +51,17 @@ type Backend interface {
 	// repo[:tag] when repo is set, and returns its ID; a running
 	// container is paused meanwhile unless pause is false.
 	ContainerCommit(ctx context.Context, container, repo, tag, comment, author string, changes []string, pause bool) (string, error)
+	// PullImage pulls fromImage (tag: a tag, a digest, or "" for every
+	// tag) for platform (os[/arch[/variant]], "" for the host's), writing
+	// docker's JSON progress messages to out. An error before anything
+	// was written answers the request; a later one goes in the stream.
+	PullImage(ctx context.Context, fromImage, tag, platform string, auth registry.AuthConfig, out io.Writer) error
+	// PushImage pushes name (tag, or every tag when "") to its
+	// registry, writing docker's JSON progress messages to out.
+	PushImage(ctx context.Context, name, tag string, auth registry.AuthConfig, out io.Writer) error
+	// AuthLogin checks credentials with their registry: ErrUnauthorized
+	// with docker's message when it refuses them.
+	AuthLogin(ctx context.Context, auth registry.AuthConfig) (registry.AuthResponse, error)
 }
 
 // Router serves the image routes from a Backend.
@@ -69,6 +81,8 @@ func (s *Router) Routes() []httputil.Route {
 		{Method: http.MethodGet, Path: "/images/get", Handler: s.saveAll},
 		{Method: http.MethodPost, Path: "/images/load", Handler: s.load},
 		{Method: http.MethodPost, Path: "/commit", Handler: s.commit},
+		{Method: http.MethodPost, Path: "/auth", Handler: s.auth},
+		{Method: http.MethodGet, Path: "/images/search", Handler: s.search},
 		{Method: http.MethodGet, Path: "/images/{name...}", Handler: s.get},
 		{Method: http.MethodPost, Path: "/images/{name...}", Handler: s.post},
 		{Method: http.MethodDelete, Path: "/images/{name...}", Handler: s.delete},
@@ -113,6 +127,9 @@ func (s *Router) get(ctx context.Context, w http.ResponseWriter, r *http.Request
 
 func (s *Router) post(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	name, v, ok := verb(r.PathValue("name"))
+	if ok && v == "push" {
+		return s.push(ctx, w, r, name)
+	}
 	if !ok || v != "tag" {
 		return pageNotFound()
 	}
@@ -163,7 +180,7 @@ func (s *Router) create(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	q := r.URL.Query()
 	switch {
 	case q.Get("fromImage") != "":
-		return errdefs.New(errdefs.ErrNotImplemented, "pulling images is not implemented yet: berth has no registry client; import a root filesystem with docker import instead")
+		return s.pull(ctx, w, r)
 	case q.Get("fromSrc") == "":
 		return errdefs.New(errdefs.ErrInvalidParameter, "one of fromImage or fromSrc is required")
 	case q.Get("fromSrc") != "-":
