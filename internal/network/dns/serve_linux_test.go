@@ -1,0 +1,108 @@
+package dns
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/netip"
+	"os/exec"
+	"runtime"
+	"testing"
+	"time"
+
+	mdns "github.com/miekg/dns"
+
+	"github.com/berth-engine/berth/internal/testutil"
+)
+
+func testNetNS(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "berth-test-" + hex.EncodeToString(b)
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	return "/var/run/netns/" + name
+}
+
+// exchangeIn asks the server at 127.0.0.11 from inside the namespace.
+func exchangeIn(t *testing.T, nsPath, network, name string, qtype uint16) *mdns.Msg {
+	t.Helper()
+	var conn *mdns.Conn
+	err := inNetNS(nsPath, func() error {
+		var err error
+		conn, err = mdns.DialTimeout(network, Address.String(), 2*time.Second)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := &mdns.Client{Net: network, Timeout: 5 * time.Second}
+	resp, _, err := c.ExchangeWithConn(query(name, qtype), conn)
+	if err != nil {
+		t.Fatalf("%s %s: %v", network, name, err)
+	}
+	return resp
+}
+
+func TestServeInNetNS(t *testing.T) {
+	testutil.RequiresRoot(t)
+	ns := testNetNS(t) // lo is down: Serve brings it up
+	up := upstreamServer(t)
+	before := runtime.NumGoroutine()
+	s, err := Serve(context.Background(), ns, newFake(), []netip.AddrPort{up})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, network := range []string{"udp", "tcp"} {
+		resp := exchangeIn(t, ns, network, "WEB.", mdns.TypeA)
+		if len(resp.Answer) != 1 || resp.Answer[0].(*mdns.A).A.String() != "172.20.0.2" {
+			t.Errorf("%s web: %v", network, resp)
+		}
+		// Forwarded from the host's namespace to the host's loopback.
+		resp = exchangeIn(t, ns, network, "outside.test.", mdns.TypeA)
+		if len(resp.Answer) != 1 || resp.Answer[0].(*mdns.A).A.String() != "192.0.2.7" {
+			t.Errorf("%s outside.test: %v", network, resp)
+		}
+	}
+	// The big answer over UDP comes back whole when the client allows it
+	// (EDNS0), and truncated (for the client to retry over TCP) otherwise.
+	resp := exchangeIn(t, ns, "udp", "big.test.", mdns.TypeTXT)
+	if !resp.Truncated {
+		t.Errorf("big answer over 512-byte UDP not truncated: %d records", len(resp.Answer))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing listens any more, and the goroutines are gone.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after Close, %d before", n, before)
+	}
+	err = inNetNS(ns, func() error {
+		_, err := mdns.DialTimeout("tcp", Address.String(), time.Second)
+		return err
+	})
+	if err == nil {
+		t.Error("127.0.0.11:53 still answers after Close")
+	}
+}
+
+func TestServeErrors(t *testing.T) {
+	if _, err := Serve(context.Background(), "", nil, nil); err == nil {
+		t.Error("Serve with no resolver succeeded")
+	}
+	testutil.RequiresRoot(t)
+	if _, err := Serve(context.Background(), "/nonexistent/ns", newFake(), nil); err == nil {
+		t.Error("Serve in a missing namespace succeeded")
+	}
+}
