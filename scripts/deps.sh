@@ -8,6 +8,7 @@ pkgs=(
 	busybox-static                           # fixture root filesystems
 	runc crun                                # reference runtimes: comparison table and bench
 	iproute2 procps util-linux kmod          # ip, ps, unshare/nsenter
+	docker-registry apache2-utils            # local registry (distribution 2.8) and htpasswd for its auth
 )
 missing=()
 for p in "${pkgs[@]}"; do

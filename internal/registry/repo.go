@@ -101,9 +101,11 @@ func (r *Repository) Manifest(ctx context.Context, ref string) (Manifest, error)
 		return Manifest{}, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("manifest %s is over the %d bytes allowed", ref, MaxManifestSize))
 	}
 	got := digest.FromBytes(data)
-	want, _ := digest.Parse(ref)
-	if want == "" {
-		want, _ = digest.Parse(resp.Header.Get("Docker-Content-Digest"))
+	want, err := digest.Parse(ref)
+	if err != nil {
+		if want, err = digest.Parse(resp.Header.Get("Docker-Content-Digest")); err != nil {
+			want = ""
+		}
 	}
 	if want != "" && want.Algorithm() == digest.SHA256 && want != got {
 		return Manifest{}, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("manifest verification failed for digest %s: the registry sent content with digest %s", want, got))

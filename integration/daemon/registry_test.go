@@ -1,0 +1,202 @@
+package daemon
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berth-engine/berth/internal/testutil"
+)
+
+// testRegistry is Debian's docker-registry (distribution 2.8) serving
+// 127.0.0.1:<port> from a temp dir, stopped by its PID at the end.
+type testRegistry struct {
+	Host string // 127.0.0.1:port
+	dir  string
+}
+
+// startRegistry runs a registry; with user set it requires htpasswd
+// (bcrypt) basic auth for that user and password.
+func startRegistry(t *testing.T, user, password string) *testRegistry {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		t.Skip("docker-registry is not installed (scripts/deps.sh installs it)")
+	}
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := l.Addr().String()
+	l.Close()
+	auth := ""
+	if user != "" {
+		out, err := exec.Command("htpasswd", "-Bbn", user, password).Output()
+		if err != nil {
+			t.Fatalf("htpasswd (apache2-utils): %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "htpasswd"), out, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		auth = fmt.Sprintf("auth:\n  htpasswd:\n    realm: berth-test\n    path: %s\n", filepath.Join(dir, "htpasswd"))
+	}
+	cfg := fmt.Sprintf(`version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+  secret: berth-test-secret
+%s`, filepath.Join(dir, "data"), host, auth)
+	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.Create(filepath.Join(dir, "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); log.Close(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(filepath.Join(dir, "log"))
+			t.Fatalf("docker-registry exited: %s", b)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("docker-registry did not answer on %s", host)
+		}
+	}
+	return &testRegistry{Host: host, dir: dir}
+}
+
+// TestRegistryDockerCLI pushes busybox to a registry with the docker CLI,
+// removes it, pulls it back (with its progress stream) and runs it.
+func TestRegistryDockerCLI(t *testing.T) {
+	testutil.RequiresRoot(t)
+	reg := startRegistry(t, "", "")
+	d := newDaemon(t)
+	seedBusybox(t, d)
+	buildShim(t, d)
+	d.start()
+	ref := reg.Host + "/test/busybox:1"
+	d.mustDocker("tag", "busybox", ref)
+	out := d.mustDocker("push", ref)
+	for _, want := range []string{"The push refers to repository [" + reg.Host + "/test/busybox]", "Pushed", "1: digest: sha256:"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("push output lacks %q:\n%s", want, out)
+		}
+	}
+	pushDigest := out[strings.Index(out, "sha256:"):][:71]
+	// Again: the registry has every blob.
+	if out := d.mustDocker("push", ref); !strings.Contains(out, "Layer already exists") {
+		t.Fatalf("second push did not skip the layer:\n%s", out)
+	}
+	// Another repository of the same registry mounts the layer.
+	ref2 := reg.Host + "/other/busybox:2"
+	d.mustDocker("tag", ref, ref2)
+	if out := d.mustDocker("push", ref2); !strings.Contains(out, "Mounted from test/busybox") {
+		t.Fatalf("push to another repository did not mount the layer:\n%s", out)
+	}
+	d.mustDocker("rmi", ref, ref2)
+
+	out = d.mustDocker("pull", ref)
+	for _, want := range []string{"1: Pulling from test/busybox", "Pull complete", "Digest: " + pushDigest, "Status: Downloaded newer image for " + ref} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("pull output lacks %q:\n%s", want, out)
+		}
+	}
+	if out := d.mustDocker("pull", ref); !strings.Contains(out, "Status: Image is up to date for "+ref) {
+		t.Fatalf("second pull:\n%s", out)
+	}
+	if got := d.mustDocker("image", "inspect", "-f", "{{json .RepoDigests}} {{.Metadata.LastTagTime.IsZero}}", ref); got != fmt.Sprintf(`["%s/test/busybox@%s"] false`, reg.Host, pushDigest) {
+		t.Fatalf("RepoDigests/LastTagTime: %s", got)
+	}
+	if got := d.mustDocker("run", "--rm", ref, "echo", "pulled"); got != "pulled" {
+		t.Fatalf("run: %q", got)
+	}
+	// By digest.
+	d.mustDocker("rmi", ref)
+	out = d.mustDocker("pull", reg.Host+"/test/busybox@"+pushDigest)
+	if !strings.Contains(out, "Status: Downloaded newer image for "+reg.Host+"/test/busybox@"+pushDigest) {
+		t.Fatalf("pull by digest:\n%s", out)
+	}
+
+	out, err := d.docker("pull", reg.Host+"/test/busybox:nope")
+	if err == nil || !strings.Contains(out, "manifest for "+reg.Host+"/test/busybox:nope not found: manifest unknown") {
+		t.Fatalf("pull of a missing tag: %v\n%s", err, out)
+	}
+	out, err = d.docker("pull", reg.Host+"/test/nothing:1")
+	if err == nil || !strings.Contains(out, "not found") {
+		t.Fatalf("pull of a missing repository: %v\n%s", err, out)
+	}
+	if out := d.mustDocker("events", "--since", "0", "--until", "0s", "--filter", "type=image", "--format", "{{.Action}} {{.Actor.Attributes.name}}"); !strings.Contains(out, "push "+ref) || !strings.Contains(out, "pull "+ref) {
+		t.Fatalf("image events lack push and pull of %s:\n%s", ref, out)
+	}
+}
+
+// TestRegistryAuth logs in to a registry with htpasswd auth, pushes and
+// pulls with the credentials the docker CLI keeps, and is refused without.
+func TestRegistryAuth(t *testing.T) {
+	testutil.RequiresRoot(t)
+	reg := startRegistry(t, "berth", "s3cret")
+	d := newDaemon(t)
+	seedBusybox(t, d)
+	d.start()
+	ref := reg.Host + "/auth/busybox:1"
+	d.mustDocker("tag", "busybox", ref)
+
+	out, err := d.docker("login", "-u", "berth", "-p", "wrong", reg.Host)
+	if err == nil || !strings.Contains(out, "401 Unauthorized") {
+		t.Fatalf("login with a wrong password: %v\n%s", err, out)
+	}
+	out, err = d.docker("push", ref)
+	if err == nil || !strings.Contains(strings.ToLower(out), "unauthorized") && !strings.Contains(out, "no basic auth credentials") {
+		t.Fatalf("push without login: %v\n%s", err, out)
+	}
+	if out := d.mustDocker("login", "-u", "berth", "-p", "s3cret", reg.Host); !strings.Contains(out, "Login Succeeded") {
+		t.Fatalf("login: %s", out)
+	}
+	d.mustDocker("push", ref)
+	d.mustDocker("rmi", ref)
+	d.mustDocker("pull", ref)
+	d.mustDocker("rmi", ref)
+	d.mustDocker("logout", reg.Host)
+	if out, err := d.docker("pull", ref); err == nil {
+		t.Fatalf("pull after logout succeeded:\n%s", out)
+	}
+}
