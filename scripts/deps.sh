@@ -9,6 +9,7 @@ pkgs=(
 	runc crun                                # reference runtimes: comparison table and bench
 	iproute2 procps util-linux kmod          # ip, ps, unshare/nsenter
 	docker-registry apache2-utils            # local registry (distribution 2.8) and htpasswd for its auth
+	iptables nftables curl                   # firewall backends (binaries for tests); curl for published-port tests
 )
 missing=()
 for p in "${pkgs[@]}"; do
