@@ -110,6 +110,12 @@ func TestRegistryDockerCLI(t *testing.T) {
 	testutil.RequiresRoot(t)
 	reg := startRegistry(t, "", "")
 	d := newDaemon(t)
+	short, err := os.MkdirTemp("", "bx") // the shim's socket path must stay short
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(short) })
+	d.ExecRoot = short
 	seedBusybox(t, d)
 	buildShim(t, d)
 	d.start()
@@ -132,7 +138,7 @@ func TestRegistryDockerCLI(t *testing.T) {
 	if out := d.mustDocker("push", ref2); !strings.Contains(out, "Mounted from test/busybox") {
 		t.Fatalf("push to another repository did not mount the layer:\n%s", out)
 	}
-	d.mustDocker("rmi", ref, ref2)
+	d.mustDocker("rmi", ref, ref2, "busybox") // the layer goes too: the pull fetches it
 
 	out = d.mustDocker("pull", ref)
 	for _, want := range []string{"1: Pulling from test/busybox", "Pull complete", "Digest: " + pushDigest, "Status: Downloaded newer image for " + ref} {
@@ -156,7 +162,7 @@ func TestRegistryDockerCLI(t *testing.T) {
 		t.Fatalf("pull by digest:\n%s", out)
 	}
 
-	out, err := d.docker("pull", reg.Host+"/test/busybox:nope")
+	out, err = d.docker("pull", reg.Host+"/test/busybox:nope")
 	if err == nil || !strings.Contains(out, "manifest for "+reg.Host+"/test/busybox:nope not found: manifest unknown") {
 		t.Fatalf("pull of a missing tag: %v\n%s", err, out)
 	}
@@ -198,5 +204,58 @@ func TestRegistryAuth(t *testing.T) {
 	d.mustDocker("logout", reg.Host)
 	if out, err := d.docker("pull", ref); err == nil {
 		t.Fatalf("pull after logout succeeded:\n%s", out)
+	}
+}
+
+// TestRegistryBerthCLI logs in, pushes, pulls and runs with berth, the
+// credentials kept in the docker CLI's config.json.
+func TestRegistryBerthCLI(t *testing.T) {
+	reg := startRegistry(t, "berth", "s3cret")
+	b := berthDaemon(t)
+	cfgDir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", cfgDir)
+	if out, errOut, code := b.run(busyboxImageTar(t), "import", "-c", `CMD ["sh"]`, "-", "busybox:latest"); code != 0 {
+		t.Fatalf("berth import: exit %d, %q %q", code, out, errOut)
+	}
+	ref := reg.Host + "/test/busybox:1"
+	b.must("tag", "busybox", ref)
+
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := b.run("", "login", "-u", "berth", "-p", "wrong", reg.Host); code == 0 || !strings.Contains(errOut, "401 Unauthorized") {
+		t.Fatalf("login with a wrong password: exit %d, %q", code, errOut)
+	}
+	if out, errOut, code := b.run(pw, "login", "-u", "berth", "--password-stdin", reg.Host); code != 0 || !strings.Contains(out, "Login Succeeded") {
+		t.Fatalf("login: exit %d, %q %q", code, out, errOut)
+	}
+	if cfg, _ := os.ReadFile(filepath.Join(cfgDir, "config.json")); !strings.Contains(string(cfg), `"`+reg.Host+`"`) {
+		t.Fatalf("config.json lacks %s:\n%s", reg.Host, cfg)
+	}
+	out := b.must("push", ref)
+	if !strings.Contains(out, "Pushed") || !strings.Contains(out, "1: digest: sha256:") {
+		t.Fatalf("berth push:\n%s", out)
+	}
+	b.must("rmi", ref, "busybox")
+	out = b.must("pull", ref)
+	if !strings.Contains(out, "Pull complete") || !strings.HasSuffix(out, "\n"+ref) {
+		t.Fatalf("berth pull:\n%s", out)
+	}
+	if out, errOut, code := b.run("", "run", "--rm", ref, "echo", "hi"); code != 0 || out != "hi\n" {
+		t.Fatalf("berth run: exit %d, %q %q", code, out, errOut)
+	}
+	if got := b.must("pull", "-q", ref); got != ref {
+		t.Fatalf("berth pull -q: %q", got)
+	}
+	if _, errOut, code := b.run("", "pull", reg.Host+"/test/busybox:nope"); code == 0 || !strings.Contains(errOut, "manifest unknown") {
+		t.Fatalf("berth pull of a missing tag: exit %d, %q", code, errOut)
+	}
+	if out := b.must("logout", reg.Host); out != "Removing login credentials for "+reg.Host {
+		t.Fatalf("logout: %q", out)
+	}
+	b.must("rmi", ref)
+	if _, _, code := b.run("", "pull", ref); code == 0 {
+		t.Fatal("pull after logout succeeded")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/berth-engine/berth/internal/cli/command"
 	"github.com/berth-engine/berth/internal/cli/command/container"
 	"github.com/berth-engine/berth/internal/cli/command/image"
+	"github.com/berth-engine/berth/internal/cli/command/registry"
 	"github.com/berth-engine/berth/internal/cli/command/system"
 	"github.com/berth-engine/berth/internal/cli/command/volume"
 )
@@ -111,6 +112,10 @@ func addCommands(root *cobra.Command, cli *command.Cli) {
 		image.NewHistoryCommand(cli),
 		image.NewSaveCommand(cli),
 		image.NewLoadCommand(cli),
+		image.NewPullCommand(cli),
+		image.NewPushCommand(cli),
+		registry.NewLoginCommand(cli),
+		registry.NewLogoutCommand(cli),
 		container.NewCommitCommand(cli),
 		system.NewEventsCommand(cli),
 		container.NewDiffCommand(cli),

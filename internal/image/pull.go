@@ -188,7 +188,7 @@ func (p *pull) run(ctx context.Context, ref reference.Named, plat ocispec.Platfo
 	if err != nil {
 		return PullResult{}, manifestError(ref, err)
 	}
-	p.report(Progress{ID: refStr, Status: "Pulling from " + reference.FamiliarName(ref)})
+	p.report(Progress{ID: refStr, Status: "Pulling from " + reference.Path(ref)})
 	m := top
 	if top.IsIndex() {
 		var idx ocispec.Index

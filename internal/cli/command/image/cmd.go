@@ -26,6 +26,8 @@ func NewImageCommand(cli *command.Cli) *cobra.Command {
 		NewPruneCommand(cli),
 		NewSaveCommand(cli),
 		NewLoadCommand(cli),
+		NewPullCommand(cli),
+		NewPushCommand(cli),
 	)
 	return cmd
 }
