@@ -32,6 +32,7 @@ import (
 	debugrouter "github.com/berth-engine/berth/internal/server/router/debug"
 	execrouter "github.com/berth-engine/berth/internal/server/router/exec"
 	imagerouter "github.com/berth-engine/berth/internal/server/router/image"
+	networkrouter "github.com/berth-engine/berth/internal/server/router/network"
 	systemrouter "github.com/berth-engine/berth/internal/server/router/system"
 	volumerouter "github.com/berth-engine/berth/internal/server/router/volume"
 	"github.com/berth-engine/berth/internal/version"
@@ -54,6 +55,8 @@ var flagKeys = map[string]string{
 	"data-root": "data-root", "exec-root": "exec-root", "host": "hosts", "pidfile": "pidfile",
 	"log-level": "log-level", "log-format": "log-format", "debug": "debug", "default-runtime": "default-runtime",
 	"group": "group", "init": "init", "init-path": "init-path",
+	"bridge": "bridge", "bip": "bip", "fixed-cidr": "fixed-cidr", "mtu": "mtu", "iptables": "iptables",
+	"firewall-backend": "firewall-backend", "dns": "dns",
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -78,6 +81,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&flags.DefaultRuntime, "default-runtime", config.DefaultRuntime, "default OCI runtime for containers")
 	fs.BoolVar(&flags.Init, "init", false, "run an init inside containers to forward signals and reap processes")
 	fs.StringVar(&flags.InitPath, "init-path", "", "path to the init binary (default berth-init beside berthd, else in PATH)")
+	fs.StringVarP(&flags.Bridge, "bridge", "b", config.DefaultBridge, "host interface of the default bridge network")
+	fs.StringVar(&flags.Bip, "bip", "", "the default bridge's IPv4 address and prefix length (default: a free subnet of the default address pools)")
+	fs.StringVar(&flags.FixedCIDR, "fixed-cidr", "", "IPv4 range for the default bridge's containers")
+	fs.IntVar(&flags.MTU, "mtu", 0, "MTU of the default bridge")
+	iptables := fs.Bool("iptables", true, "add firewall rules for networks and published ports")
+	fs.StringVar(&flags.FirewallBackend, "firewall-backend", "", `firewall backend: "iptables" (default) or "nftables"`)
+	fs.StringSliceVar(&flags.DNS, "dns", nil, "DNS servers for containers")
 	fs.BoolVarP(&showVersion, "version", "v", false, "print version information and quit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -104,6 +114,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--add-runtime %s given twice", name)
 		}
 		flags.Runtimes[name] = system.Runtime{Path: path}
+	}
+	if fs.Changed("iptables") {
+		flags.IPTables = iptables
 	}
 	var set []string
 	fs.Visit(func(f *pflag.Flag) {
@@ -160,7 +173,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		listeners = append(listeners, l)
 	}
 
-	routers := []httputil.Router{systemrouter.New(d), imagerouter.New(d), containerrouter.New(d), execrouter.New(d), volumerouter.New(d)}
+	routers := []httputil.Router{systemrouter.New(d), imagerouter.New(d), containerrouter.New(d), execrouter.New(d), volumerouter.New(d), networkrouter.New(d)}
 	if cfg.Debug {
 		// As dockerd: the Go runtime's profiles only in debug mode.
 		routers = append(routers, debugrouter.New())

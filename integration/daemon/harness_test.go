@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -65,10 +66,14 @@ type daemon struct {
 	dir                string // holds data/, exec/ and the socket
 	DataRoot, ExecRoot string
 	Sock               string
-	cmd                *exec.Cmd
-	stderr             *syncBuffer
-	exited             chan struct{}
-	exitErr            error
+	// Bridge and Bip are the default bridge's name and address, unique
+	// per daemon so that test daemons never meet each other, a real
+	// berthd or docker0.
+	Bridge, Bip string
+	cmd         *exec.Cmd
+	stderr      *syncBuffer
+	exited      chan struct{}
+	exitErr     error
 }
 
 // newDaemon prepares (but does not start) a daemon with private roots.
@@ -79,10 +84,14 @@ func newDaemon(t *testing.T) *daemon {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	var r [3]byte
+	rand.Read(r[:])
 	return &daemon{
 		t: t, bin: berthdBinary(t), dir: dir,
 		DataRoot: filepath.Join(dir, "data"), ExecRoot: filepath.Join(dir, "exec"),
-		Sock: filepath.Join(dir, "berth.sock"),
+		Sock:   filepath.Join(dir, "berth.sock"),
+		Bridge: fmt.Sprintf("bt%x", r[:]),
+		Bip:    fmt.Sprintf("10.%d.%d.1/24", 100+int(r[0])%150, r[1]),
 	}
 }
 
@@ -90,6 +99,9 @@ func (d *daemon) args(extra ...string) []string {
 	return append([]string{
 		"--config-file", filepath.Join(d.dir, "daemon.json"), // absent: defaults
 		"--data-root", d.DataRoot, "--exec-root", d.ExecRoot, "-H", "unix://" + d.Sock,
+		// The firewall only where a test asks for it (--iptables=true):
+		// the default bridge works without it on one host.
+		"--bridge", d.Bridge, "--bip", d.Bip, "--iptables=false",
 	}, extra...)
 }
 
@@ -150,6 +162,8 @@ func (d *daemon) kill() {
 	}
 	d.cmd.Process.Kill()
 	<-d.exited
+	// A killed berthd leaves its default bridge (no clean shutdown).
+	exec.Command("ip", "link", "del", d.Bridge).Run()
 }
 
 // http returns a client that dials the daemon's socket.

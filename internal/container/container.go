@@ -61,6 +61,11 @@ type Container struct {
 	HostnamePath   string
 	HostsPath      string
 	ExecIDs        []string `json:",omitempty"`
+	// NetworkSettings are the container's networks (by name) as configured
+	// at create and by connect, and while it runs the operational data:
+	// sandbox, addresses, published ports. Nil for records made before
+	// networking, and for container:<id> modes.
+	NetworkSettings *container.NetworkSettings `json:",omitempty"`
 	// Volumes are the volumes (and the binds shared by --volumes-from)
 	// resolved at create: named and anonymous -v, --mount type=volume,
 	// the image's VOLUME paths.

@@ -2,6 +2,7 @@ package container
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,6 +55,9 @@ func (c *Container) ToInspect(opts InspectOptions) *container.InspectResponse {
 	}
 	if hc.NetworkMode == "" {
 		hc.NetworkMode = "none"
+		if c.NetworkSettings != nil {
+			hc.NetworkMode = "bridge"
+		}
 	}
 	cfg := *c.Config
 	mounts := c.MountPoints()
@@ -90,18 +94,55 @@ func (c *Container) ToInspect(opts InspectOptions) *container.InspectResponse {
 	}
 }
 
-// networkSettings is the minimal form for the modes that exist before
-// bridge networking: one entry named after the mode, no addresses.
+// networkSettings renders the record's networks: the endpoint settings
+// by network name with their addresses while the container runs, the
+// sandbox and the published ports. A container:<id> mode has none; a
+// record from before networking shows its mode as one empty entry.
 func (c *Container) networkSettings() *container.NetworkSettings {
-	mode := string(c.HostConfig.NetworkMode)
-	if mode == "" || mode == "default" {
-		mode = "none"
-	}
 	ns := &container.NetworkSettings{Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{}}
-	if !strings.HasPrefix(mode, "container:") {
+	mode := string(c.HostConfig.NetworkMode)
+	if strings.HasPrefix(mode, "container:") {
+		return ns
+	}
+	if c.NetworkSettings == nil {
+		if mode == "" || mode == "default" {
+			mode = "none"
+		}
 		ns.Networks[mode] = &network.EndpointSettings{}
+		return ns
+	}
+	ns.SandboxID, ns.SandboxKey = c.NetworkSettings.SandboxID, c.NetworkSettings.SandboxKey
+	for p, bs := range c.NetworkSettings.Ports {
+		ns.Ports[p] = append([]network.PortBinding(nil), bs...)
+	}
+	for name, es := range c.NetworkSettings.Networks {
+		cp := es.Copy()
+		if cp == nil {
+			cp = &network.EndpointSettings{}
+		}
+		ns.Networks[name] = cp
 	}
 	return ns
+}
+
+// portSummaries are list's Ports: one per binding, and one without a
+// host side per exposed port that has none.
+func (c *Container) portSummaries() []container.PortSummary {
+	out := []container.PortSummary{}
+	if c.NetworkSettings == nil {
+		return out
+	}
+	for p, bs := range c.NetworkSettings.Ports {
+		if len(bs) == 0 {
+			out = append(out, container.PortSummary{PrivatePort: p.Num(), Type: string(p.Proto())})
+			continue
+		}
+		for _, b := range bs {
+			n, _ := strconv.Atoi(b.HostPort)
+			out = append(out, container.PortSummary{IP: b.HostIP, PrivatePort: p.Num(), PublicPort: uint16(n), Type: string(p.Proto())})
+		}
+	}
+	return out
 }
 
 // StatusString is list's human Status column ("Up 5 minutes (Paused)",
@@ -163,7 +204,7 @@ func (c *Container) ToSummary(now time.Time) container.Summary {
 		ImageID: c.Image,
 		Command: cmd,
 		Created: c.Created.Unix(),
-		Ports:   []container.PortSummary{},
+		Ports:   c.portSummaries(),
 		Labels:  labels,
 		State:   c.statusFromFlags(),
 		Status:  c.StatusString(now),
@@ -172,6 +213,9 @@ func (c *Container) ToSummary(now time.Time) container.Summary {
 	sum.HostConfig.NetworkMode = string(c.HostConfig.NetworkMode)
 	if sum.HostConfig.NetworkMode == "" {
 		sum.HostConfig.NetworkMode = "none"
+		if c.NetworkSettings != nil {
+			sum.HostConfig.NetworkMode = "bridge"
+		}
 	}
 	sum.NetworkSettings = &container.NetworkSettingsSummary{Networks: c.networkSettings().Networks}
 	if c.State.Health != nil {

@@ -16,6 +16,7 @@ import (
 
 	ctypes "github.com/moby/moby/api/types/container"
 	eventtypes "github.com/moby/moby/api/types/events"
+	ntypes "github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/storage"
 	"golang.org/x/sys/unix"
 
@@ -111,6 +112,13 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	if err := d.checkContainerRefs(hc); err != nil {
 		return resp, err
 	}
+	netsPlanned, err := d.planNetworks(hc, req.NetworkingConfig)
+	if err != nil {
+		return resp, err
+	}
+	if hc.NetworkMode == "host" && cfg.Hostname == "" {
+		cfg.Hostname, _ = os.Hostname() // as dockerd: the host's name
+	}
 	// The daemon's log driver and options apply where the request names
 	// none, and are recorded, as dockerd records them.
 	if hc.LogConfig.Type == "" {
@@ -165,6 +173,9 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	c.ImageRef = cfg.Image
 	c.Driver = "overlay2"
 	c.LogPath = filepath.Join(d.containers.Dir(c.ID), c.ID+"-json.log")
+	if networkKind(hc.NetworkMode) != netContainer {
+		c.NetworkSettings = &ctypes.NetworkSettings{Networks: netsPlanned, Ports: ntypes.PortMap{}}
+	}
 	for _, p := range planned {
 		c.Volumes = append(c.Volumes, p.VolumeMount)
 	}
@@ -361,10 +372,23 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 	if err != nil {
 		return nil, err
 	}
+	nf, err := d.setupNetwork(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			d.teardownNetwork(context.WithoutCancel(ctx), c)
+		}
+	}()
 	spec, err := oci.Spec(ctx, c, oci.SpecOpts{
 		Host:           host,
 		DefaultUlimits: ulimits,
 		RootfsPath:     rootfs,
+		NetnsPath:      nf.NetnsPath,
+		HostsPath:      nf.HostsPath,
+		ResolvConfPath: nf.ResolvConfPath,
+		HostnamePath:   nf.HostnamePath,
 		InitPath:       d.initPath(),
 		DefaultInit:    d.cfg.Init,
 		ResolveContainer: func(ref string) (int, error) {
@@ -459,6 +483,7 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 	}
 	c.Lock()
 	vols := slices.Clone(c.Volumes)
+	d.teardownNetwork(ctx, c)
 	c.Unlock()
 	d.unmountVolumes(ctx, c, vols)
 	c.Lock()
@@ -1001,7 +1026,7 @@ func (d *Daemon) ContainerInspect(ctx context.Context, idOrName string) (*ctypes
 func (d *Daemon) ContainerList(ctx context.Context, all bool, limit int, filters map[string][]string) ([]ctypes.Summary, error) {
 	for k := range filters {
 		switch k {
-		case "name", "id", "status", "label", "ancestor", "exited", "volume":
+		case "name", "id", "status", "label", "ancestor", "exited", "volume", "network":
 		default:
 			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid filter '%s'", k))
 		}
@@ -1016,8 +1041,12 @@ func (d *Daemon) ContainerList(ctx context.Context, all bool, limit int, filters
 		s := c.ToSummary(now)
 		running := c.State.Running
 		exitCode := c.State.ExitCode
+		onNet := len(filters["network"]) == 0 || slices.ContainsFunc(filters["network"], func(v string) bool { return containerOnNetwork(c, v) })
 		c.Unlock()
 		if !all && !running {
+			continue
+		}
+		if !onNet {
 			continue
 		}
 		if !matchFilters(filters, s, exitCode) {

@@ -44,6 +44,8 @@ type Daemon struct {
 
 	events *events.Log // recent events and their subscribers
 
+	net *netState // networks, endpoints, namespaces (network.go)
+
 	// In memory only, as in dockerd: attaches waiting for a start, execs,
 	// health-check loops.
 	attaches attachSet
@@ -90,7 +92,9 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 		return nil, err
 	}
 	d.runtimes = findRuntimes(cfg)
+	d.initNetworking(ctx)
 	d.RestoreContainers(ctx)
+	d.restoreNetworking(ctx)
 	// Volumes mounted from options that no container holds any more (a
 	// crash between a container's exit and their unmount).
 	d.vols.UnmountUnused(ctx)
@@ -107,6 +111,7 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 // next daemon finds the same file.
 func (d *Daemon) Close() error {
 	d.releases.waitAll(10 * time.Second)
+	d.closeNetworking(context.Background())
 	if d.events != nil {
 		d.events.Close()
 		_ = d.events.CloseJournal()

@@ -218,7 +218,7 @@ func checkCreateRequest(name string, req *ctypes.CreateRequest) (*ctypes.Config,
 
 // checkContainerRefs answers VolumesFrom and Links as dockerd does for a
 // container that does not exist (a 400 naming it); links to one that does
-// are refused (berth has no links) rather than ignored.
+// are legacy links, on the default bridge only (/etc/hosts entries).
 func (d *Daemon) checkContainerRefs(hc *ctypes.HostConfig) error {
 	for _, v := range hc.VolumesFrom {
 		ref, _, _ := strings.Cut(v, ":")
@@ -231,7 +231,9 @@ func (d *Daemon) checkContainerRefs(hc *ctypes.HostConfig) error {
 		if _, err := d.containers.Get(strings.TrimPrefix(ref, "/")); err != nil {
 			return invalidParam("could not get container for %s: No such container: %s", ref, ref)
 		}
-		return invalidParam("links are not supported by berth")
+		if networkKind(hc.NetworkMode) != netAttached || primaryNetwork(hc.NetworkMode) != "bridge" {
+			return invalidParam("conflicting options: links are supported on the default bridge network only")
+		}
 	}
 	return nil
 }

@@ -36,9 +36,9 @@ func parseNSMode(field, v string, allowContainer, allowNone bool) (nsMode, error
 }
 
 // namespaces sets the spec's namespaces from PidMode, IpcMode, UTSMode,
-// CgroupnsMode and NetworkMode. A mount namespace is always new. Network
-// "bridge"/"default" get a new, empty namespace until bridge networking
-// exists; "none" is the same. A user-defined network name is refused.
+// CgroupnsMode and NetworkMode. A mount namespace is always new. A
+// NetworkMode naming a network (bridge, default, a user-defined name) joins
+// SpecOpts.NetnsPath when set, else gets a new namespace, as "none" does.
 func (b *builder) namespaces() error {
 	hc := b.hc
 	type one struct {
@@ -49,8 +49,8 @@ func (b *builder) namespaces() error {
 		none  bool
 	}
 	net := string(hc.NetworkMode)
-	if net != "" && net != "none" && net != "host" && net != "default" && net != "bridge" && !strings.HasPrefix(net, "container:") {
-		return invalidf("network %s not found: only none, host and container:<id> networking is available", net)
+	if net != "none" && net != "host" && !strings.HasPrefix(net, "container:") {
+		net = "" // a network: a namespace of its own, the daemon's when given
 	}
 	cgroupns := string(hc.CgroupnsMode)
 	if cgroupns == "" && !b.host.CgroupV2 {
@@ -96,6 +96,8 @@ func (b *builder) namespaces() error {
 			if n.typ == specs.UTSNamespace {
 				b.s.Hostname, b.s.Domainname = "", ""
 			}
+		case n.typ == specs.NetworkNamespace && b.opts.NetnsPath != "":
+			nss = append(nss, specs.LinuxNamespace{Type: n.typ, Path: b.opts.NetnsPath})
 		default:
 			nss = append(nss, specs.LinuxNamespace{Type: n.typ})
 		}

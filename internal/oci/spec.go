@@ -53,6 +53,10 @@ type SpecOpts struct {
 	DefaultInit bool
 	// ResolvConfPath, HostnamePath, HostsPath are bind-mounted over
 	// /etc/resolv.conf, /etc/hostname, /etc/hosts when set.
+	// NetnsPath, when set, is the network namespace the container joins
+	// (made by the daemon for bridge networking); else a network mode
+	// naming a network gets a new, empty namespace (create's probe).
+	NetnsPath                               string
 	ResolvConfPath, HostnamePath, HostsPath string
 	// DefaultUlimits are the daemon's default-ulimits; nil means berth's
 	// default (nofile 1048576:1048576, as containers get under dockerd).

@@ -411,7 +411,7 @@ func TestNamespaces(t *testing.T) {
 		{"unknown container", func(hc *ctypes.HostConfig) { hc.PidMode = "container:ghost" }, nil, nil, "No such container: ghost", container.ErrNotFound},
 		{"bad pid mode", func(hc *ctypes.HostConfig) { hc.PidMode = "sideways" }, nil, nil, "invalid PidMode", container.ErrInvalidParameter},
 		{"bad cgroupns", func(hc *ctypes.HostConfig) { hc.CgroupnsMode = "container:other" }, nil, nil, "invalid cgroup namespace mode", container.ErrInvalidParameter},
-		{"user network", func(hc *ctypes.HostConfig) { hc.NetworkMode = "mynet" }, nil, nil, "network mynet not found", container.ErrInvalidParameter},
+		{"user network", func(hc *ctypes.HostConfig) { hc.NetworkMode = "mynet" }, nil, map[specs.LinuxNamespaceType]string{"network": ""}, "", nil},
 		{"empty container", func(hc *ctypes.HostConfig) { hc.IpcMode = "container:" }, nil, nil, "invalid IpcMode", container.ErrInvalidParameter},
 	}
 	for _, tc := range cases {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"reflect"
 	"slices"
@@ -25,6 +26,7 @@ const (
 	DefaultHost     = "unix:///run/berth/berth.sock"
 	DefaultConfig   = "/etc/berth/daemon.json"
 	DefaultRuntime  = "berth-runtime"
+	DefaultBridge   = "berth0"
 )
 
 // Config is berthd's configuration. The json tags are daemon.json's keys
@@ -56,6 +58,18 @@ type Config struct {
 	Bip                 string                      `json:"bip,omitempty"`
 	DefaultAddressPools []system.NetworkAddressPool `json:"default-address-pools,omitempty"`
 	DNS                 []string                    `json:"dns,omitempty"`
+	DNSOptions          []string                    `json:"dns-opts,omitempty"`
+	DNSSearch           []string                    `json:"dns-search,omitempty"`
+	// Bridge is the default bridge's host interface (dockerd's -b, whose
+	// "none" disables the default bridge there; berth keeps it); default
+	// berth0. FixedCIDR is its ip-range, MTU its MTU.
+	Bridge    string `json:"bridge,omitempty"`
+	FixedCIDR string `json:"fixed-cidr,omitempty"`
+	MTU       int    `json:"mtu,omitempty"`
+	// IPTables false leaves the host's firewall alone (no rules at all);
+	// FirewallBackend is "iptables" (default) or "nftables", docker 28's key.
+	IPTables        *bool  `json:"iptables,omitempty"`
+	FirewallBackend string `json:"firewall-backend,omitempty"`
 
 	InsecureRegistries []string `json:"insecure-registries,omitempty"`
 	RegistryMirrors    []string `json:"registry-mirrors,omitempty"`
@@ -178,6 +192,9 @@ func (c *Config) setDefaults() {
 	if c.DefaultRuntime == "" {
 		c.DefaultRuntime = DefaultRuntime
 	}
+	if c.Bridge == "" {
+		c.Bridge = DefaultBridge
+	}
 }
 
 // Validate checks values that Load cannot type-check. The runtime named
@@ -202,6 +219,32 @@ func (c *Config) Validate() error {
 	for name, rt := range c.Runtimes {
 		if name == "" || rt.Path == "" {
 			return fmt.Errorf("runtime %q: a runtime needs a name and a path", name)
+		}
+	}
+	if c.Bip != "" {
+		if p, err := netip.ParsePrefix(c.Bip); err != nil || !p.Addr().Is4() || p.Addr() == p.Masked().Addr() {
+			return fmt.Errorf("invalid bip %q: want the bridge's IPv4 address with its prefix length, such as 10.20.0.1/24", c.Bip)
+		}
+	}
+	if c.FixedCIDR != "" {
+		if _, err := netip.ParsePrefix(c.FixedCIDR); err != nil {
+			return fmt.Errorf("invalid fixed-cidr %q: %v", c.FixedCIDR, err)
+		}
+	}
+	if len(c.Bridge) > 15 {
+		return fmt.Errorf("invalid bridge name %q: at most 15 characters", c.Bridge)
+	}
+	if c.MTU < 0 || c.MTU > 65535 {
+		return fmt.Errorf("invalid mtu %d", c.MTU)
+	}
+	switch c.FirewallBackend {
+	case "", "iptables", "nftables":
+	default:
+		return fmt.Errorf("invalid firewall-backend %q: iptables or nftables", c.FirewallBackend)
+	}
+	for _, p := range c.DefaultAddressPools {
+		if !p.Base.IsValid() || !p.Base.Addr().Is4() || p.Size < p.Base.Bits() || p.Size > 30 {
+			return fmt.Errorf("invalid default-address-pools entry %v", p)
 		}
 	}
 	if _, ok := c.Runtimes[c.DefaultRuntime]; !ok && c.DefaultRuntime != DefaultRuntime {

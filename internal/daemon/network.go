@@ -1,0 +1,642 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	ctypes "github.com/moby/moby/api/types/container"
+	eventtypes "github.com/moby/moby/api/types/events"
+	ntypes "github.com/moby/moby/api/types/network"
+
+	"github.com/berth-engine/berth/internal/container"
+	"github.com/berth-engine/berth/internal/errdefs"
+	"github.com/berth-engine/berth/internal/log"
+	"github.com/berth-engine/berth/internal/network"
+	"github.com/berth-engine/berth/internal/network/firewall"
+	"github.com/berth-engine/berth/internal/network/sandbox"
+)
+
+// Networking in the daemon. A container whose NetworkMode names a network
+// (bridge, the default, or a user-defined one) gets at each start a
+// network namespace from the pool (<exec-root>/netns/<sandbox>), one
+// endpoint per network in its NetworkSettings.Networks (eth0 on the mode's
+// network, then the others by name), its published ports and, on
+// user-defined networks, the embedded DNS server; its exit takes all of it
+// down again. /etc/hosts, /etc/resolv.conf and /etc/hostname are written at
+// each start under the container's directory for every mode but
+// container:<id>, which uses the other container's.
+
+// netState is the daemon's networking; err says why it is unavailable
+// (berthd without root, a kernel without bridges).
+type netState struct {
+	mgr   *network.Manager
+	pool  *sandbox.Pool
+	fw    firewall.Backend
+	dir   string // <exec-root>/netns
+	err   error
+	extra netExtras // published ports and DNS servers
+}
+
+// netnsPoolSize is how many namespaces are kept ready: a run takes one
+// and the refill makes the next while the container runs.
+const netnsPoolSize = 3
+
+// initNetworking opens the network manager: the records, the default
+// bridge and its rules. A failure leaves networking unavailable, not the
+// daemon: containers on a network then fail to start with the reason.
+func (d *Daemon) initNetworking(ctx context.Context) {
+	d.net = &netState{dir: filepath.Join(d.cfg.ExecRoot, "netns")}
+	d.net.extra.init()
+	if err := d.openNetworking(ctx); err != nil {
+		d.net.err = err
+		log.G(ctx).Warn("networking unavailable: containers on networks will not start", "err", err)
+	}
+}
+
+func (d *Daemon) openNetworking(ctx context.Context) error {
+	cfg := network.Config{
+		Root:       filepath.Join(d.cfg.DataRoot, "network"),
+		Bridge:     d.cfg.Bridge,
+		MTU:        d.cfg.MTU,
+		HostRoutes: network.HostRoutes,
+		Links:      network.KernelLinks{},
+	}
+	if d.cfg.Bip != "" {
+		cfg.Bip, _ = netip.ParsePrefix(d.cfg.Bip)
+	}
+	if d.cfg.FixedCIDR != "" {
+		cfg.FixedCIDR, _ = netip.ParsePrefix(d.cfg.FixedCIDR)
+		cfg.FixedCIDR = cfg.FixedCIDR.Masked()
+	}
+	for _, p := range d.cfg.DefaultAddressPools {
+		cfg.Pools = append(cfg.Pools, network.AddressPool{Base: p.Base, Size: p.Size})
+	}
+	if d.cfg.IPTables == nil || *d.cfg.IPTables {
+		fw, err := firewall.New(ctx, d.cfg.FirewallBackend, firewall.Options{})
+		if err != nil {
+			return fmt.Errorf("firewall backend: %w", err)
+		}
+		d.net.fw = fw
+		cfg.Firewall = fw
+	}
+	mgr, err := network.New(ctx, cfg)
+	if err != nil {
+		if d.net.fw != nil {
+			_ = d.net.fw.Close(ctx)
+			d.net.fw = nil
+		}
+		return err
+	}
+	d.net.mgr = mgr
+	d.net.extra.open(d.net.fw)
+	d.net.pool = sandbox.NewPool(d.net.dir, netnsPoolSize)
+	return nil
+}
+
+// closeNetworking stops the namespace pool and, for the networks nothing
+// uses, removes their bridges and rules (running containers keep theirs:
+// live restore).
+func (d *Daemon) closeNetworking(ctx context.Context) {
+	if d.net == nil || d.net.mgr == nil {
+		return
+	}
+	d.net.pool.Close()
+	d.net.extra.close(ctx)
+	d.net.mgr.Shutdown(ctx)
+	if d.net.fw != nil {
+		if err := d.net.fw.Close(ctx); err != nil {
+			log.G(ctx).Warn("firewall close", "err", err)
+		}
+	}
+	d.net.mgr = nil
+}
+
+// netReady returns the manager, or why networking is unavailable.
+func (d *Daemon) netReady() (*network.Manager, error) {
+	if d.net == nil || d.net.mgr == nil {
+		err := errors.New("networking is not initialised")
+		if d.net != nil && d.net.err != nil {
+			err = d.net.err
+		}
+		return nil, errdefs.New(errdefs.ErrUnavailable, "networking is unavailable: "+err.Error())
+	}
+	return d.net.mgr, nil
+}
+
+// netKind classifies a NetworkMode.
+type netKind int
+
+const (
+	netNone netKind = iota
+	netHost
+	netContainer
+	netAttached // the default bridge or a named network
+)
+
+func networkKind(mode ctypes.NetworkMode) netKind {
+	m := string(mode)
+	switch {
+	case m == "none":
+		return netNone
+	case m == "host":
+		return netHost
+	case strings.HasPrefix(m, "container:"):
+		return netContainer
+	}
+	return netAttached
+}
+
+// primaryNetwork is the network a NetworkMode names ("" and "default" are
+// the default bridge).
+func primaryNetwork(mode ctypes.NetworkMode) string {
+	if m := string(mode); m != "" && m != "default" {
+		return m
+	}
+	return network.NameBridge
+}
+
+// planNetworks checks a create's network settings and returns the
+// container's Networks (by network name), with dockerd's errors.
+func (d *Daemon) planNetworks(hc *ctypes.HostConfig, nc *ntypes.NetworkingConfig) (map[string]*ntypes.EndpointSettings, error) {
+	if hc.NetworkMode == "" || hc.NetworkMode == "default" {
+		hc.NetworkMode = network.NameBridge
+	}
+	var eps map[string]*ntypes.EndpointSettings
+	if nc != nil {
+		eps = nc.EndpointsConfig
+	}
+	out := map[string]*ntypes.EndpointSettings{}
+	kind := networkKind(hc.NetworkMode)
+	if kind != netAttached {
+		for name := range eps {
+			if name != string(hc.NetworkMode) {
+				return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("conflicting options: cannot attach both user-defined and non-user-defined network-modes"))
+			}
+		}
+		if kind == netContainer {
+			return out, nil
+		}
+		mgr, err := d.netReady()
+		if err != nil {
+			return out, nil // the record still says which mode
+		}
+		n, err := mgr.Get(string(hc.NetworkMode))
+		if err != nil {
+			return out, nil
+		}
+		out[n.Name] = &ntypes.EndpointSettings{NetworkID: n.ID}
+		return out, nil
+	}
+	mgr, err := d.netReady()
+	if err != nil {
+		return nil, err
+	}
+	primary, err := mgr.Get(primaryNetwork(hc.NetworkMode))
+	if err != nil {
+		return nil, err
+	}
+	if primary.Driver == network.DriverHost || primary.Driver == network.DriverNull {
+		hc.NetworkMode = ctypes.NetworkMode(primary.Name)
+		out[primary.Name] = &ntypes.EndpointSettings{NetworkID: primary.ID}
+		return out, nil
+	}
+	add := func(n *network.Network, es *ntypes.EndpointSettings) error {
+		var cp *ntypes.EndpointSettings
+		if es != nil {
+			cp = es.Copy()
+		} else {
+			cp = &ntypes.EndpointSettings{}
+		}
+		if err := checkEndpointConfig(n, cp); err != nil {
+			return err
+		}
+		cp.NetworkID = n.ID
+		cp.EndpointID, cp.IPAddress, cp.Gateway, cp.IPPrefixLen = "", netip.Addr{}, netip.Addr{}, 0
+		out[n.Name] = cp
+		return nil
+	}
+	for ref, es := range eps {
+		if ref == "default" || ref == string(hc.NetworkMode) {
+			ref = primary.ID // the CLI keys the mode's endpoint by the mode
+		}
+		n, err := mgr.Get(ref)
+		if err != nil {
+			return nil, err
+		}
+		if n.Driver == network.DriverHost || n.Driver == network.DriverNull {
+			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("Container cannot be connected to network endpoints: %s, %s", primary.Name, n.Name))
+		}
+		if err := add(n, es); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := out[primary.Name]; !ok {
+		if err := add(primary, nil); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// checkEndpointConfig applies dockerd's rules for --ip and --network-alias.
+func checkEndpointConfig(n *network.Network, es *ntypes.EndpointSettings) error {
+	if es.IPAMConfig != nil && es.IPAMConfig.IPv4Address.IsValid() {
+		ip := es.IPAMConfig.IPv4Address
+		if !n.UserDefined() {
+			return errdefs.New(errdefs.ErrInvalidParameter, "user specified IP address is supported on user defined networks only")
+		}
+		if !ip.Is4() || !n.Subnet.Contains(ip) || (n.IPRange.IsValid() && !n.IPRange.Contains(ip)) {
+			return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid endpoint settings:\nno configured subnet or ip-range contain the IP address %s", ip))
+		}
+	}
+	if len(es.Aliases) > 0 && !n.UserDefined() {
+		return errdefs.New(errdefs.ErrInvalidParameter, "network-scoped alias is supported only for containers in user defined networks")
+	}
+	if len(es.MacAddress) > 0 && len(es.MacAddress) != 6 {
+		return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid MAC address %s", es.MacAddress))
+	}
+	return nil
+}
+
+// netFiles are what setupNetwork gives the spec.
+type netFiles struct {
+	NetnsPath, HostsPath, ResolvConfPath, HostnamePath string
+}
+
+// setupNetwork gives a starting container its network: the namespace and
+// endpoints when it is on networks, and its three files. The caller holds
+// c's lock; on error nothing is left.
+func (d *Daemon) setupNetwork(ctx context.Context, c *container.Container) (_ netFiles, retErr error) {
+	var f netFiles
+	kind := networkKind(c.HostConfig.NetworkMode)
+	if kind == netContainer {
+		// The other container's stack and files.
+		ref := strings.TrimPrefix(string(c.HostConfig.NetworkMode), "container:")
+		if other, err := d.containers.Get(ref); err == nil && other != c {
+			other.Lock()
+			f.HostsPath, f.ResolvConfPath, f.HostnamePath = other.HostsPath, other.ResolvConfPath, other.HostnamePath
+			other.Unlock()
+		}
+		c.HostsPath, c.ResolvConfPath, c.HostnamePath = f.HostsPath, f.ResolvConfPath, f.HostnamePath
+		return f, nil
+	}
+	if c.NetworkSettings == nil {
+		c.NetworkSettings = &ctypes.NetworkSettings{Networks: map[string]*ntypes.EndpointSettings{}}
+	}
+	if c.NetworkSettings.Networks == nil {
+		c.NetworkSettings.Networks = map[string]*ntypes.EndpointSettings{}
+	}
+	hostname := c.Config.Hostname
+	if hostname == "" {
+		hostname = container.ShortID(c.ID)
+	}
+	hosts := sandbox.Hosts{IPv6: true}
+	ropts := sandbox.ResolvOpts{
+		DNS: addrStrings(c.HostConfig.DNS), DNSSearch: c.HostConfig.DNSSearch, DNSOptions: c.HostConfig.DNSOptions,
+		HostNetwork: kind == netHost,
+	}
+	if len(ropts.DNS) == 0 {
+		ropts.DNS = d.cfg.DNS
+	}
+	if len(ropts.DNSSearch) == 0 {
+		ropts.DNSSearch = d.cfg.DNSSearch
+	}
+	if len(ropts.DNSOptions) == 0 {
+		ropts.DNSOptions = d.cfg.DNSOptions
+	}
+	if kind == netAttached {
+		mgr, err := d.netReady()
+		if err != nil {
+			return f, err
+		}
+		ns, err := d.net.pool.Get()
+		if err != nil {
+			return f, fmt.Errorf("creating the network namespace: %w", err)
+		}
+		defer func() {
+			if retErr != nil {
+				d.teardownNetwork(context.WithoutCancel(ctx), c)
+			}
+		}()
+		c.NetworkSettings.SandboxID, c.NetworkSettings.SandboxKey = ns.ID, ns.Path
+		f.NetnsPath = ns.Path
+		if err := d.attachAll(ctx, mgr, c, ns.Path); err != nil {
+			return f, err
+		}
+		for _, es := range c.NetworkSettings.Networks {
+			if es.IPAddress.IsValid() {
+				names := []string{hostname}
+				if dn := c.Config.Domainname; dn != "" {
+					names = []string{hostname + "." + dn, hostname}
+				}
+				hosts.Self = append(hosts.Self, sandbox.HostEntry{IP: es.IPAddress.String(), Names: names})
+			}
+		}
+		ropts.Internal = d.usesEmbeddedDNS(c)
+	}
+	extra, err := d.extraHosts(c)
+	if err != nil {
+		return f, err
+	}
+	hosts.Extra = extra
+	dir := d.containers.Dir(c.ID)
+	f.HostsPath = filepath.Join(dir, "hosts")
+	f.ResolvConfPath = filepath.Join(dir, "resolv.conf")
+	f.HostnamePath = filepath.Join(dir, "hostname")
+	hostsData := sandbox.BuildHosts(hosts)
+	if kind == netHost {
+		if data, err := os.ReadFile("/etc/hosts"); err == nil {
+			hostsData = append(data, sandbox.BuildHosts(sandbox.Hosts{Extra: extra})[len("127.0.0.1\tlocalhost\n"):]...)
+		}
+	}
+	hostRC, _ := sandbox.ReadResolvConf("/etc/resolv.conf")
+	rc, upstream := sandbox.BuildResolvConf(hostRC, ropts)
+	for _, w := range []struct {
+		path string
+		data []byte
+	}{{f.HostsPath, hostsData}, {f.ResolvConfPath, rc}, {f.HostnamePath, sandbox.BuildHostname(hostname)}} {
+		if err := os.WriteFile(w.path, w.data, 0o644); err != nil {
+			return f, err
+		}
+	}
+	c.HostsPath, c.ResolvConfPath, c.HostnamePath = f.HostsPath, f.ResolvConfPath, f.HostnamePath
+	if kind == netAttached {
+		if err := d.net.extra.start(ctx, d, c, upstream); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+// attachOrder is the order of a container's networks: the mode's first
+// (eth0, the default route), then the others by name.
+func attachOrder(c *container.Container) []string {
+	primary := primaryNetwork(c.HostConfig.NetworkMode)
+	var names []string
+	for name, es := range c.NetworkSettings.Networks {
+		if name == primary || (es != nil && es.NetworkID != "" && strings.HasPrefix(es.NetworkID, primary)) {
+			continue
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	if _, ok := c.NetworkSettings.Networks[primary]; ok {
+		names = append([]string{primary}, names...)
+	} else {
+		for name, es := range c.NetworkSettings.Networks {
+			if es != nil && es.NetworkID != "" && strings.HasPrefix(es.NetworkID, primary) {
+				names = append([]string{name}, slices.DeleteFunc(names, func(s string) bool { return s == name })...)
+			}
+		}
+	}
+	return names
+}
+
+// attachAll puts c on each of its networks, in attachOrder. The caller
+// holds c's lock.
+func (d *Daemon) attachAll(ctx context.Context, mgr *network.Manager, c *container.Container, nsPath string) error {
+	if len(c.NetworkSettings.Networks) == 0 {
+		c.NetworkSettings.Networks[primaryNetwork(c.HostConfig.NetworkMode)] = &ntypes.EndpointSettings{}
+	}
+	gwDone := false
+	for i, name := range attachOrder(c) {
+		es := c.NetworkSettings.Networks[name]
+		ref := name
+		if es.NetworkID != "" {
+			if _, err := mgr.Get(es.NetworkID); err == nil {
+				ref = es.NetworkID
+			}
+		}
+		n, err := mgr.Get(ref)
+		if err != nil {
+			return err
+		}
+		def := !gwDone && !n.Internal
+		if _, err := d.attachOne(ctx, mgr, c, n, es, fmt.Sprintf("eth%d", i), nsPath, def); err != nil {
+			return err
+		}
+		gwDone = gwDone || def
+		if name != n.Name { // renamed network: keep the record's key in step
+			delete(c.NetworkSettings.Networks, name)
+			c.NetworkSettings.Networks[n.Name] = es
+		}
+	}
+	return nil
+}
+
+// attachOne attaches c to n as ifName and fills es's operational fields.
+func (d *Daemon) attachOne(ctx context.Context, mgr *network.Manager, c *container.Container, n *network.Network, es *ntypes.EndpointSettings, ifName, nsPath string, defRoute bool) (network.Endpoint, error) {
+	var want netip.Addr
+	if es.IPAMConfig != nil {
+		want = es.IPAMConfig.IPv4Address
+	}
+	ep, n, err := mgr.Attach(ctx, n.ID, network.AttachOpts{
+		ContainerID: c.ID, ContainerName: strings.TrimPrefix(c.Name, "/"), NSPath: nsPath,
+		IfName: ifName, IP: want, MAC: []byte(es.MacAddress), Aliases: es.Aliases, DefaultRoute: defRoute,
+	})
+	if err != nil {
+		return ep, err
+	}
+	es.NetworkID, es.EndpointID = n.ID, ep.ID
+	es.Gateway, es.IPAddress, es.IPPrefixLen = n.Gateway, ep.IP, n.PrefixLen()
+	if mac, err := parseMAC(ep.MAC); err == nil {
+		es.MacAddress = mac
+	}
+	es.DNSNames = slices.Clone(ep.DNSNames)
+	d.logNetworkEvent(n, eventtypes.ActionConnect, c.ID)
+	return ep, nil
+}
+
+// usesEmbeddedDNS: a container on a user-defined network asks 127.0.0.11.
+func (d *Daemon) usesEmbeddedDNS(c *container.Container) bool {
+	if d.net == nil || d.net.mgr == nil || c.NetworkSettings == nil {
+		return false
+	}
+	for name, es := range c.NetworkSettings.Networks {
+		ref := name
+		if es != nil && es.NetworkID != "" {
+			ref = es.NetworkID
+		}
+		if n, err := d.net.mgr.Get(ref); err == nil && n.UserDefined() {
+			return true
+		}
+	}
+	return false
+}
+
+// extraHosts are --add-host (host-gateway is the default bridge's
+// gateway, docker's default host-gateway-ip) and --link entries.
+func (d *Daemon) extraHosts(c *container.Container) ([]sandbox.HostEntry, error) {
+	var out []sandbox.HostEntry
+	for _, h := range c.HostConfig.ExtraHosts {
+		name, ip, ok := strings.Cut(h, "=")
+		if !ok {
+			name, ip, _ = strings.Cut(h, ":")
+		}
+		if ip == "host-gateway" {
+			gw, err := d.hostGateway()
+			if err != nil {
+				return nil, err
+			}
+			ip = gw.String()
+		}
+		ip = strings.TrimSuffix(strings.TrimPrefix(ip, "["), "]")
+		out = append(out, sandbox.HostEntry{IP: ip, Names: []string{name}})
+	}
+	for _, l := range c.HostConfig.Links {
+		ref, alias, _ := strings.Cut(l, ":")
+		ref = strings.TrimPrefix(ref, "/")
+		alias = alias[strings.LastIndex(alias, "/")+1:]
+		other, err := d.containers.Get(ref)
+		if err != nil {
+			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("could not get container for %s: No such container: %s", ref, ref))
+		}
+		if other == c {
+			continue
+		}
+		other.Lock()
+		var ip netip.Addr
+		if other.NetworkSettings != nil {
+			for _, es := range other.NetworkSettings.Networks {
+				if es != nil && es.IPAddress.IsValid() {
+					ip = es.IPAddress
+					break
+				}
+			}
+		}
+		running, oname, oid := other.State.Running, strings.TrimPrefix(other.Name, "/"), other.ID
+		other.Unlock()
+		if !running || !ip.IsValid() {
+			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("Cannot link to a non running container: /%s AS /%s/%s", oname, strings.TrimPrefix(c.Name, "/"), alias))
+		}
+		names := []string{}
+		if alias != "" && alias != oname {
+			names = append(names, alias)
+		}
+		names = append(names, container.ShortID(oid), oname)
+		out = append(out, sandbox.HostEntry{IP: ip.String(), Names: names})
+	}
+	return out, nil
+}
+
+// hostGateway is docker's host-gateway: the default bridge's gateway.
+func (d *Daemon) hostGateway() (netip.Addr, error) {
+	mgr, err := d.netReady()
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	n, err := mgr.Get(network.NameBridge)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return n.Gateway, nil
+}
+
+// teardownNetwork undoes setupNetwork for a container that stopped (or
+// failed to start): DNS server, ports, endpoints, namespace. The record
+// keeps the configuration (networks, --ip, aliases) for the next start.
+// The caller holds c's lock.
+func (d *Daemon) teardownNetwork(ctx context.Context, c *container.Container) {
+	if d.net == nil || c.NetworkSettings == nil {
+		return
+	}
+	d.net.extra.stop(ctx, c)
+	if mgr := d.net.mgr; mgr != nil {
+		for _, es := range c.NetworkSettings.Networks {
+			if es == nil || es.EndpointID == "" {
+				continue
+			}
+			if err := mgr.Detach(ctx, es.NetworkID, c.ID); err == nil {
+				if n, err := mgr.Get(es.NetworkID); err == nil {
+					d.logNetworkEvent(n, eventtypes.ActionDisconnect, c.ID)
+				}
+			}
+		}
+		mgr.DetachAll(ctx, c.ID)
+	}
+	if key := c.NetworkSettings.SandboxKey; key != "" {
+		if err := sandbox.Delete(key); err != nil {
+			log.G(ctx).Warn("removing network namespace", "id", c.ID, "err", err)
+		}
+	}
+	clearOperational(c.NetworkSettings)
+}
+
+func clearOperational(ns *ctypes.NetworkSettings) {
+	ns.SandboxID, ns.SandboxKey = "", ""
+	ns.Ports = ntypes.PortMap{}
+	for _, es := range ns.Networks {
+		if es == nil {
+			continue
+		}
+		es.EndpointID, es.IPAddress, es.Gateway, es.IPPrefixLen, es.DNSNames = "", netip.Addr{}, netip.Addr{}, 0, nil
+		if es.IPAMConfig == nil || !es.IPAMConfig.IPv4Address.IsValid() {
+			// a generated MAC goes with the address; a requested one stays
+			if mac := es.MacAddress; len(mac) == 6 && mac[0] == 0x02 && mac[1] == 0x42 {
+				es.MacAddress = nil
+			}
+		}
+	}
+}
+
+// restoreNetworking runs after RestoreContainers: endpoints and namespaces
+// of containers that are not running any more are released (a crash or a
+// reboot ended them), and the running ones get their ports and DNS back.
+func (d *Daemon) restoreNetworking(ctx context.Context) {
+	if d.net == nil || d.net.mgr == nil {
+		return
+	}
+	keep := map[string]bool{}
+	alive := map[string]bool{}
+	for _, c := range d.containers.List() {
+		c.Lock()
+		if c.State.Running && c.NetworkSettings != nil {
+			alive[c.ID] = true
+			if c.NetworkSettings.SandboxKey != "" {
+				keep[c.NetworkSettings.SandboxKey] = true
+			}
+			d.net.extra.restore(ctx, d, c)
+		}
+		c.Unlock()
+	}
+	d.net.mgr.Sweep(ctx, func(id string) bool { return alive[id] })
+	sandbox.Sweep(d.net.dir, func(p string) bool { return keep[p] || d.net.pool.Owns(p) })
+}
+
+func (d *Daemon) logNetworkEvent(n *network.Network, action eventtypes.Action, containerID string) {
+	attrs := map[string]string{"name": n.Name, "type": n.Driver}
+	if containerID != "" {
+		attrs["container"] = containerID
+	}
+	d.events.Publish(eventtypes.Message{
+		Type:   eventtypes.NetworkEventType,
+		Action: action,
+		Actor:  eventtypes.Actor{ID: n.ID, Attributes: attrs},
+	})
+}
+
+// readHostResolv returns the host's nameservers.
+func readHostResolv() ([]string, error) {
+	rc, err := sandbox.ReadResolvConf("/etc/resolv.conf")
+	return rc.Nameservers, err
+}
+
+func addrStrings(as []netip.Addr) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.String())
+	}
+	return out
+}
+
+func parseMAC(s string) (ntypes.HardwareAddr, error) {
+	m, err := net.ParseMAC(s)
+	return ntypes.HardwareAddr(m), err
+}
