@@ -43,18 +43,33 @@ func lines(name string, args ...string) []string {
 }
 
 // snapshotHostNet reads the host's networking state that berth may touch.
-func snapshotHostNet(t *testing.T, d *daemon) hostNet {
+// Other tests (and their daemons) may run beside this one, so links,
+// routes and rules count only when they name what this daemon owns: its
+// default bridge, the bridges and veths of its networks (owned).
+func snapshotHostNet(t *testing.T, d *daemon, owned []string) hostNet {
 	t.Helper()
 	var h hostNet
+	ours := func(l string) bool {
+		if strings.Contains(l, d.Bridge) {
+			return true
+		}
+		return slices.ContainsFunc(owned, func(n string) bool { return strings.Contains(l, n) })
+	}
 	for _, l := range lines("ip", "-o", "link") {
-		// names only: flags and counters change on their own
 		f := strings.Fields(linkIndex.ReplaceAllString(l, ""))
 		if len(f) > 0 {
-			h.links = append(h.links, strings.TrimSuffix(strings.Split(f[0], "@")[0], ":"))
+			name := strings.TrimSuffix(strings.Split(f[0], "@")[0], ":")
+			if ours(name) || strings.Contains(l, "master "+d.Bridge) {
+				h.links = append(h.links, name)
+			}
 		}
 	}
 	slices.Sort(h.links)
-	h.routes = lines("ip", "route")
+	for _, l := range lines("ip", "route") {
+		if ours(l) {
+			h.routes = append(h.routes, l)
+		}
+	}
 	for _, l := range lines("cat", "/proc/self/mountinfo") {
 		if strings.Contains(l, d.ExecRoot) && strings.Contains(l, "netns") {
 			h.mounts = append(h.mounts, strings.Fields(l)[4])
@@ -64,11 +79,6 @@ func snapshotHostNet(t *testing.T, d *daemon) hostNet {
 		for _, e := range ents {
 			h.netns = append(h.netns, e.Name())
 		}
-	}
-	// berth's own rules and chains only: the tables iptables creates on
-	// first use (and the host's other engines) are not berth's to remove.
-	ours := func(l string) bool {
-		return strings.Contains(strings.ToLower(l), "berth") || strings.Contains(l, d.Bridge) || strings.Contains(l, "br-")
 	}
 	for _, l := range lines("iptables-save") {
 		if !strings.HasPrefix(l, "#") && ours(l) {
@@ -81,6 +91,44 @@ func snapshotHostNet(t *testing.T, d *daemon) hostNet {
 		}
 	}
 	return h
+}
+
+// ownedNames are the host names of what d's networks made: the bridges of
+// its user networks, their subnets, and the veths of their endpoints.
+func ownedNames(d *daemon) []string {
+	var out []string
+	ids, _ := d.docker("network", "ls", "-q", "--no-trunc")
+	for _, id := range strings.Fields(ids) {
+		var n struct {
+			ID         string `json:"Id"`
+			Driver     string
+			Options    map[string]string
+			IPAM       struct{ Config []struct{ Subnet string } }
+			Containers map[string]struct{ EndpointID string }
+		}
+		out2, err := d.docker("network", "inspect", id)
+		var arr []json.RawMessage
+		if err != nil || json.Unmarshal([]byte(out2), &arr) != nil || len(arr) != 1 || json.Unmarshal(arr[0], &n) != nil {
+			continue
+		}
+		if n.Driver != "bridge" {
+			continue
+		}
+		if b := n.Options["com.docker.network.bridge.name"]; b != "" {
+			out = append(out, b)
+		} else {
+			out = append(out, "br-"+n.ID[:12])
+		}
+		for _, c := range n.IPAM.Config {
+			out = append(out, c.Subnet)
+		}
+		for _, ep := range n.Containers {
+			if len(ep.EndpointID) >= 7 {
+				out = append(out, "veth"+ep.EndpointID[:7])
+			}
+		}
+	}
+	return out
 }
 
 // checkHostClean fails the test when the host's networking differs from
@@ -116,15 +164,16 @@ func checkHostClean(t *testing.T, before, after hostNet) {
 func networkDaemon(t *testing.T, extra ...string) *daemon {
 	t.Helper()
 	d := containerDaemonNoStart(t)
-	before := snapshotHostNet(t, d)
+	var owned []string
+	before := snapshotHostNet(t, d, nil)
 	// Cleanups run last first: this check after the daemon's stop below.
 	t.Cleanup(func() {
 		if t.Failed() && d.stderr != nil {
 			t.Logf("berthd log:\n%s", d.stderr)
 		}
-		checkHostClean(t, before, snapshotHostNet(t, d))
+		checkHostClean(t, before, snapshotHostNet(t, d, owned))
 	})
-	stopNetworkDaemon(t, d)
+	stopNetworkDaemon(t, d, &owned)
 	d.startNetworking(extra...)
 	return d
 }
@@ -135,7 +184,7 @@ func (d *daemon) startNetworking(extra ...string) {
 
 // stopNetworkDaemon registers the cleanup: containers removed, unused
 // networks pruned, berthd stopped (restarted first if a test left it down).
-func stopNetworkDaemon(t *testing.T, d *daemon) {
+func stopNetworkDaemon(t *testing.T, d *daemon, owned *[]string) {
 	t.Cleanup(func() {
 		if d.cmd == nil {
 			return
@@ -145,6 +194,7 @@ func stopNetworkDaemon(t *testing.T, d *daemon) {
 			d.startNetworking()
 		default:
 		}
+		*owned = ownedNames(d)
 		out, _ := d.docker("ps", "-aq")
 		for _, id := range strings.Fields(out) {
 			if o, err := d.docker("rm", "-f", id); err != nil {
@@ -296,4 +346,160 @@ func containerDaemonNoStart(t *testing.T) *daemon {
 	buildShim(t, d)
 	seedBusybox(t, d)
 	return d
+}
+
+func TestNetworkUserDefined(t *testing.T) {
+	d := networkDaemon(t)
+	subnet := "10.77." + strings.Split(d.Bip, ".")[2] + ".0/24"
+	base := strings.TrimSuffix(subnet, "0/24")
+	d.mustDocker("network", "create", "--subnet", subnet, "--gateway", base+"254", "--ip-range", base+"128/25", "--label", "k=v", "appnet")
+	var ni struct {
+		Name, Driver string
+		Internal     bool
+		Labels       map[string]string
+		IPAM         struct {
+			Config []struct{ Subnet, Gateway, IPRange string }
+		}
+		Options map[string]string
+	}
+	d.inspectJSON("network", "appnet", &ni)
+	if ni.Driver != "bridge" || len(ni.IPAM.Config) != 1 || ni.IPAM.Config[0].Subnet != subnet || ni.IPAM.Config[0].Gateway != base+"254" || ni.IPAM.Config[0].IPRange != base+"128/25" || ni.Labels["k"] != "v" {
+		t.Fatalf("network inspect: %+v", ni)
+	}
+	d.mustDocker("run", "-d", "--name", "web", "--network", "appnet", "--ip", base+"200", "--network-alias", "www", "busybox", "sleep", "300")
+	d.mustDocker("run", "-d", "--name", "cli", "--network", "appnet", "busybox", "sleep", "300")
+	if ip := d.ipOf("web", "appnet"); ip != base+"200" {
+		t.Fatalf("--ip: %s", ip)
+	}
+	ipCli := d.ipOf("cli", "appnet")
+	if ipCli != base+"128" {
+		t.Fatalf("first address of the ip-range: %s", ipCli)
+	}
+	d.mustDocker("exec", "cli", "ping", "-c1", "-W1", base+"200")
+	if r := d.mustDocker("exec", "cli", "ip", "route"); !strings.Contains(r, "default via "+base+"254") {
+		t.Fatalf("route via the --gateway: %s", r)
+	}
+	rc := d.mustDocker("exec", "cli", "cat", "/etc/resolv.conf")
+	if !strings.Contains(rc, "nameserver 127.0.0.11") || !strings.Contains(rc, "options ndots:0") {
+		t.Fatalf("resolv.conf on a user network:\n%s", rc)
+	}
+	// names and aliases through the embedded DNS
+	for _, name := range []string{"web", "www"} {
+		d.mustDocker("exec", "cli", "ping", "-c1", "-W1", name)
+	}
+	var ci struct {
+		NetworkSettings struct {
+			Networks map[string]struct {
+				Aliases, DNSNames []string
+				IPAMConfig        struct{ IPv4Address string }
+			}
+		}
+	}
+	d.inspectJSON("container", "web", &ci)
+	ep := ci.NetworkSettings.Networks["appnet"]
+	if !slices.Contains(ep.Aliases, "www") || !slices.Contains(ep.DNSNames, "web") || !slices.Contains(ep.DNSNames, "www") || ep.IPAMConfig.IPv4Address != base+"200" {
+		t.Fatalf("endpoint: %+v", ep)
+	}
+
+	// bad input: docker's words, nothing changes
+	netsBefore := d.mustDocker("network", "ls", "-q")
+	d.dockerFails("Pool overlaps with other one on this address space", "network", "create", "--subnet", base+"0/25", "overlap")
+	d.dockerFails("no matching subnet for gateway", "network", "create", "--subnet", "10.78.0.0/24", "--gateway", "10.79.0.1", "badgw")
+	d.dockerFails("network with name appnet already exists", "network", "create", "appnet")
+	d.dockerFails("has active endpoints", "network", "rm", "appnet")
+	d.dockerFails("bridge is a pre-defined network and cannot be removed", "network", "rm", "bridge")
+	d.dockerFails("network nonet not found", "network", "inspect", "nonet")
+	d.dockerFails("user specified IP address is supported on user defined networks only", "create", "--ip", "10.1.1.1", "busybox")
+	d.dockerFails("no configured subnet or ip-range contain the IP address 10.99.0.9", "create", "--network", "appnet", "--ip", "10.99.0.9", "busybox")
+	d.mustDocker("create", "--name", "dup", "--network", "appnet", "--ip", base+"200", "busybox", "true")
+	d.dockerFails("Address already in use", "start", "dup")
+	if after := d.mustDocker("network", "ls", "-q"); after != netsBefore {
+		t.Fatalf("networks changed by failed creates:\n%s\n%s", netsBefore, after)
+	}
+	d.mustDocker("rm", "dup")
+
+	// --internal: no default route
+	d.mustDocker("network", "create", "--internal", "--subnet", "10.76."+strings.Split(d.Bip, ".")[2]+".0/24", "inner")
+	if r := d.mustDocker("run", "--rm", "--network", "inner", "busybox", "ip", "route"); strings.Contains(r, "default") {
+		t.Fatalf("internal network gave a default route: %s", r)
+	}
+	d.mustDocker("rm", "-f", "web", "cli")
+	d.mustDocker("network", "rm", "appnet", "inner")
+	if out := d.mustDocker("network", "ls", "--format", "{{.Name}}"); strings.Contains(out, "appnet") {
+		t.Fatalf("network rm: %s", out)
+	}
+}
+
+func TestNetworkModes(t *testing.T) {
+	d := networkDaemon(t)
+	if out := d.mustDocker("run", "--rm", "--network", "none", "busybox", "ip", "-o", "link"); strings.Count(out, "\n") != 0 || !strings.Contains(out, "lo:") {
+		t.Fatalf("none: %s", out)
+	}
+	hostLinks := lines("ip", "-o", "link")
+	out := d.mustDocker("run", "--rm", "--network", "host", "busybox", "ip", "-o", "link")
+	if strings.Count(out, "\n")+1 != len(hostLinks) || !strings.Contains(out, "eth0") {
+		t.Fatalf("host: %d links, the host has %d\n%s", strings.Count(out, "\n")+1, len(hostLinks), out)
+	}
+	d.mustDocker("run", "-d", "--name", "owner", "busybox", "sleep", "300")
+	ip := d.ipOf("owner", "bridge")
+	if out := d.mustDocker("run", "--rm", "--network", "container:owner", "busybox", "ip", "-o", "-4", "addr"); !strings.Contains(out, ip+"/") {
+		t.Fatalf("container:owner does not share the address %s: %s", ip, out)
+	}
+}
+
+func TestNetworkConnectDisconnect(t *testing.T) {
+	d := networkDaemon(t)
+	third := strings.Split(d.Bip, ".")[2]
+	d.mustDocker("network", "create", "--subnet", "10.75."+third+".0/24", "side")
+	d.mustDocker("run", "-d", "--name", "roamer", "busybox", "sleep", "300")
+	d.mustDocker("run", "-d", "--name", "peer", "--network", "side", "busybox", "sleep", "300")
+	d.mustDocker("network", "connect", "--ip", "10.75."+third+".50", "--alias", "rover", "side", "roamer")
+	if out := d.mustDocker("exec", "roamer", "ip", "-o", "-4", "addr"); !strings.Contains(out, "eth1") || !strings.Contains(out, "10.75."+third+".50/24") {
+		t.Fatalf("after connect: %s", out)
+	}
+	d.mustDocker("exec", "peer", "ping", "-c1", "-W1", "rover")
+	d.mustDocker("exec", "peer", "ping", "-c1", "-W1", "roamer")
+	d.dockerFails("already exists in network side", "network", "connect", "side", "roamer")
+	d.mustDocker("network", "disconnect", "side", "roamer")
+	if out := d.mustDocker("exec", "roamer", "ip", "-o", "-4", "addr"); strings.Contains(out, "eth1") {
+		t.Fatalf("after disconnect: %s", out)
+	}
+	d.dockerFails("is not connected to network side", "network", "disconnect", "side", "roamer")
+	// a stopped container: takes effect at start
+	d.mustDocker("create", "--name", "later", "busybox", "sleep", "300")
+	d.mustDocker("network", "connect", "side", "later")
+	d.mustDocker("start", "later")
+	if out := d.mustDocker("exec", "later", "ip", "-o", "-4", "addr"); !strings.Contains(out, "eth1") {
+		t.Fatalf("connected while created: %s", out)
+	}
+	if out := d.mustDocker("inspect", "-f", "{{len .NetworkSettings.Networks}}", "later"); out != "2" {
+		t.Fatalf("networks of later: %s", out)
+	}
+}
+
+// TestNetworkRestart: berthd stops (SIGTERM, live restore) and starts
+// again; the running containers keep their addresses and reach each other,
+// the network and its allocations survive, and a new container does not
+// get an address in use.
+func TestNetworkRestart(t *testing.T) {
+	d := networkDaemon(t)
+	third := strings.Split(d.Bip, ".")[2]
+	d.mustDocker("network", "create", "--subnet", "10.74."+third+".0/24", "keep")
+	d.mustDocker("run", "-d", "--name", "s1", "--network", "keep", "busybox", "sleep", "300")
+	d.mustDocker("run", "-d", "--name", "s2", "busybox", "sleep", "300")
+	ip1, ip2 := d.ipOf("s1", "keep"), d.ipOf("s2", "bridge")
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+	d.startNetworking()
+	if got := d.ipOf("s1", "keep"); got != ip1 {
+		t.Fatalf("s1's address after restart %s, was %s", got, ip1)
+	}
+	d.mustDocker("run", "-d", "--name", "s3", "--network", "keep", "busybox", "sleep", "300")
+	if ip3 := d.ipOf("s3", "keep"); ip3 == ip1 {
+		t.Fatalf("s3 got s1's address %s", ip3)
+	}
+	d.mustDocker("exec", "s3", "ping", "-c1", "-W1", ip1)
+	d.mustDocker("exec", "s3", "ping", "-c1", "-W1", "s1")
+	d.mustDocker("run", "--rm", "busybox", "ping", "-c1", "-W1", ip2)
 }

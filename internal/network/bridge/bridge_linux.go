@@ -241,7 +241,8 @@ func HostRoutes() ([]netip.Prefix, error) {
 			continue
 		}
 		ones, _ := r.Dst.Mask.Size()
-		if a, ok := netip.AddrFromSlice(r.Dst.IP.To4()); ok {
+		if a, ok := netip.AddrFromSlice(r.Dst.IP.To4()); ok && ones > 0 {
+			// (netlink reports the default route as 0.0.0.0/0)
 			out = append(out, netip.PrefixFrom(a, ones).Masked())
 		}
 	}
