@@ -118,7 +118,8 @@ func Validate(reqs []Request) error {
 // error nothing of this call stays reserved or installed. Errors:
 // errdefs.ErrInvalidParameter for bad requests, errdefs.ErrConflict for a
 // host port already allocated or in use, errdefs.ErrUnavailable when a
-// range or the ephemeral range has no free port.
+// range or the ephemeral range has no free port. The daemon reports it
+// wrapped in EndpointError, as dockerd does.
 func (m *Mapper) Map(ctx context.Context, containerIP netip.Addr, bridge string, reqs []Request) ([]Binding, error) {
 	return m.mapPorts(ctx, containerIP, bridge, reqs)
 }
@@ -141,3 +142,21 @@ func (m *Mapper) Close(ctx context.Context) error {
 	m.mu.Unlock()
 	return m.Unmap(ctx, all)
 }
+
+// EndpointError is err as dockerd reports a failure to publish the ports of
+// an endpoint: "driver failed programming external connectivity on endpoint
+// NAME (ID): " followed by Map's error. It keeps err's class.
+func EndpointError(name, id string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &endpointError{msg: fmt.Sprintf("driver failed programming external connectivity on endpoint %s (%s): %v", name, id, err), err: err}
+}
+
+type endpointError struct {
+	msg string
+	err error
+}
+
+func (e *endpointError) Error() string { return e.msg }
+func (e *endpointError) Unwrap() error { return e.err }

@@ -364,3 +364,14 @@ func TestBindingString(t *testing.T) {
 		t.Errorf("String = %q", got)
 	}
 }
+
+func TestEndpointError(t *testing.T) {
+	err := EndpointError("web", "0123abcd", errdefs.New(errdefs.ErrConflict, "Bind for 0.0.0.0:8080 failed: port is already allocated"))
+	want := "driver failed programming external connectivity on endpoint web (0123abcd): Bind for 0.0.0.0:8080 failed: port is already allocated"
+	if err.Error() != want || !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("EndpointError = %q (conflict %v)", err, errors.Is(err, errdefs.ErrConflict))
+	}
+	if EndpointError("a", "b", nil) != nil {
+		t.Error("EndpointError(nil) is not nil")
+	}
+}
