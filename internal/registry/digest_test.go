@@ -1,0 +1,5 @@
+package registry
+
+import "github.com/opencontainers/go-digest"
+
+func toDigest(s string) digest.Digest { return digest.Digest(s) }
