@@ -127,6 +127,8 @@ func run(ctx context.Context, o options) (res *results, err error) {
 			err = benchStdin(ctx, o, p, res)
 		case "exec":
 			err = benchExec(ctx, o, p, res)
+		case "registry":
+			err = benchRegistry(ctx, o, p, dir, res)
 		}
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", name, err)

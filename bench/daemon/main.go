@@ -13,6 +13,8 @@
 //	stdin    100 MiB through `docker run -i --rm busybox cat`, sha256 checked, MB/s
 //	exec     `exec c true` in a running container: the docker CLI, and the API
 //	         (exec create, start attached, inspect)
+//	registry pull, push and load of a 100 MB image of four gzip layers
+//	         through a local docker-registry, MB/s
 //
 // It starts a private berthd (bin/berthd) and, when dockerd is installed, a
 // private dockerd with its own containerd, each with its own data root, exec
@@ -61,7 +63,7 @@ type options struct {
 	verbose   bool
 }
 
-var allBenches = []string{"idle", "run", "start50", "shim", "ps", "stdin", "exec"}
+var allBenches = []string{"idle", "run", "start50", "shim", "ps", "stdin", "exec", "registry"}
 
 func main() {
 	var o options
