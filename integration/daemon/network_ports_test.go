@@ -354,3 +354,34 @@ func TestNetworkInternal(t *testing.T) {
 		t.Errorf("no internal drops:\n%s", rules)
 	}
 }
+
+// The berth CLI publishes a port, reports it in inspect, and names on a
+// user network resolve through it too.
+func TestNetworkPortsBerthCLI(t *testing.T) {
+	d := netDaemon(t, "iptables")
+	bin := filepath.Join(t.TempDir(), "berth")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/berth-engine/berth/cmd/berth").CombinedOutput(); err != nil {
+		t.Fatalf("go build berth: %v\n%s", err, out)
+	}
+	b := &berthCLI{t: t, bin: bin, d: d}
+	hp := freeHostPort(t)
+	b.must(append([]string{"run", "-d", "--name", "web", "-p", fmt.Sprintf("127.0.0.1:%d:80/tcp", hp)}, httpdCmd("via-berth")...)...)
+	if got := curl(t, fmt.Sprintf("http://127.0.0.1:%d/index.html", hp)); got != "via-berth" {
+		t.Errorf("curl = %q", got)
+	}
+	want := fmt.Sprintf(`{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"%d"}]}`, hp)
+	if got := b.must("inspect", "-f", "{{json .NetworkSettings.Ports}}", "web"); got != want {
+		t.Errorf("inspect Ports = %s, want %s", got, want)
+	}
+	b.must("network", "create", "clinet")
+	b.must("run", "-d", "--name", "named", "--network", "clinet", "busybox", "sleep", "300")
+	out, errOut, code := b.run("", "run", "--rm", "--network", "clinet", "busybox", "nslookup", "named", "127.0.0.11")
+	ip := b.must("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", "named")
+	if code != 0 || !strings.Contains(out, "Address: "+ip) {
+		t.Errorf("berth run nslookup named: %d\n%s%s", code, out, errOut)
+	}
+	// A bad port spec is refused before anything is made.
+	if _, errOut, code := b.run("", "run", "--rm", "-p", "127.0.0.1:99999:80", "busybox", "true"); code == 0 || !strings.Contains(errOut, "99999") {
+		t.Errorf("run -p 127.0.0.1:99999:80: exit %d, %s", code, errOut)
+	}
+}
