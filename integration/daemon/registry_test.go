@@ -12,6 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/berth-engine/berth/internal/testutil"
 )
 
@@ -258,4 +265,69 @@ func TestRegistryBerthCLI(t *testing.T) {
 	if _, _, code := b.run("", "pull", ref); code == 0 {
 		t.Fatal("pull after logout succeeded")
 	}
+}
+
+// TestRegistryPlatform pushes an index of an amd64 and an arm64 image and
+// pulls each by --platform, with the docker CLI and with berth.
+func TestRegistryPlatform(t *testing.T) {
+	testutil.RequiresRoot(t)
+	reg := startRegistry(t, "", "")
+	idx := v1.ImageIndex(empty.Index)
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(1024, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture = "linux", arch
+		if img, err = mutate.ConfigFile(img, cf); err != nil {
+			t.Fatal(err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	ref := reg.Host + "/test/multi:1"
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+	idxDigest, _ := idx.Digest()
+	d := newDaemon(t)
+	d.start()
+	for _, arch := range []string{"arm64", "amd64"} {
+		out := d.mustDocker("pull", "--platform", "linux/"+arch, ref)
+		if !strings.Contains(out, "Digest: "+idxDigest.String()) {
+			t.Fatalf("pull --platform linux/%s:\n%s", arch, out)
+		}
+		if got := d.mustDocker("image", "inspect", "-f", "{{.Os}}/{{.Architecture}}", ref); got != "linux/"+arch {
+			t.Fatalf("pulled %s for linux/%s", got, arch)
+		}
+	}
+	out, err := d.docker("pull", "--platform", "linux/s390x", ref)
+	if err == nil || !strings.Contains(out, "no matching manifest for linux/s390x") {
+		t.Fatalf("pull for s390x: %v\n%s", err, out)
+	}
+	d.mustDocker("rmi", ref)
+
+	b := &berthCLI{t: t, bin: berthBinary(t), d: d}
+	b.must("pull", "-q", "--platform", "linux/arm64", ref)
+	if got := b.must("image", "inspect", "-f", "{{.Architecture}} {{json .RepoDigests}}", ref); got != fmt.Sprintf(`arm64 ["%s/test/multi@%s"]`, reg.Host, idxDigest) {
+		t.Fatalf("berth pull --platform linux/arm64: %s", got)
+	}
+}
+
+// berthBinary builds the berth CLI for one test.
+func berthBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "berth")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/berth-engine/berth/cmd/berth").CombinedOutput(); err != nil {
+		t.Fatalf("go build berth: %v\n%s", err, out)
+	}
+	return bin
 }
