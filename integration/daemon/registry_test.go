@@ -162,6 +162,11 @@ func TestRegistryDockerCLI(t *testing.T) {
 	if got := d.mustDocker("run", "--rm", ref, "echo", "pulled"); got != "pulled" {
 		t.Fatalf("run: %q", got)
 	}
+	// docker run pulls what is missing.
+	d.mustDocker("rmi", ref)
+	if out := d.mustDocker("run", "--rm", ref, "echo", "auto"); !strings.Contains(out, "Pull complete") && !strings.Contains(out, "Already exists") || !strings.HasSuffix(out, "auto") {
+		t.Fatalf("run of a missing image:\n%s", out)
+	}
 	// By digest.
 	d.mustDocker("rmi", ref)
 	out = d.mustDocker("pull", reg.Host+"/test/busybox@"+pushDigest)

@@ -191,3 +191,29 @@ func TestInsecure(t *testing.T) {
 		}
 	}
 }
+
+// TestMirror: a docker.io repository is read from the configured mirror.
+func TestMirror(t *testing.T) {
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, _ := random.Image(100, 1)
+	r, _ := name.ParseReference(host + "/library/busybox:1")
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Options{Mirrors: []string{srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := reference.ParseNormalizedNamed("busybox")
+	repo, err := c.Repository(context.Background(), n, Auth{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := repo.Manifest(context.Background(), "1")
+	want, _ := img.Digest()
+	if err != nil || m.Digest.String() != want.String() {
+		t.Fatalf("manifest from the mirror: %v %s", err, m.Digest)
+	}
+}
