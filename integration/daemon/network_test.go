@@ -503,3 +503,69 @@ func TestNetworkRestart(t *testing.T) {
 	d.mustDocker("exec", "s3", "ping", "-c1", "-W1", "s1")
 	d.mustDocker("run", "--rm", "busybox", "ping", "-c1", "-W1", ip2)
 }
+
+// TestNetworkBerthCLI drives the same through the berth CLI: network
+// create/ls/inspect/connect/disconnect/rm/prune, run's networking flags,
+// berth port.
+func TestNetworkBerthCLI(t *testing.T) {
+	d := networkDaemon(t)
+	bin := filepath.Join(t.TempDir(), "berth")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/berth-engine/berth/cmd/berth").CombinedOutput(); err != nil {
+		t.Fatalf("go build berth: %v\n%s", err, out)
+	}
+	b := &berthCLI{t: t, bin: bin, d: d}
+	third := strings.Split(d.Bip, ".")[2]
+	sub := "10.73." + third + "."
+	id := b.must("network", "create", "--subnet", sub+"0/24", "--label", "team=x", "bnet")
+	if len(id) != 64 {
+		t.Fatalf("network create printed %q", id)
+	}
+	if out := b.must("network", "ls", "--filter", "label=team=x", "--format", "{{.Name}} {{.Driver}}"); out != "bnet bridge" {
+		t.Fatalf("network ls: %q", out)
+	}
+	if out := b.must("network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "bnet"); out != sub+"0/24" {
+		t.Fatalf("network inspect: %q", out)
+	}
+	b.must("run", "-d", "--name", "bweb", "--network", "bnet", "--ip", sub+"9", "--network-alias", "site", "--hostname", "webhost", "busybox", "sleep", "300")
+	b.must("run", "-d", "--name", "bdef", "--dns", "10.9.9.9", "--dns-search", "example.test", "--dns-option", "ndots:2",
+		"--add-host", "db.local:10.3.3.3", "-p", "127.0.0.1::8080", "--mac-address", "02:aa:bb:cc:dd:ee", "busybox", "sleep", "300")
+	if ip := d.ipOf("bweb", "bnet"); ip != sub+"9" {
+		t.Fatalf("--ip through berth: %s", ip)
+	}
+	rc := b.must("exec", "bdef", "cat", "/etc/resolv.conf")
+	for _, want := range []string{"nameserver 10.9.9.9", "search example.test", "options ndots:2"} {
+		if !strings.Contains(rc, want) {
+			t.Fatalf("resolv.conf lacks %q:\n%s", want, rc)
+		}
+	}
+	if h := b.must("exec", "bdef", "cat", "/etc/hosts"); !strings.Contains(h, "10.3.3.3\tdb.local") {
+		t.Fatalf("--add-host: %s", h)
+	}
+	if m := b.must("exec", "bdef", "cat", "/sys/class/net/eth0/address"); m != "02:aa:bb:cc:dd:ee" {
+		t.Fatalf("--mac-address: %s", m)
+	}
+	if h := b.must("exec", "bweb", "hostname"); h != "webhost" {
+		t.Fatalf("--hostname: %s", h)
+	}
+	port := b.must("port", "bdef")
+	if !strings.HasPrefix(port, "8080/tcp -> 127.0.0.1:") {
+		t.Fatalf("berth port: %q", port)
+	}
+	if one := b.must("port", "bdef", "8080"); "8080/tcp -> "+one != port {
+		t.Fatalf("berth port bdef 8080: %q vs %q", one, port)
+	}
+	if dp := d.mustDocker("port", "bdef"); dp != port {
+		t.Fatalf("docker port %q, berth port %q", dp, port)
+	}
+	b.must("network", "connect", "--alias", "other", "bnet", "bdef")
+	b.must("exec", "bdef", "ping", "-c1", "-W1", "site")
+	b.must("exec", "bweb", "ping", "-c1", "-W1", "other")
+	b.must("network", "disconnect", "bnet", "bdef")
+	if _, errOut, code := b.run("", "network", "rm", "bnet"); code != 1 || !strings.Contains(errOut, "has active endpoints") {
+		t.Fatalf("network rm of a network in use: exit %d %q", code, errOut)
+	}
+	b.must("rm", "-f", "bweb", "bdef")
+	if out := b.must("network", "prune", "-f"); !strings.Contains(out, "bnet") {
+		t.Fatalf("network prune: %q", out)
+	}
+}

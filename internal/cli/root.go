@@ -12,6 +12,7 @@ import (
 	"github.com/berth-engine/berth/internal/cli/command"
 	"github.com/berth-engine/berth/internal/cli/command/container"
 	"github.com/berth-engine/berth/internal/cli/command/image"
+	"github.com/berth-engine/berth/internal/cli/command/network"
 	"github.com/berth-engine/berth/internal/cli/command/registry"
 	"github.com/berth-engine/berth/internal/cli/command/system"
 	"github.com/berth-engine/berth/internal/cli/command/volume"
@@ -82,6 +83,7 @@ func addCommands(root *cobra.Command, cli *command.Cli) {
 		container.NewContainerCommand(cli),
 		image.NewImageCommand(cli),
 		volume.NewVolumeCommand(cli),
+		network.NewNetworkCommand(cli),
 		system.NewSystemCommand(cli),
 		// top-level commands and docker's aliases
 		system.NewVersionCommand(cli),
@@ -117,6 +119,7 @@ func addCommands(root *cobra.Command, cli *command.Cli) {
 		registry.NewLoginCommand(cli),
 		registry.NewLogoutCommand(cli),
 		container.NewCommitCommand(cli),
+		container.NewPortCommand(cli),
 		system.NewEventsCommand(cli),
 		container.NewDiffCommand(cli),
 		container.NewExportCommand(cli),

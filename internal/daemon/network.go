@@ -640,3 +640,23 @@ func parseMAC(s string) (ntypes.HardwareAddr, error) {
 	m, err := net.ParseMAC(s)
 	return ntypes.HardwareAddr(m), err
 }
+
+// rewriteResolvConf points a running container's resolv.conf at the
+// embedded DNS (in place: the file is bind-mounted) and returns the
+// upstream servers. The caller holds c's lock.
+func (d *Daemon) rewriteResolvConf(c *container.Container) []string {
+	ropts := sandbox.ResolvOpts{
+		DNS: addrStrings(c.HostConfig.DNS), DNSSearch: c.HostConfig.DNSSearch, DNSOptions: c.HostConfig.DNSOptions, Internal: true,
+	}
+	if len(ropts.DNS) == 0 {
+		ropts.DNS = d.cfg.DNS
+	}
+	hostRC, _ := sandbox.ReadResolvConf("/etc/resolv.conf")
+	rc, upstream := sandbox.BuildResolvConf(hostRC, ropts)
+	if c.ResolvConfPath != "" {
+		if err := os.WriteFile(c.ResolvConfPath, rc, 0o644); err != nil {
+			log.G(context.Background()).Warn("rewriting resolv.conf", "id", c.ID, "err", err)
+		}
+	}
+	return upstream
+}

@@ -335,10 +335,8 @@ func (d *Daemon) NetworkConnect(ctx context.Context, ref string, req ntypes.Conn
 			return err
 		}
 		if n.UserDefined() && !d.hasDNS(c.ID) {
-			ups, _ := readHostResolv()
-			if len(c.HostConfig.DNS) > 0 {
-				ups = addrStrings(c.HostConfig.DNS)
-			}
+			// As dockerd: the container now asks the embedded DNS.
+			ups := d.rewriteResolvConf(c)
 			if err := d.net.extra.startDNS(ctx, d, c, ups); err != nil {
 				log.G(ctx).Warn("embedded DNS for a connected network", "id", c.ID, "err", err)
 			}

@@ -56,6 +56,8 @@ type FakeClient struct {
 	VolumePruneFunc   func(o client.VolumePruneOptions) (client.VolumePruneResult, error)
 	// ContainerWaitFunc answers ContainerWait; nil reports status 0 at once.
 	ContainerWaitFunc func(id string, o client.ContainerWaitOptions) (container.WaitResponse, error)
+	// The network verbs (fake_network.go).
+	NetworkFake
 }
 
 func (f *FakeClient) Ping(_ context.Context, o client.PingOptions) (client.PingResult, error) {

@@ -40,6 +40,7 @@ func NewContainerCommand(cli *command.Cli) *cobra.Command {
 		NewDiffCommand(cli),
 		NewExportCommand(cli),
 		NewCommitCommand(cli),
+		NewPortCommand(cli),
 		NewCopyCommand(cli),
 	)
 	return cmd

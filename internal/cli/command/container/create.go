@@ -54,7 +54,7 @@ func createContainer(ctx context.Context, cli *command.Cli, opts *createOptions,
 	if err != nil {
 		return "", err
 	}
-	res, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: opts.name, Platform: platform})
+	res, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, NetworkingConfig: opts.net.config, Name: opts.name, Platform: platform})
 	if err != nil {
 		_ = cid.finish("")
 		return "", err

@@ -95,6 +95,8 @@ type createOptions struct {
 	runtime     string
 	labelFiles  []string
 	cidFile     string
+
+	net netOptions // opts_network.go
 }
 
 func addCreateFlags(f *pflag.FlagSet, o *createOptions) {
@@ -115,7 +117,7 @@ func addCreateFlags(f *pflag.FlagSet, o *createOptions) {
 	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
 	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "Bind mount a volume")
 	f.StringArrayVar(&o.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
-	f.StringVar(&o.network, "network", "", "Connect a container to a network (none or host)")
+	f.StringVar(&o.network, "network", "", "Connect a container to a network")
 	f.StringVar(&o.network, "net", "", "Connect a container to a network")
 	_ = f.MarkHidden("net")
 	f.StringVar(&o.restart, "restart", "no", "Restart policy to apply when a container exits")
@@ -180,6 +182,7 @@ func addCreateFlags(f *pflag.FlagSet, o *createOptions) {
 	f.StringVar(&o.runtime, "runtime", "", "Runtime to use for this container")
 	f.StringArrayVar(&o.labelFiles, "label-file", nil, "Read in a line delimited file of labels")
 	f.StringVar(&o.cidFile, "cidfile", "", "Write the container ID to the file")
+	addNetworkFlags(f, &o.net)
 }
 
 // flagError is a bad flag value: docker exits 125 with the reason.
@@ -325,6 +328,9 @@ func (o *createOptions) parse(f *pflag.FlagSet, args []string) (*container.Confi
 	hc.VolumesFrom = o.volumesFrom
 	if o.network != "" {
 		hc.NetworkMode = container.NetworkMode(o.network)
+	}
+	if err := o.net.apply(cfg, hc); err != nil {
+		return nil, nil, err
 	}
 	rp, err := parseRestart(o.restart)
 	if err != nil {
