@@ -12,8 +12,10 @@
 //     bridge: established → bridge ACCEPT, → bridge -j BERTH (published
 //     ports), bridge → out ACCEPT, bridge → same bridge ACCEPT or DROP (ICC)
 //     filter BERTH-ISOLATION-STAGE-1/2: traffic from one berth bridge to
-//     another is dropped; --internal bridges drop everything that leaves or
-//     enters the subnet
+//     another is dropped, except connections DNATed to a published port (a
+//     published port is reachable through a host address from every
+//     network, as from outside); --internal bridges drop everything that
+//     leaves or enters the subnet
 //     filter BERTH: ACCEPT to each published container IP:port
 //     nat PREROUTING      -m addrtype --dst-type LOCAL -j BERTH
 //     nat OUTPUT          ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j BERTH

@@ -43,10 +43,18 @@ var baseChains = []rule{
 	{table: "nat", chain: chainPostrouting},
 }
 
-// fixedRules are berth's rules inside its own base chains, in order.
-var fixedRules = []rule{
-	{"filter", chainForward, []string{"-j", chainUser}},
-	{"filter", chainForward, []string{"-j", chainIsolation1}},
+// fixedRules are berth's rules inside its own base chains, each at its
+// position (1-based) in its chain. The one in STAGE-2 lets connections
+// DNATed to a published port through: a published port is reachable from
+// containers on other berth networks by way of a host address, as from
+// anywhere else, while their direct traffic stays isolated.
+var fixedRules = []struct {
+	rule
+	pos int
+}{
+	{rule{"filter", chainForward, []string{"-j", chainUser}}, 1},
+	{rule{"filter", chainForward, []string{"-j", chainIsolation1}}, 2},
+	{rule{"filter", chainIsolation2, []string{"-m", "conntrack", "--ctstate", "DNAT", "-j", "RETURN"}}, 1},
 }
 
 // jumps hook berth's chains into the built-in ones. FORWARD's is inserted at
@@ -115,8 +123,8 @@ func (b *ipt) ensureBase() error {
 			}
 		}
 	}
-	for i, r := range fixedRules {
-		if err := b.ipt.InsertUnique(r.table, r.chain, i+1, r.spec...); err != nil {
+	for _, r := range fixedRules {
+		if err := b.ipt.InsertUnique(r.table, r.chain, r.pos, r.spec...); err != nil {
 			return sysErr(err)
 		}
 	}
@@ -327,7 +335,7 @@ func (b *ipt) Close(ctx context.Context) error {
 			}
 		}
 		for _, r := range fixedRules {
-			if err := b.deleteIfExists(r); err != nil {
+			if err := b.deleteIfExists(r.rule); err != nil {
 				return err
 			}
 		}

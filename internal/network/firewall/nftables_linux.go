@@ -198,11 +198,22 @@ func cat(parts ...[]expr.Any) []expr.Any {
 
 func one(e expr.Any) []expr.Any { return []expr.Any{e} }
 
+// ipsDstNAT is the kernel's IPS_DST_NAT conntrack status bit.
+const ipsDstNAT = 1 << 5
+
 // nftBaseRules are the rules of the table that exist whatever the networks.
 func nftBaseRules() []nrule {
 	loop := netip.MustParsePrefix("127.0.0.0/8")
 	return []nrule{
 		{nftForward, "base:isolation", one(jump(nftIsolation1))},
+		// As in iptables' STAGE-2: connections DNATed to a published
+		// port are not isolated.
+		{nftIsolation2, "base:dnat-ok", []expr.Any{
+			&expr.Ct{Register: 1, Key: expr.CtKeySTATUS},
+			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(ipsDstNAT), Xor: make([]byte, 4)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+			&expr.Verdict{Kind: expr.VerdictReturn},
+		}},
 		{nftPrerouting, "base:dnat", cat(localDst(), one(jump(nftDNAT)))},
 		{nftOutput, "base:dnat", cat(ipv4Only(), ipAddr(false, expr.CmpOpNeq, loop), localDst(), one(jump(nftDNAT)))},
 	}

@@ -84,6 +84,11 @@ func TestNFTables(t *testing.T) {
 	if got := dial(t, tp.ns["b1"], "10.99.0.2:80"); got != "" {
 		t.Errorf("b1 → a1 across networks = %q, want dropped", got)
 	}
+	// ... but a1's published port is reachable from b1 through a host
+	// address, as from anywhere.
+	if got := dial(t, tp.ns["b1"], "192.0.2.1:8080"); !strings.HasPrefix(got, "a1 ") {
+		t.Errorf("b1 → 192.0.2.1:8080 = %q, want a1", got)
+	}
 	netB.Internal = true
 	if err := fw.AddNetwork(ctx, netB); err != nil {
 		t.Fatal(err)
