@@ -14,11 +14,13 @@ import (
 	ctypes "github.com/moby/moby/api/types/container"
 	eventtypes "github.com/moby/moby/api/types/events"
 	ntypes "github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/system"
 
 	"github.com/berth-engine/berth/internal/container"
 	"github.com/berth-engine/berth/internal/errdefs"
 	"github.com/berth-engine/berth/internal/log"
 	"github.com/berth-engine/berth/internal/network"
+	"github.com/berth-engine/berth/internal/network/bridge"
 	"github.com/berth-engine/berth/internal/network/firewall"
 	"github.com/berth-engine/berth/internal/network/sandbox"
 )
@@ -659,4 +661,25 @@ func (d *Daemon) rewriteResolvConf(c *container.Container) []string {
 		}
 	}
 	return upstream
+}
+
+// networkInfo fills /info's networking fields: the drivers (ipvlan when the
+// kernel has it), the firewall backend, and why networking is down if it is.
+func (d *Daemon) networkInfo(info *system.Info) {
+	if d.net == nil {
+		return
+	}
+	if d.net.mgr == nil {
+		info.Warnings = append(info.Warnings, "WARNING: networking is unavailable: containers on networks will not start: "+fmt.Sprint(d.net.err))
+		return
+	}
+	if bridge.IPvlanSupported() == nil {
+		info.Plugins.Network = append(info.Plugins.Network, "ipvlan")
+		slices.Sort(info.Plugins.Network)
+	}
+	if d.net.fw != nil {
+		info.FirewallBackend = &system.FirewallInfo{Driver: d.net.fw.Name()}
+	} else {
+		info.Warnings = append(info.Warnings, "WARNING: iptables is disabled: berth adds no firewall rules (no masquerade, no published ports through DNAT)")
+	}
 }

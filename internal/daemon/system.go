@@ -27,7 +27,7 @@ func (d *Daemon) SystemInfo(ctx context.Context) (*system.Info, error) {
 		DriverStatus: [][2]string{{"Backing Filesystem", h.backingFS}},
 		Plugins: system.PluginsInfo{
 			Volume:  []string{"local"},
-			Network: []string{"host", "null"},
+			Network: []string{"bridge", "host", "macvlan", "null"},
 			Log:     []string{"json-file"},
 		},
 		MemoryLimit:    h.cg.memory,
@@ -75,10 +75,9 @@ func (d *Daemon) SystemInfo(ctx context.Context) (*system.Info, error) {
 		SecurityOptions:     h.securityOptions,
 		DefaultAddressPools: d.cfg.DefaultAddressPools,
 		CDISpecDirs:         []string{},
-		// Bridge networking is a later issue: say so rather than let a
-		// user wonder why containers have no network.
-		Warnings: []string{"WARNING: bridge networking is not implemented yet: containers get --network none by default"},
+		Warnings:            []string{},
 	}
+	d.networkInfo(info)
 	for name, rt := range d.runtimes {
 		info.Runtimes[name] = system.RuntimeWithStatus{Runtime: rt}
 	}
