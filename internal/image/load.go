@@ -53,7 +53,14 @@ func (s *Store) Load(ctx context.Context, r io.Reader) ([]Loaded, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	a := &loadArchive{dir: dir, links: map[string]string{}}
+	a := &loadArchive{dir: dir, links: map[string]string{}, ctx: ctx, cs: s.content, blobs: map[string]digest.Digest{}}
+	// Large files went straight to the content store; those no image
+	// ended up using are removed again.
+	defer func() {
+		for _, d := range a.blobs {
+			s.dropBlob(ctx, d)
+		}
+	}()
 	if err := a.spool(r); err != nil {
 		return nil, err
 	}
@@ -262,6 +269,9 @@ func (s *Store) loadImage(ctx context.Context, a *loadArchive, cfgPath string, c
 // loadLayer stores the layer file p uncompressed, checking that it is the
 // blob want (when set) and decompresses to diffID.
 func (s *Store) loadLayer(ctx context.Context, a *loadArchive, p string, want, diffID digest.Digest) error {
+	if d, ok := a.spooled(p); ok && d == diffID && (want == "" || want == d) {
+		return nil // spooled as the uncompressed layer it is
+	}
 	f, err := a.open(p)
 	if err != nil {
 		return err
@@ -298,7 +308,16 @@ func (s *Store) loadLayer(ctx context.Context, a *loadArchive, p string, want, d
 type loadArchive struct {
 	dir   string
 	links map[string]string // cleaned path → cleaned target
+	// Files of at least spoolBlobSize are written to the content store
+	// as they are read (a layer is then stored once, not copied again).
+	ctx   context.Context
+	cs    content.Store
+	blobs map[string]digest.Digest // cleaned path → blob
 }
+
+// spoolBlobSize is the size from which an archive's file is spooled into
+// the content store rather than the spool directory.
+const spoolBlobSize = 1 << 20
 
 func (a *loadArchive) spool(r io.Reader) error {
 	dr, _, err := archive.Decompress(r)
@@ -321,6 +340,17 @@ func (a *loadArchive) spool(r io.Reader) error {
 		}
 		switch hdr.Typeflag {
 		case tar.TypeReg:
+			if hdr.Size >= spoolBlobSize && a.cs != nil {
+				info, err := a.cs.Write(a.ctx, tr, "")
+				if err != nil {
+					if a.ctx.Err() != nil {
+						return a.ctx.Err()
+					}
+					return invalidf(fmt.Sprintf("invalid archive: %s: %v", hdr.Name, err))
+				}
+				a.blobs[name] = info.Digest
+				continue
+			}
 			p := filepath.Join(a.dir, filepath.FromSlash(name))
 			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 				return err
@@ -348,8 +378,8 @@ func (a *loadArchive) spool(r io.Reader) error {
 	}
 }
 
-// open opens the archive's file name, following its links.
-func (a *loadArchive) open(name string) (*os.File, error) {
+// resolve follows the links from the archive's file name.
+func (a *loadArchive) resolve(name string) string {
 	p := path.Clean("/" + name)
 	for range 16 {
 		t, ok := a.links[p]
@@ -357,6 +387,21 @@ func (a *loadArchive) open(name string) (*os.File, error) {
 			break
 		}
 		p = t
+	}
+	return p
+}
+
+// spooled reports the content store blob the file name was spooled to.
+func (a *loadArchive) spooled(name string) (digest.Digest, bool) {
+	d, ok := a.blobs[a.resolve(name)]
+	return d, ok
+}
+
+// open opens the archive's file name, following its links.
+func (a *loadArchive) open(name string) (io.ReadCloser, error) {
+	p := a.resolve(name)
+	if d, ok := a.blobs[p]; ok {
+		return a.cs.Open(a.ctx, d)
 	}
 	f, err := os.Open(filepath.Join(a.dir, filepath.FromSlash(p)))
 	if err != nil {
