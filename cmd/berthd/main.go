@@ -28,6 +28,7 @@ import (
 	"github.com/berth-engine/berth/internal/log"
 	"github.com/berth-engine/berth/internal/server"
 	"github.com/berth-engine/berth/internal/server/httputil"
+	buildrouter "github.com/berth-engine/berth/internal/server/router/build"
 	containerrouter "github.com/berth-engine/berth/internal/server/router/container"
 	debugrouter "github.com/berth-engine/berth/internal/server/router/debug"
 	execrouter "github.com/berth-engine/berth/internal/server/router/exec"
@@ -173,7 +174,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		listeners = append(listeners, l)
 	}
 
-	routers := []httputil.Router{systemrouter.New(d), imagerouter.New(d), containerrouter.New(d), execrouter.New(d), volumerouter.New(d), networkrouter.New(d)}
+	routers := []httputil.Router{systemrouter.New(d), imagerouter.New(d), containerrouter.New(d), execrouter.New(d), volumerouter.New(d), networkrouter.New(d), buildrouter.New()}
 	if cfg.Debug {
 		// As dockerd: the Go runtime's profiles only in debug mode.
 		routers = append(routers, debugrouter.New())

@@ -262,3 +262,29 @@ func TestStatsStream(t *testing.T) {
 	}
 	d.mustDocker("rm", "ss1")
 }
+
+// TestSystemPruneDockerCLI: docker system prune calls the container, network,
+// image and build-cache prunes in turn; each must answer for it to finish.
+func TestSystemPruneDockerCLI(t *testing.T) {
+	d := containerDaemon(t)
+	d.mustDocker("run", "--name", "pruned", "busybox", "true")
+	d.mustDocker("network", "create", "prunednet")
+	d.mustDocker("run", "-d", "--name", "kept", "busybox", "sleep", "100")
+	out := d.mustDocker("system", "prune", "-f")
+	if !strings.Contains(out, "Total reclaimed space") {
+		t.Errorf("system prune output: %q", out)
+	}
+	if _, err := d.docker("inspect", "pruned"); err == nil {
+		t.Error("the stopped container survived system prune")
+	}
+	if _, err := d.docker("network", "inspect", "prunednet"); err == nil {
+		t.Error("the unused network survived system prune")
+	}
+	if got := d.mustDocker("inspect", "-f", "{{.State.Running}}", "kept"); got != "true" {
+		t.Errorf("the running container after system prune: %q", got)
+	}
+	if got := d.mustDocker("builder", "prune", "-f"); !strings.Contains(got, "Total") {
+		t.Errorf("builder prune: %q", got)
+	}
+	d.mustDocker("rm", "-f", "kept")
+}
