@@ -258,16 +258,25 @@ func (b *ipt) RemoveNetwork(ctx context.Context, n Network) error {
 	})
 }
 
-// deleteIfExists deletes r, tolerating a chain that is gone.
+// deleteIfExists deletes r, tolerating a rule or chain that is gone. It
+// runs one iptables -D: publishing is on the path of docker run, and each
+// run of the binary costs milliseconds.
 func (b *ipt) deleteIfExists(r rule) error {
-	ok, err := b.ipt.ChainExists(r.table, r.chain)
-	if err != nil {
-		return sysErr(err)
-	}
-	if !ok {
+	err := b.ipt.Delete(r.table, r.chain, r.spec...)
+	if notExist(err) {
 		return nil
 	}
-	return sysErr(b.ipt.DeleteIfExists(r.table, r.chain, r.spec...))
+	return sysErr(err)
+}
+
+// notExist reports whether err is iptables saying the rule or chain is not
+// there (exit status 1, or its "No chain/target/match" words).
+func notExist(err error) bool {
+	var e *iptables.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.IsNotExist() || e.ExitStatus() == 1
 }
 
 func (b *ipt) AddPort(ctx context.Context, p Port) error {
@@ -277,12 +286,18 @@ func (b *ipt) AddPort(ctx context.Context, p Port) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return inNetNS(b.netns, func() error {
-		if err := b.ensureBase(); err != nil {
-			return err
-		}
 		rs := portRules(p)
 		for i, r := range rs {
-			if err := b.ipt.AppendUnique(r.table, r.chain, r.spec...); err != nil {
+			err := b.ipt.AppendUnique(r.table, r.chain, r.spec...)
+			if err != nil && i == 0 {
+				// berth's chains gone (flushed by hand)? Make them
+				// again, once.
+				if berr := b.ensureBase(); berr != nil {
+					return berr
+				}
+				err = b.ipt.AppendUnique(r.table, r.chain, r.spec...)
+			}
+			if err != nil {
 				// Undo what this call added.
 				for _, u := range rs[:i] {
 					if b.refs[u.key()] == 0 {

@@ -6,7 +6,23 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/berth-engine/berth/internal/testutil"
 )
+
+// newTopologyB makes a bare namespace for a benchmark and returns its path.
+func newTopologyB(b *testing.B) string {
+	b.Helper()
+	testutil.RequiresRoot(b)
+	r := make([]byte, 4)
+	rand.Read(r)
+	name := "berth-test-" + hex.EncodeToString(r)
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		b.Fatalf("ip netns add: %v %s", err, out)
+	}
+	b.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	return "/var/run/netns/" + name
+}
 
 // testNetNS makes a named network namespace (ip netns add) removed when the
 // test ends, and returns its name and path.

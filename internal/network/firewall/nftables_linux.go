@@ -282,10 +282,16 @@ func tagOf(r *nftables.Rule) string {
 	return s
 }
 
-// existing lists the rules of each of berth's chains by tag.
-func (b *nft) existing(c *nftables.Conn) (map[string]map[string][]*nftables.Rule, error) {
+// existing lists the rules of the named chains (all of berth's when none
+// is named) by tag.
+func (b *nft) existing(c *nftables.Conn, only ...string) (map[string]map[string][]*nftables.Rule, error) {
 	out := map[string]map[string][]*nftables.Rule{}
-	for name, ch := range b.chains() {
+	all := b.chains()
+	if len(only) == 0 {
+		only = chainOrder
+	}
+	for _, name := range only {
+		ch := all[name]
 		rules, err := c.GetRules(b.table, ch)
 		if err != nil {
 			return nil, sysErr(fmt.Errorf("list chain %s: %w", name, err))
@@ -312,9 +318,22 @@ func (b *nft) ensureBase(c *nftables.Conn) error {
 	return b.add(c, nftBaseRules())
 }
 
+// chainsOf lists the chains rs are in.
+func chainsOf(rs []nrule) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if !seen[r.chain] {
+			seen[r.chain] = true
+			out = append(out, r.chain)
+		}
+	}
+	return out
+}
+
 // add adds the rules of rs that are not there yet.
 func (b *nft) add(c *nftables.Conn, rs []nrule) error {
-	have, err := b.existing(c)
+	have, err := b.existing(c, chainsOf(rs)...)
 	if err != nil {
 		return err
 	}
@@ -336,9 +355,10 @@ func (b *nft) add(c *nftables.Conn, rs []nrule) error {
 	return sysErr(c.Flush())
 }
 
-// del deletes every rule whose tag keep rejects among those match selects.
-func (b *nft) del(c *nftables.Conn, match func(chain, tag string) bool) error {
-	have, err := b.existing(c)
+// del deletes the rules that match selects, in the named chains (all of
+// berth's when none is named).
+func (b *nft) del(c *nftables.Conn, match func(chain, tag string) bool, chains ...string) error {
+	have, err := b.existing(c, chains...)
 	if err != nil {
 		return err
 	}
@@ -410,12 +430,15 @@ func (b *nft) AddPort(ctx context.Context, p Port) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.do(func(c *nftables.Conn) error {
-		if err := b.ensureBase(c); err != nil {
-			return err
-		}
 		rs := nftPortRules(p)
 		if err := b.add(c, rs); err != nil {
-			return err
+			// The table gone (deleted by hand)? Make it again, once.
+			if berr := b.ensureBase(c); berr != nil {
+				return berr
+			}
+			if err := b.add(c, rs); err != nil {
+				return err
+			}
 		}
 		for _, r := range rs {
 			b.refs[r.chain+" "+r.tag]++
@@ -431,11 +454,9 @@ func (b *nft) RemovePort(ctx context.Context, p Port) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.do(func(c *nftables.Conn) error {
-		if ok, err := b.tableExists(c); err != nil || !ok {
-			return err
-		}
+		rs := nftPortRules(p)
 		gone := map[string]bool{}
-		for _, r := range nftPortRules(p) {
+		for _, r := range rs {
 			k := r.chain + " " + r.tag
 			if b.refs[k] > 1 {
 				b.refs[k]--
@@ -444,7 +465,17 @@ func (b *nft) RemovePort(ctx context.Context, p Port) error {
 			delete(b.refs, k)
 			gone[k] = true
 		}
-		return b.del(c, func(chain, tag string) bool { return gone[chain+" "+tag] })
+		if len(gone) == 0 {
+			return nil
+		}
+		err := b.del(c, func(chain, tag string) bool { return gone[chain+" "+tag] }, chainsOf(rs)...)
+		if err != nil {
+			// Nothing to remove from a table that is gone.
+			if ok, terr := b.tableExists(c); terr == nil && !ok {
+				return nil
+			}
+		}
+		return err
 	})
 }
 
