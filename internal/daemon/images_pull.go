@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/api/types/jsonstream"
 	registrytypes "github.com/moby/moby/api/types/registry"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-engine/berth/internal/errdefs"
 	"github.com/berth-engine/berth/internal/image"
@@ -131,9 +132,11 @@ func (d *Daemon) PullImage(ctx context.Context, fromImage, tag, platform string,
 	if err != nil {
 		return err
 	}
-	plat, err := image.ParsePlatform(platform)
-	if err != nil {
-		return imageError(err)
+	var plat ocispec.Platform // none asked for: the image package's default
+	if platform != "" {
+		if plat, err = image.ParsePlatform(platform); err != nil {
+			return imageError(err)
+		}
 	}
 	rc, err := d.registryClient()
 	if err != nil {

@@ -48,8 +48,8 @@ type Progress struct {
 
 // PullOptions are a pull's parameters besides the reference.
 type PullOptions struct {
-	// Platform selects from an index; zero means linux and this
-	// machine's architecture.
+	// Platform selects from an index and must match the image's config;
+	// zero means linux on this machine's architecture, for an index only.
 	Platform ocispec.Platform
 	// Progress receives the pull's steps, from one goroutine at a time.
 	Progress func(Progress)
@@ -136,6 +136,7 @@ type pull struct {
 	s        *Store
 	f        Fetcher
 	progress func(Progress)
+	strict   bool // the platform was asked for
 	pmu      sync.Mutex
 	newBlobs []digest.Digest
 	newSnaps []string
@@ -162,10 +163,14 @@ func (p *pull) report(ev Progress) {
 // was. Registry errors keep their class; content that does not match its
 // digest is ErrInvalidParameter.
 func (s *Store) Pull(ctx context.Context, ref reference.Named, f Fetcher, opts PullOptions) (PullResult, error) {
-	if opts.Platform.OS == "" {
+	// Asked for, the platform must match the image's config; by default
+	// it only chooses from an index (dockerd pulls a single-platform
+	// image for another architecture without one).
+	strict := opts.Platform.OS != ""
+	if !strict {
 		opts.Platform = DefaultPlatform()
 	}
-	p := &pull{s: s, f: f, progress: opts.Progress}
+	p := &pull{s: s, f: f, progress: opts.Progress, strict: strict}
 	res, err := p.run(ctx, ref, opts.Platform)
 	if err != nil {
 		p.undo(ctx)
@@ -243,7 +248,7 @@ func (p *pull) run(ctx context.Context, ref reference.Named, plat ocispec.Platfo
 	if len(img.RootFS.DiffIDs) != len(man.Layers) {
 		return PullResult{}, invalidf(fmt.Sprintf("image %s: %d layers and %d diff IDs", man.Config.Digest, len(man.Layers), len(img.RootFS.DiffIDs)))
 	}
-	if img.OS != "" && (img.OS != plat.OS || normArch(img.Architecture) != plat.Architecture) {
+	if p.strict && img.OS != "" && (img.OS != plat.OS || normArch(img.Architecture) != plat.Architecture) {
 		return PullResult{}, notFound(fmt.Sprintf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s", reference.FamiliarString(ref), platformString(plat), platformString(ocispec.Platform{OS: img.OS, Architecture: img.Architecture, Variant: img.Variant})))
 	}
 	for _, d := range img.RootFS.DiffIDs {

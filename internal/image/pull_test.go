@@ -441,6 +441,25 @@ func TestPullPlatform(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no matching manifest for linux/s390x") {
 		t.Fatalf("pull for s390x: %v", err)
 	}
+
+	// A single-platform image for another architecture: pulled when no
+	// platform is asked for, refused when another one is.
+	img := randomImage(t, 1024, 1)
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "riscv64"
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := tr.put(t, "test/riscv:1", img)
+	_, err = e.store.Pull(ctx, one, tr.repo(t, one, false, registry.Auth{}), PullOptions{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"}})
+	if err == nil || !strings.Contains(err.Error(), "does not match the specified platform: wanted linux/amd64, actual: linux/riscv64") {
+		t.Fatalf("pull of riscv64 for amd64: %v", err)
+	}
+	if _, err := e.store.Pull(ctx, one, tr.repo(t, one, false, registry.Auth{}), PullOptions{}); err != nil {
+		t.Fatalf("pull of riscv64 with no platform asked: %v", err)
+	}
 }
 
 func TestParsePlatform(t *testing.T) {
