@@ -375,3 +375,26 @@ func TestEndpointError(t *testing.T) {
 		t.Error("EndpointError(nil) is not nil")
 	}
 }
+
+// SCTP ports are held by a socket where the kernel has SCTP, and refused
+// as unavailable where it does not; never a panic or a silent success.
+func TestMapSCTP(t *testing.T) {
+	ctx := context.Background()
+	m := New(nil, Options{})
+	defer m.Close(ctx)
+	base := freePorts(t, 1)
+	bs, err := m.Map(ctx, loopback, "", []Request{{Proto: "sctp", ContainerPort: 9, HostIP: loopback, HostPortStart: base}})
+	switch {
+	case errors.Is(err, errdefs.ErrUnavailable):
+		t.Logf("no SCTP here: %v", err)
+	case err != nil:
+		t.Fatalf("Map sctp: %v", err)
+	default:
+		if bs[0].HostPort != base || bs[0].Proto != "sctp" {
+			t.Errorf("sctp binding %v", bs[0])
+		}
+		if _, err := m.Map(ctx, loopback, "", []Request{{Proto: "sctp", ContainerPort: 9, HostIP: loopback, HostPortStart: base}}); !errors.Is(err, errdefs.ErrConflict) {
+			t.Errorf("second sctp Map = %v", err)
+		}
+	}
+}
