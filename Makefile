@@ -21,6 +21,14 @@ build: $(addprefix bin/,$(BINARIES)) bin/berth-init
 bin/%: FORCE
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/$*
 
+# berth-runtime is linked statically (libseccomp.a, glibc; the pure-Go user
+# and DNS lookups, so nothing needs glibc's NSS at run time): every container
+# start execs it two to four times, and without the dynamic loader each
+# exec is ~0.3-0.4 ms faster here (`berth-runtime exec` 8.7 -> 7.9 ms).
+RUNTIME_TAGS ?= osusergo,netgo
+bin/berth-runtime: FORCE
+	$(GO) build -trimpath -tags '$(RUNTIME_TAGS)' -ldflags '$(LDFLAGS) -extldflags=-static' -o $@ ./cmd/berth-runtime
+
 bin/berth-init: cmd/berth-init/berth-init.c
 	@mkdir -p bin
 	$(CC) $(INIT_CFLAGS) -o $@ $<

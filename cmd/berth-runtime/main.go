@@ -7,7 +7,8 @@ import (
 
 	"github.com/berth-engine/berth/internal/runtime/cli"
 	"github.com/berth-engine/berth/internal/runtime/container"
-	_ "github.com/berth-engine/berth/internal/runtime/nsexec" // the C stage of `init`; see its doc
+	_ "github.com/berth-engine/berth/internal/runtime/faststart" // `start` in C when it only releases the fifo; see its doc
+	_ "github.com/berth-engine/berth/internal/runtime/nsexec"    // the C stage of `init`; see its doc
 )
 
 // The init must run on the process's main thread: it joins cgroups per

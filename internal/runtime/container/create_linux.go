@@ -258,6 +258,13 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if err := c.save(); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
+	if spec.Hooks == nil || len(spec.Hooks.Poststart) == 0 {
+		// Lets `start` skip the Go runtime (internal/runtime/faststart);
+		// without it, start takes the Go path, so a failure here only
+		// costs time.
+		_ = os.WriteFile(filepath.Join(c.dir, fastStartMarker),
+			fmt.Appendf(nil, "%d %d\n", c.rec.InitPid, c.rec.InitStartTime), 0o600)
+	}
 	trace("state saved")
 	if opts.PidFile != "" {
 		if err := writePidFile(opts.PidFile, initPid); err != nil {

@@ -92,6 +92,7 @@ func (c *Container) Start() error {
 		return err
 	}
 	trace("fifo released")
+	_ = os.Remove(filepath.Join(c.dir, fastStartMarker))
 	if h := c.rec.Spec.Hooks; h != nil && len(h.Poststart) > 0 {
 		// The spec: a failing poststart hook is logged and the others
 		// still run.

@@ -34,6 +34,9 @@ const (
 const (
 	stateFile = "state.json"
 	fifoName  = "exec.fifo"
+	// fastStartMarker lets internal/runtime/faststart answer `start` in C
+	// (faststart.Marker; its package doc has the contract).
+	fastStartMarker = "start.fast"
 )
 
 var validID = regexp.MustCompile(`^[\w+\-.]+$`)
