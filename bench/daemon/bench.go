@@ -117,6 +117,8 @@ func run(ctx context.Context, o options) (res *results, err error) {
 			err = benchIdle(ctx, o, p, res)
 		case "run":
 			err = benchRun(ctx, o, p, res)
+		case "run-bridge":
+			err = benchRunBridge(ctx, o, p, res)
 		case "start50":
 			err = benchStartDetached(ctx, o, p, res)
 		case "shim":
@@ -189,6 +191,13 @@ func cleanup(dir string, engines []*engine, o options) error {
 	}
 	if err := unmountAll(dir); err != nil {
 		errs = append(errs, err)
+	}
+	for _, e := range engines {
+		// berthd removes its unused bridge at a clean stop; a bridge the
+		// bench made, or one a killed daemon left, goes here.
+		if e.bridge != "" {
+			_ = exec.Command("ip", "link", "del", e.bridge).Run()
+		}
 	}
 	for _, e := range engines {
 		if left := leftoverCgroups(e.made); len(left) > 0 {
@@ -344,6 +353,36 @@ func benchRun(ctx context.Context, o options, p pair, res *results) error {
 	res.add(row{Bench: "run", Name: "run --rm true: Engine API from Go", Stat: "median", Unit: "ms", Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: b,
 		Note: "median ms per step: " + strings.Join(steps, "; ")})
 	res.add(row{Bench: "run", Name: "run --rm true: berth CLI (exec) vs docker CLI", Stat: "median", Unit: "ms", Docker: get(p.docker, "docker CLI"), Berth: get(p.berth, "berth CLI"), Budget: b})
+	return nil
+}
+
+// benchRunBridge times `run --rm busybox true` on each engine's default
+// bridge through the docker CLI, and berth's --network none in the same
+// rounds: bridge networking may cost berth at most 1.3x its none run, and
+// must stay within 1/10 of dockerd's bridge run.
+func benchRunBridge(ctx context.Context, o options, p pair, res *results) error {
+	bridge := []string{"run", "--rm", image, "true"}
+	none := []string{"run", "--rm", "--network", "none", image, "true"}
+	var subjects []*subject
+	for _, e := range p.all() {
+		subjects = append(subjects, &subject{engine: e, name: "bridge", start: cliRun(e, o.docker, bridge)})
+	}
+	subjects = append(subjects, &subject{engine: p.berth, name: "none", start: cliRun(p.berth, o.docker, none)})
+	if err := rounds(ctx, o, subjects); err != nil {
+		return err
+	}
+	get := func(e *engine, name string) *figure {
+		for _, s := range subjects {
+			if s.engine == e && e != nil && s.name == name {
+				return latency(s.samples)
+			}
+		}
+		return nil
+	}
+	res.add(row{Bench: "run-bridge", Name: "run --rm true, default bridge: docker CLI", Stat: "median", Unit: "ms",
+		Docker: get(p.docker, "bridge"), Berth: get(p.berth, "bridge"), Budget: &budget{MaxRatio: 0.1}})
+	res.add(row{Bench: "run-bridge", Name: "berth: bridge vs --network none (docker column: berth none)", Stat: "median", Unit: "ms",
+		Docker: get(p.berth, "none"), Berth: get(p.berth, "bridge"), Budget: &budget{MaxRatio: 1.3}})
 	return nil
 }
 

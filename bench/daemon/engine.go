@@ -29,6 +29,8 @@ type engine struct {
 	cliEnv   []string // environment for the docker and berth CLIs
 	version  string
 
+	bridge string // a host bridge the bench made for this daemon, removed at cleanup
+
 	mu   sync.Mutex
 	made []string // every container created, for the leftover check
 	seq  int
@@ -62,13 +64,18 @@ func startBerthd(ctx context.Context, o options, dir, cliConfig string) (*engine
 		return &engine{}, err
 	}
 	e := newEngine("berth", dir, filepath.Join(dir, "e"), cliConfig)
+	// A default bridge of its own (name and subnet), beside a real berthd
+	// or docker0; no firewall rules, as the bench's dockerd.
+	name, bip := benchBridge("bb", 1)
 	args := []string{
 		"--config-file", filepath.Join(dir, "daemon.json"),
 		"--data-root", filepath.Join(dir, "data"),
 		"--exec-root", e.execRoot,
 		"-H", "unix://" + e.sock,
 		"--pidfile", filepath.Join(dir, "berthd.pid"),
+		"--bridge", name, "--bip", bip, "--iptables=false",
 	}
+	e.bridge = name
 	return e, e.start(ctx, bin, args)
 }
 
@@ -96,13 +103,23 @@ func startDockerd(ctx context.Context, o options, dir, cliConfig string) (*engin
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		return e, err
 	}
+	// dockerd's default bridge is one the bench makes (dockerd's -b takes
+	// an existing bridge and its address), so that it is not docker0.
+	name, bip := benchBridge("bd", 2)
+	for _, c := range [][]string{{"link", "add", name, "type", "bridge"}, {"addr", "add", bip, "dev", name}, {"link", "set", name, "up"}} {
+		if out, err := exec.Command("ip", c...).CombinedOutput(); err != nil {
+			exec.Command("ip", "link", "del", name).Run()
+			return e, fmt.Errorf("bridge for dockerd: ip %s: %v: %s", strings.Join(c, " "), err, out)
+		}
+	}
+	e.bridge = name
 	args := []string{
 		"--config-file", cfg,
 		"--data-root", filepath.Join(dir, "data"),
 		"--exec-root", e.execRoot,
 		"-H", "unix://" + e.sock,
 		"--pidfile", filepath.Join(dir, "dockerd.pid"),
-		"--bridge", "none", "--iptables=false", "--ip-masq=false",
+		"--bridge", name, "--iptables=false", "--ip-masq=false",
 	}
 	return e, e.start(ctx, bin, args)
 }
@@ -361,4 +378,11 @@ func forEach[T any](ctx context.Context, items []T, parallel int, f func(context
 func isNotFound(err error) bool {
 	var nf interface{ NotFound() }
 	return err != nil && errors.As(err, &nf)
+}
+
+// benchBridge names a bridge for one engine of this bench run, and its
+// address: 10.<pid-derived>.<k>.1/24, away from docker0's 172.17/16.
+func benchBridge(prefix string, k int) (name, bip string) {
+	pid := os.Getpid()
+	return fmt.Sprintf("%s%x", prefix, pid&0xffffff), fmt.Sprintf("10.%d.%d.1/24", 200+pid%50, (pid/50)%200+k)
 }

@@ -5,6 +5,9 @@
 //	         (DOCKER_HOST) against both daemons, the Engine API from Go against
 //	         both (create, attach, wait condition=removed, start: the CLI's
 //	         sequence), and the berth CLI against berthd
+//	run-bridge `run --rm busybox true` on the default bridge (veth, address,
+//	         namespace) with the docker CLI against both, beside berth's
+//	         --network none in the same rounds
 //	start50  50 detached `sleep 3600` containers created and started, 8 at a time
 //	shim     RSS and PSS of the per-container monitor, 10 idle containers running
 //	idle     the daemon's idle RSS and PSS after an image import (dockerd counts
@@ -63,7 +66,7 @@ type options struct {
 	verbose   bool
 }
 
-var allBenches = []string{"idle", "run", "start50", "shim", "ps", "stdin", "exec", "registry"}
+var allBenches = []string{"idle", "run", "run-bridge", "start50", "shim", "ps", "stdin", "exec", "registry"}
 
 func main() {
 	var o options

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -567,5 +568,47 @@ func TestNetworkBerthCLI(t *testing.T) {
 	b.must("rm", "-f", "bweb", "bdef")
 	if out := b.must("network", "prune", "-f"); !strings.Contains(out, "bnet") {
 		t.Fatalf("network prune: %q", out)
+	}
+}
+
+// TestNetworkMacvlan: a macvlan network (bridge mode) on a dummy parent
+// link made for the test; two containers on it reach each other. ipvlan
+// works or is refused with a clear error, as /info says.
+func TestNetworkMacvlan(t *testing.T) {
+	d := networkDaemon(t)
+	var r [3]byte
+	rand.Read(r[:])
+	parent := fmt.Sprintf("dm%x", r[:])
+	if out, err := exec.Command("ip", "link", "add", parent, "type", "dummy").CombinedOutput(); err != nil {
+		t.Skipf("no dummy links here: %v %s", err, out)
+	}
+	defer exec.Command("ip", "link", "del", parent).Run()
+	if out, err := exec.Command("ip", "link", "set", parent, "up").CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	third := strings.Split(d.Bip, ".")[2]
+	sub := "10.72." + third + "."
+	d.mustDocker("network", "create", "-d", "macvlan", "--subnet", sub+"0/24", "-o", "parent="+parent, "mvnet")
+	d.mustDocker("run", "-d", "--name", "mv1", "--network", "mvnet", "busybox", "sleep", "300")
+	d.mustDocker("run", "-d", "--name", "mv2", "--network", "mvnet", "--ip", sub+"77", "busybox", "sleep", "300")
+	if out := d.mustDocker("exec", "mv1", "ip", "-o", "-d", "link", "show", "eth0"); !strings.Contains(out, "macvlan") {
+		t.Fatalf("eth0 is no macvlan: %s", out)
+	}
+	d.mustDocker("exec", "mv1", "ping", "-c1", "-W1", sub+"77")
+	d.mustDocker("exec", "mv1", "ping", "-c1", "-W1", "mv2")
+	d.dockerFails("parent interface was not found on the host", "network", "create", "-d", "macvlan", "--subnet", "10.71."+third+".0/24", "-o", "parent=nosuch0", "mvbad")
+	d.mustDocker("rm", "-f", "mv1", "mv2")
+	d.mustDocker("network", "rm", "mvnet")
+
+	plugins := d.mustDocker("info", "-f", "{{.Plugins.Network}}")
+	out, err := d.docker("network", "create", "-d", "ipvlan", "--subnet", "10.70."+third+".0/24", "-o", "parent="+parent, "ipv")
+	if strings.Contains(plugins, "ipvlan") {
+		if err != nil {
+			t.Fatalf("info lists ipvlan but create failed: %s", out)
+		}
+		d.mustDocker("run", "--rm", "--network", "ipv", "busybox", "ip", "-o", "-4", "addr", "show", "eth0")
+		d.mustDocker("network", "rm", "ipv")
+	} else if err == nil || !strings.Contains(out, "the ipvlan driver is not available") {
+		t.Fatalf("ipvlan without kernel support: %v %s", err, out)
 	}
 }

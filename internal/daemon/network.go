@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	ctypes "github.com/moby/moby/api/types/container"
 	eventtypes "github.com/moby/moby/api/types/events"
@@ -38,12 +39,13 @@ import (
 // netState is the daemon's networking; err says why it is unavailable
 // (berthd without root, a kernel without bridges).
 type netState struct {
-	mgr   *network.Manager
-	pool  *sandbox.Pool
-	fw    firewall.Backend
-	dir   string // <exec-root>/netns
-	err   error
-	extra netExtras // published ports and DNS servers
+	mgr    *network.Manager
+	poolMu sync.Mutex
+	pool   *sandbox.Pool // nil until restoreNetworking, and after close
+	fw     firewall.Backend
+	dir    string // <exec-root>/netns
+	err    error
+	extra  netExtras // published ports and DNS servers
 }
 
 // netnsPoolSize is how many namespaces are kept ready: a run takes one
@@ -98,7 +100,8 @@ func (d *Daemon) openNetworking(ctx context.Context) error {
 	}
 	d.net.mgr = mgr
 	d.net.extra.open(d.net.fw)
-	d.net.pool = sandbox.NewPool(d.net.dir, netnsPoolSize)
+	// The namespace pool starts after restoreNetworking's sweep of the
+	// netns directory, which must not meet a namespace being made.
 	return nil
 }
 
@@ -109,7 +112,9 @@ func (d *Daemon) closeNetworking(ctx context.Context) {
 	if d.net == nil || d.net.mgr == nil {
 		return
 	}
-	d.net.pool.Close()
+	if p := d.net.takePool(); p != nil {
+		p.Close()
+	}
 	d.net.extra.close(ctx)
 	d.net.mgr.Shutdown(ctx)
 	if d.net.fw != nil {
@@ -318,7 +323,7 @@ func (d *Daemon) setupNetwork(ctx context.Context, c *container.Container) (_ ne
 		if err != nil {
 			return f, err
 		}
-		ns, err := d.net.pool.Get()
+		ns, err := d.net.getNS()
 		if err != nil {
 			return f, fmt.Errorf("creating the network namespace: %w", err)
 		}
@@ -609,7 +614,29 @@ func (d *Daemon) restoreNetworking(ctx context.Context) {
 		c.Unlock()
 	}
 	d.net.mgr.Sweep(ctx, func(id string) bool { return alive[id] })
-	sandbox.Sweep(d.net.dir, func(p string) bool { return keep[p] || d.net.pool.Owns(p) })
+	sandbox.Sweep(d.net.dir, func(p string) bool { return keep[p] })
+	d.net.poolMu.Lock()
+	d.net.pool = sandbox.NewPool(d.net.dir, netnsPoolSize)
+	d.net.poolMu.Unlock()
+}
+
+// getNS takes a prepared namespace from the pool, or makes one.
+func (s *netState) getNS() (sandbox.NS, error) {
+	s.poolMu.Lock()
+	p := s.pool
+	s.poolMu.Unlock()
+	if p == nil {
+		return sandbox.Create(s.dir)
+	}
+	return p.Get()
+}
+
+func (s *netState) takePool() *sandbox.Pool {
+	s.poolMu.Lock()
+	defer s.poolMu.Unlock()
+	p := s.pool
+	s.pool = nil
+	return p
 }
 
 func (d *Daemon) logNetworkEvent(n *network.Network, action eventtypes.Action, containerID string) {
