@@ -293,6 +293,11 @@ func TestNetworkDefaultBridge(t *testing.T) {
 		ci.NetworkSettings.SandboxKey == "" || ep.EndpointID == "" || ep.Gateway != gw || ep.IPPrefixLen != 24 || ep.NetworkID == "" {
 		t.Fatalf("inspect: %+v", ci)
 	}
+	// API < 1.52 (the docker CLI 28) also has the default bridge's
+	// endpoint at the top level, which templates still read.
+	if top := d.mustDocker("inspect", "-f", "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}}", "na"); top != ipA+" "+gw {
+		t.Fatalf("top-level IPAddress/Gateway: %q", top)
+	}
 	if want := macOf(ipA); ep.MacAddress != want {
 		t.Fatalf("mac %s, want %s", ep.MacAddress, want)
 	}

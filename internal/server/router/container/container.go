@@ -233,7 +233,7 @@ func (s *Router) inspect(ctx context.Context, w http.ResponseWriter, r *http.Req
 		}
 		resp.SizeRw, resp.SizeRootFs = &rw, &rootfs
 	}
-	return httputil.WriteJSON(w, http.StatusOK, resp)
+	return httputil.WriteJSON(w, http.StatusOK, inspectForVersion(ctx, resp))
 }
 
 func (s *Router) list(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
