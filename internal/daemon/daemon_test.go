@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,11 +16,19 @@ import (
 
 func testConfig(t *testing.T) *config.Config {
 	dir := t.TempDir()
+	// A default bridge of the test's own, and no firewall rules: run as
+	// root, New sets networking up on the host.
+	var r [3]byte
+	rand.Read(r[:])
+	off := false
 	cfg, err := config.Load(filepath.Join(dir, "none.json"), &config.Config{
 		DataRoot: filepath.Join(dir, "data"),
 		ExecRoot: filepath.Join(dir, "exec"),
 		Runtimes: map[string]system.Runtime{config.DefaultRuntime: {Path: "/bin/true"}},
-	}, []string{"data-root", "exec-root"})
+		Bridge:   fmt.Sprintf("bu%x", r[:]),
+		Bip:      fmt.Sprintf("10.%d.%d.1/24", 100+int(r[0])%150, r[1]),
+		IPTables: &off,
+	}, []string{"data-root", "exec-root", "bridge", "bip", "iptables"})
 	if err != nil {
 		t.Fatal(err)
 	}
