@@ -174,6 +174,18 @@ func TestRegistryDockerCLI(t *testing.T) {
 		t.Fatalf("pull by digest:\n%s", out)
 	}
 
+	// The digest names the image: run it, remove it by it.
+	byDigest := reg.Host + "/test/busybox@" + pushDigest
+	if got := d.mustDocker("run", "--rm", byDigest, "echo", "by digest"); got != "by digest" {
+		t.Fatalf("run by digest: %q", got)
+	}
+	if out := d.mustDocker("rmi", byDigest); !strings.Contains(out, "Untagged: "+byDigest) || !strings.Contains(out, "Deleted: ") {
+		t.Fatalf("rmi by digest:\n%s", out)
+	}
+	if out := d.mustDocker("pull", "-a", reg.Host+"/test/busybox"); !strings.Contains(out, "Status: Downloaded newer image for "+reg.Host+"/test/busybox") {
+		t.Fatalf("pull -a:\n%s", out)
+	}
+
 	out, err = d.docker("pull", reg.Host+"/test/busybox:nope")
 	if err == nil || !strings.Contains(out, "manifest for "+reg.Host+"/test/busybox:nope not found: manifest unknown") {
 		t.Fatalf("pull of a missing tag: %v\n%s", err, out)

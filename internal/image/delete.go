@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/distribution/reference"
 	"github.com/moby/moby/api/types/image"
@@ -98,7 +99,16 @@ func (s *Store) Delete(ctx context.Context, refOrID string, opts DeleteOptions) 
 					return conflict(fmt.Sprintf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s", refOrID, shortID(c), shortID(id)))
 				}
 			}
-			if err := tx.Bucket(bucketRefs).Delete([]byte(ref.String())); err != nil {
+			if _, isDigest := ref.(reference.Canonical); isDigest {
+				rec, _, err := getRecord(tx, id)
+				if err != nil {
+					return err
+				}
+				rec.RepoDigests = slices.DeleteFunc(rec.RepoDigests, func(d string) bool { return d == ref.String() })
+				if err := putRecord(tx, id, rec); err != nil {
+					return err
+				}
+			} else if err := tx.Bucket(bucketRefs).Delete([]byte(ref.String())); err != nil {
 				return err
 			}
 			items = append(items, image.DeleteResponse{Untagged: reference.FamiliarString(ref)})

@@ -235,12 +235,30 @@ func resolve(tx *bolt.Tx, refOrID string) (id string, ref reference.Named, err e
 	}
 	display := refOrID
 	if named, err := reference.ParseNormalizedNamed(refOrID); err == nil {
-		if _, isDigest := named.(reference.Canonical); !isDigest {
-			named = reference.TagNameOnly(named)
-			display = reference.FamiliarString(named)
-			if v := tx.Bucket(bucketRefs).Get([]byte(named.String())); v != nil {
-				return string(v), named, nil
+		if cn, isDigest := named.(reference.Canonical); isDigest {
+			// repo@sha256:... names the image a pull or push gave that
+			// repo digest.
+			c, err := reference.WithDigest(reference.TrimNamed(cn), cn.Digest())
+			if err != nil {
+				return "", nil, noSuchImage(refOrID)
 			}
+			var found string
+			_ = images.ForEach(func(k, v []byte) error {
+				var r record
+				if found == "" && json.Unmarshal(v, &r) == nil && containsString(r.RepoDigests, c.String()) {
+					found = string(k)
+				}
+				return nil
+			})
+			if found != "" {
+				return found, c, nil
+			}
+			return "", nil, noSuchImage(reference.FamiliarString(c))
+		}
+		named = reference.TagNameOnly(named)
+		display = reference.FamiliarString(named)
+		if v := tx.Bucket(bucketRefs).Get([]byte(named.String())); v != nil {
+			return string(v), named, nil
 		}
 	}
 	prefix := strings.TrimPrefix(refOrID, "sha256:")
