@@ -617,3 +617,34 @@ func TestNetworkMacvlan(t *testing.T) {
 		t.Fatalf("ipvlan without kernel support: %v %s", err, out)
 	}
 }
+
+// TestNetworkEventsPruneLinks: network events in docker's shape, docker
+// system prune removing an unused network, --link's /etc/hosts entry.
+func TestNetworkEventsPruneLinks(t *testing.T) {
+	d := networkDaemon(t)
+	since := d.mustDocker("info", "-f", "{{.SystemTime}}")
+	d.mustDocker("network", "create", "evnet")
+	d.mustDocker("run", "--rm", "--network", "evnet", "busybox", "true")
+	d.mustDocker("network", "rm", "evnet")
+	until := d.mustDocker("info", "-f", "{{.SystemTime}}")
+	out := d.mustDocker("events", "--since", since, "--until", until, "--filter", "type=network", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}}")
+	want := []string{"network create evnet bridge", "network connect evnet bridge", "network disconnect evnet bridge", "network destroy evnet bridge"}
+	got := strings.Split(out, "\n")
+	if !slices.Equal(got, want) {
+		t.Fatalf("events:\n%s\nwant\n%s", out, strings.Join(want, "\n"))
+	}
+
+	d.mustDocker("network", "create", "unused")
+	d.mustDocker("system", "prune", "-f")
+	if out := d.mustDocker("network", "ls", "--format", "{{.Name}}"); strings.Contains(out, "unused") {
+		t.Fatalf("system prune left the network: %s", out)
+	}
+
+	d.mustDocker("run", "-d", "--name", "target", "busybox", "sleep", "300")
+	ip := d.ipOf("target", "bridge")
+	hosts := d.mustDocker("run", "--rm", "--link", "target:tg", "busybox", "cat", "/etc/hosts")
+	if !regexp.MustCompile(regexp.QuoteMeta(ip) + `\ttg [0-9a-f]{12} target\n`).MatchString(hosts + "\n") {
+		t.Fatalf("--link entry for %s missing:\n%s", ip, hosts)
+	}
+	d.mustDocker("run", "--rm", "--link", "target:tg", "busybox", "ping", "-c1", "-W1", "tg")
+}
