@@ -85,6 +85,13 @@ func TestNetworkEmbeddedDNS(t *testing.T) {
 	if err == nil || strings.Contains(out, "192.0.2.") {
 		t.Errorf("nslookup nowhere.berth.test succeeded: %s", out)
 	}
+	// Port 53 is the container's own: a server of its own binds it, and
+	// 127.0.0.11 still answers (berth's server is on other ports behind a
+	// DNAT in the container's namespace, as dockerd does).
+	out, err = d.docker("run", "--rm", "--network", "dnsnet", "busybox", "sh", "-c", "nc -l -p 53 & sleep 0.3; kill -0 $! && nslookup svc 127.0.0.11")
+	if err != nil || !strings.Contains(out, "Address: "+ip) {
+		t.Errorf("nslookup beside a server on port 53: %v\n%s", err, out)
+	}
 	// A container that shares no network with srv does not see it.
 	out, err = d.nslookup("othernet", up, "srv")
 	if err == nil && strings.Contains(out, ip) {

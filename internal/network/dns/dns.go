@@ -29,7 +29,7 @@ type Resolver interface {
 	LookupAddr(ip netip.Addr) (names []string, ok bool)
 }
 
-// Address is where the server listens inside the container.
+// Address is where containers ask: 127.0.0.11:53 in their namespace.
 var Address = netip.MustParseAddrPort("127.0.0.11:53")
 
 const (
@@ -51,46 +51,41 @@ type Server struct {
 	udp, tcp *mdns.Server
 	wg       sync.WaitGroup
 	once     sync.Once
+
+	nsPath     string
+	redirected bool // the namespace has the redirect table
 }
 
-// Serve starts a server listening on 127.0.0.11:53 (UDP and TCP) inside the
-// network namespace at nsPath ("" is the caller's own), answering from r and
-// forwarding the rest to upstream (addresses in the host's namespace), until
-// Close. ctx bounds the setup only. Errors: errdefs.ErrInvalidParameter for
-// a nil Resolver, errdefs.ErrSystem when the namespace or the sockets cannot
-// be had.
+// Serve starts a server answering on 127.0.0.11:53 (UDP and TCP) inside
+// the network namespace at nsPath, from r, forwarding the rest to upstream
+// (addresses in the host's namespace), until Close. ctx bounds the setup
+// only.
+//
+// As dockerd does, the sockets listen on ports the kernel picks, and a
+// small nftables table in the namespace ("ip berth-dns") DNATs
+// 127.0.0.11:53 to them, so that a program in the container can still bind
+// port 53 itself. Where that table cannot be made (no nf_tables), or when
+// nsPath is "" (the caller's own namespace, whose firewall Serve leaves
+// alone), the sockets listen on port 53 directly.
+//
+// Errors: errdefs.ErrInvalidParameter for a nil Resolver,
+// errdefs.ErrSystem when the namespace or the sockets cannot be had.
 func Serve(ctx context.Context, nsPath string, r Resolver, upstream []netip.AddrPort) (*Server, error) {
 	if r == nil {
 		return nil, fmt.Errorf("dns: no resolver: %w", errdefs.ErrInvalidParameter)
-	}
-	var (
-		pc net.PacketConn
-		l  net.Listener
-	)
-	err := inNetNS(nsPath, func() error {
-		if err := loopbackUp(); err != nil {
-			return err
-		}
-		var lc net.ListenConfig
-		var err error
-		pc, err = lc.ListenPacket(ctx, "udp4", Address.String())
-		if err != nil {
-			return err
-		}
-		l, err = lc.Listen(ctx, "tcp4", Address.String())
-		if err != nil {
-			pc.Close()
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("dns: listen in %s: %w: %w", nsPath, err, errdefs.ErrSystem)
 	}
 	s := &Server{
 		r:        r,
 		upstream: append([]netip.AddrPort(nil), upstream...),
 		forwards: make(chan struct{}, maxForwards),
+		nsPath:   nsPath,
+	}
+	pc, l, err := s.listen(ctx, nsPath != "")
+	if err != nil && nsPath != "" {
+		pc, l, err = s.listen(ctx, false)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dns: listen in %s: %w: %w", nsPath, err, errdefs.ErrSystem)
 	}
 	s.udp = &mdns.Server{PacketConn: pc, Handler: mdns.HandlerFunc(s.serveDNS)}
 	s.tcp = &mdns.Server{Listener: l, Handler: mdns.HandlerFunc(s.serveDNS)}
@@ -109,6 +104,49 @@ func Serve(ctx context.Context, nsPath string, r Resolver, upstream []netip.Addr
 	return s, nil
 }
 
+// listen makes the server's sockets in its namespace: on kernel-chosen
+// ports behind the redirect table when redirected, else on port 53.
+func (s *Server) listen(ctx context.Context, redirected bool) (net.PacketConn, net.Listener, error) {
+	var (
+		pc net.PacketConn
+		l  net.Listener
+	)
+	port := Address.Port()
+	if redirected {
+		port = 0
+	}
+	addr := netip.AddrPortFrom(Address.Addr(), port).String()
+	err := inNetNS(s.nsPath, func() error {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+		var lc net.ListenConfig
+		var err error
+		if pc, err = lc.ListenPacket(ctx, "udp4", addr); err != nil {
+			return err
+		}
+		if l, err = lc.Listen(ctx, "tcp4", addr); err != nil {
+			pc.Close()
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if redirected {
+		up := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+		tp := uint16(l.Addr().(*net.TCPAddr).Port)
+		if err := redirect(s.nsPath, up, tp); err != nil {
+			pc.Close()
+			l.Close()
+			return nil, nil, err
+		}
+		s.redirected = true
+	}
+	return pc, l, nil
+}
+
 // Close stops the server and waits for its goroutines, forwards in flight
 // included (each bounded by the forward timeout).
 func (s *Server) Close() error {
@@ -117,6 +155,9 @@ func (s *Server) Close() error {
 		err1 := s.udp.Shutdown()
 		err2 := s.tcp.Shutdown()
 		s.wg.Wait()
+		if s.redirected {
+			unredirect(s.nsPath)
+		}
 		if err1 != nil {
 			err = err1
 		} else {

@@ -12,6 +12,12 @@
 // TCP directly when the query came over TCP); when no upstream answers, the
 // reply is SERVFAIL.
 //
+// The sockets listen on ports the kernel picks, and a table of berth's in
+// the container's namespace ("ip berth-dns", nftables) DNATs 127.0.0.11:53
+// to them, as dockerd does with iptables, so that port 53 stays free for
+// the container's own programs; without nf_tables the sockets take port 53
+// themselves.
+//
 // The listening sockets are made inside the container's namespace: a
 // goroutine locks its OS thread, joins the namespace (setns), creates them
 // and returns to the host's namespace; a socket stays in the namespace it was
@@ -20,6 +26,7 @@
 // host's loopback works. Serve brings the namespace's lo up if it is down
 // (127.0.0.11 is on lo).
 //
-// The wire format is github.com/miekg/dns's. The package imports nothing of
-// berth but internal/errdefs.
+// The wire format is github.com/miekg/dns's; the table is made through
+// github.com/google/nftables. The package imports nothing of berth but
+// internal/errdefs.
 package dns

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"net/netip"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -68,6 +70,39 @@ func TestServeInNetNS(t *testing.T) {
 			t.Errorf("%s outside.test: %v", network, resp)
 		}
 	}
+	// Port 53 stays free for the container's own programs, and queries
+	// to 127.0.0.11:53 still reach berth's server.
+	var own []interface{ Close() error }
+	err = inNetNS(ns, func() error {
+		pc, err := net.ListenPacket("udp4", "0.0.0.0:53")
+		if err != nil {
+			return err
+		}
+		own = append(own, pc)
+		l, err := net.Listen("tcp4", "0.0.0.0:53")
+		if err != nil {
+			return err
+		}
+		own = append(own, l)
+		return nil
+	})
+	if err != nil {
+		t.Errorf("a program in the namespace cannot bind port 53: %v", err)
+	}
+	resp0 := exchangeIn(t, ns, "udp", "web.", mdns.TypeA)
+	if len(resp0.Answer) != 1 {
+		t.Errorf("with port 53 bound in the namespace: %v", resp0)
+	}
+	resp0 = exchangeIn(t, ns, "tcp", "web.", mdns.TypeA)
+	if len(resp0.Answer) != 1 {
+		t.Errorf("tcp with port 53 bound in the namespace: %v", resp0)
+	}
+	for _, c := range own {
+		c.Close()
+	}
+	if out, err := exec.Command("ip", "netns", "exec", filepath.Base(ns), "nft", "list", "table", "ip", "berth-dns").CombinedOutput(); err != nil {
+		t.Errorf("no redirect table: %v %s", err, out)
+	}
 	// The big answer over UDP comes back whole when the client allows it
 	// (EDNS0), and truncated (for the client to retry over TCP) otherwise.
 	resp := exchangeIn(t, ns, "udp", "big.test.", mdns.TypeTXT)
@@ -94,6 +129,9 @@ func TestServeInNetNS(t *testing.T) {
 	})
 	if err == nil {
 		t.Error("127.0.0.11:53 still answers after Close")
+	}
+	if out, err := exec.Command("ip", "netns", "exec", filepath.Base(ns), "nft", "list", "table", "ip", "berth-dns").CombinedOutput(); err == nil {
+		t.Errorf("redirect table left after Close:\n%s", out)
 	}
 }
 
