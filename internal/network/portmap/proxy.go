@@ -14,6 +14,11 @@ import (
 // (the kernel's conntrack keeps unreplied UDP for 30 s, replied for 120 s).
 const udpIdle = 90 * time.Second
 
+// maxUDPFlows bounds the clients a UDP proxy tracks at once (each holds a
+// socket and a goroutine); datagrams from further clients are dropped
+// until a flow idles out.
+const maxUDPFlows = 1024
+
 // newProxy opens the socket for hostAddr and, with relay, starts relaying to
 // target.
 func newProxy(ctx context.Context, proto string, hostAddr, target netip.AddrPort, relay bool) (proxy, error) {
@@ -172,6 +177,9 @@ func (p *udpProxy) flow(from netip.AddrPort) *net.UDPConn {
 	}
 	if c, ok := p.flows[from]; ok {
 		return c
+	}
+	if len(p.flows) >= maxUDPFlows {
+		return nil
 	}
 	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(p.target))
 	if err != nil {
