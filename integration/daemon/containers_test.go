@@ -277,9 +277,10 @@ func TestContainerErrorsDockerCLI(t *testing.T) {
 	if err == nil || !strings.Contains(out, "No such container: nope") {
 		t.Fatalf("docker start nope: %v\n%s", err, out)
 	}
-	out, err = d.docker("create", "--name", "x1", "nosuchimage")
-	// The daemon's 404 "No such image" makes the CLI try a pull.
-	if err == nil || !strings.Contains(out, "Unable to find image 'nosuchimage:latest' locally") {
+	// The daemon's 404 "No such image" makes the CLI try a pull: from a
+	// loopback port nothing listens on, so nothing leaves the machine.
+	out, err = d.docker("create", "--name", "x1", "127.0.0.1:1/nosuchimage")
+	if err == nil || !strings.Contains(out, "Unable to find image '127.0.0.1:1/nosuchimage:latest' locally") || !strings.Contains(out, "connection refused") {
 		t.Fatalf("docker create of a missing image: %v\n%s", err, out)
 	}
 	d.mustDocker("create", "--name", "dup", "busybox", "true")

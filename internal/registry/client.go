@@ -213,7 +213,7 @@ func (c *Client) open(ctx context.Context, e endpoint, auth Auth, scopes []strin
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errdefs.ErrUnavailable, err)
+		return nil, errdefs.New(errdefs.ErrUnavailable, err.Error())
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
@@ -352,7 +352,7 @@ func (s *session) fetchToken(ctx context.Context) (string, error) {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		return "", fmt.Errorf("%w: %v", errdefs.ErrUnavailable, err)
+		return "", errdefs.New(errdefs.ErrUnavailable, err.Error())
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -394,7 +394,7 @@ func (s *session) do(ctx context.Context, req *http.Request) (*http.Response, er
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: %v", errdefs.ErrUnavailable, err)
+		return nil, errdefs.New(errdefs.ErrUnavailable, err.Error())
 	}
 	return resp, nil
 }
