@@ -176,3 +176,17 @@ func setThread(t threadCaps) error {
 	}
 	return nil
 }
+
+// Masks resolves c into bit masks of the bounding, effective, permitted,
+// inheritable and ambient sets for this kernel, dropping unknown names and
+// capabilities past its last as Apply does (without the warnings), and
+// checks them. A process that applies them itself (the C stage of an exec)
+// must still leave out what it does not hold, as Apply does.
+func Masks(c *specs.LinuxCapabilities) ([5]uint64, error) {
+	last, err := capability.LastCap()
+	if err != nil {
+		return [5]uint64{}, fmt.Errorf("caps: %w", err)
+	}
+	s, _ := resolve(c, last)
+	return [5]uint64{uint64(s.bounding), uint64(s.effective), uint64(s.permitted), uint64(s.inheritable), uint64(s.ambient)}, nil
+}

@@ -17,6 +17,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "nsexec.h"
+
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -40,7 +42,8 @@ static int initfd = -1;
 
 // fail reports a message to the parent as a JSON line and exits. The parent
 // reads it as the reason the container could not be set up.
-static void fail(const char *fmt, ...)
+#define fail nsexec_fail
+void nsexec_fail(const char *fmt, ...)
 {
 	char msg[512], line[1200];
 	int n, i, j = 0, saved = errno;
@@ -139,7 +142,7 @@ __attribute__((constructor)) static void berth_nsexec(void)
 {
 	const char *env = getenv("_BERTH_INITPIPE");
 	uint32_t len;
-	char *buf, *p, *end;
+	char *buf, *p, *end, *next;
 	unsigned long cloneflags = 0, forkflags = 0;
 	const char *uidmap = NULL, *gidmap = NULL, *setgroups = NULL;
 	const char *oom = NULL, *timens = NULL, *cgv2 = NULL;
@@ -149,6 +152,9 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	int nns = 0, i, mustfork = 0;
 	pid_t child;
 	char line[64];
+	struct exec_cfg ex;
+
+	memset(&ex, 0, sizeof(ex));
 
 	if (env == NULL)
 		return;
@@ -167,7 +173,10 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	buf[len] = '\0';
 
 	// The bootstrap is a list of NUL-terminated key=value entries.
-	for (p = buf, end = buf + len; p < end; p += strlen(p) + 1) {
+	// The next entry's start is taken before the '=' is cut: values may
+	// hold '=' (argv, env, paths).
+	for (p = buf, end = buf + len; p < end; p = next) {
+		next = p + strlen(p) + 1;
 		char *eq = strchr(p, '=');
 		if (eq == NULL)
 			continue;
@@ -202,6 +211,8 @@ __attribute__((constructor)) static void berth_nsexec(void)
 			cgtasks[ncg++] = eq + 1;
 		} else if (!strcmp(p, "cgv2")) {
 			cgv2 = eq + 1;
+		} else {
+			exec_entry(&ex, p, eq + 1);
 		}
 	}
 
@@ -287,6 +298,8 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	if (!mustfork) {
 		snprintf(line, sizeof(line), "{\"type\":\"pid\",\"pid\":%d}\n", getpid());
 		write_full(initfd, line, strlen(line));
+		if (ex.on)
+			exec_process(&ex);
 		free(buf);
 		return;
 	}
@@ -309,6 +322,8 @@ __attribute__((constructor)) static void berth_nsexec(void)
 		if (child == 0) {
 			close(cgv2fd);
 			close(cgv2procs);
+			if (ex.on)
+				exec_process(&ex);
 			free(buf);
 			return;
 		}
@@ -327,6 +342,8 @@ __attribute__((constructor)) static void berth_nsexec(void)
 				close(cgv2fd);
 			if (cgv2procs >= 0)
 				close(cgv2procs);
+			if (ex.on)
+				exec_process(&ex);
 			free(buf);
 			return;
 		}

@@ -6,8 +6,10 @@ import "C"
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // EnvInitPipe names the environment variable that carries the number of the
@@ -35,6 +37,21 @@ type Join struct {
 //	cgtask=<path>                   a v1 tasks file to write "0" to (join that cgroup)
 //	cgv2=<dir>                      a cgroup v2 directory to clone the init into
 //
+// With Exec set (an `exec` whose process needs nothing only Go does), the
+// C stage also sets up the process and execs it, so no Go runtime starts in
+// the container (see exec.c); these entries follow, in this order:
+//
+//	exec=1                          the C stage execs the process
+//	keepfds=<n>                     descriptors below n cross the execve
+//	nnp=0|1                         no_new_privs
+//	seccomp=<flags>:<hex BPF>       the compiled filter (8 bytes per instruction)
+//	uid=<n> gid=<n> groups=<n,...>  credentials; umask=<octal> when set
+//	caps=<b>,<e>,<p>,<i>,<a>        capability masks (hex), unknown names dropped
+//	cwd=<path>
+//	rlimit=<resource>,<soft>,<hard>
+//	home=<uid>                      add HOME from the container's /etc/passwd
+//	arg=<s>, env=<s>                argv and environment, in order
+//
 // The C stage answers with JSON lines on the same socket:
 //
 //	{"type":"usermap"}              then waits for one UsermapAck byte
@@ -49,6 +66,35 @@ type Bootstrap struct {
 	TimeOffsets string
 	CgroupTasks []string // v1 tasks files, joined before any namespace
 	CgroupV2    string   // v2 (or hybrid unified) cgroup directory
+	Exec        *Exec    // when set, the C stage execs this process itself
+}
+
+// Exec is a process the C stage sets up and execs without the Go runtime:
+// what the init's Go stage would do for an `exec`, with every decision that
+// needs Go (capability names, the seccomp compile, the spec) made by the
+// parent.
+type Exec struct {
+	KeepFDs     int // 3 + preserved fds
+	NoNewPrivs  bool
+	SeccompBPF  []byte // raw struct sock_filter array; empty: no filter
+	SeccompFlag uint32
+	UID, GID    uint32
+	Groups      []uint32
+	Umask       *uint32
+	// Caps are the bounding, effective, permitted, inheritable and
+	// ambient masks.
+	Caps    [5]uint64
+	Cwd     string
+	Rlimits []Rlimit
+	AddHome bool // env has no HOME: take the uid's from /etc/passwd
+	Args    []string
+	Env     []string
+}
+
+// Rlimit is one setrlimit(2) call.
+type Rlimit struct {
+	Resource   int
+	Soft, Hard uint64
 }
 
 // Encode returns the wire form of b.
@@ -102,7 +148,63 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 			return nil, err
 		}
 	}
+	if e := b.Exec; e != nil {
+		if err := e.encode(add); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]byte, 4, 4+body.Len())
 	binary.NativeEndian.PutUint32(out, uint32(body.Len()))
 	return append(out, body.Bytes()...), nil
+}
+
+func (e *Exec) encode(add func(k, v string) error) error {
+	if len(e.Args) == 0 {
+		return fmt.Errorf("nsexec: exec without args")
+	}
+	b := func(v bool) string {
+		if v {
+			return "1"
+		}
+		return "0"
+	}
+	u := func(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+	groups := make([]string, len(e.Groups))
+	for i, g := range e.Groups {
+		groups[i] = u(g)
+	}
+	kv := [][2]string{
+		{"exec", "1"},
+		{"keepfds", strconv.Itoa(e.KeepFDs)},
+		{"nnp", b(e.NoNewPrivs)},
+		{"uid", u(e.UID)},
+		{"gid", u(e.GID)},
+		{"groups", strings.Join(groups, ",")},
+		{"caps", fmt.Sprintf("%x,%x,%x,%x,%x", e.Caps[0], e.Caps[1], e.Caps[2], e.Caps[3], e.Caps[4])},
+		{"cwd", e.Cwd},
+	}
+	if len(e.SeccompBPF) > 0 {
+		kv = append(kv, [2]string{"seccomp", u(e.SeccompFlag) + ":" + hex.EncodeToString(e.SeccompBPF)})
+	}
+	if e.Umask != nil {
+		kv = append(kv, [2]string{"umask", strconv.FormatUint(uint64(*e.Umask), 8)})
+	}
+	for _, r := range e.Rlimits {
+		kv = append(kv, [2]string{"rlimit", fmt.Sprintf("%d,%d,%d", r.Resource, r.Soft, r.Hard)})
+	}
+	if e.AddHome {
+		kv = append(kv, [2]string{"home", u(e.UID)})
+	}
+	for _, a := range e.Args {
+		kv = append(kv, [2]string{"arg", a})
+	}
+	for _, v := range e.Env {
+		kv = append(kv, [2]string{"env", v})
+	}
+	for _, p := range kv {
+		if err := add(p[0], p[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

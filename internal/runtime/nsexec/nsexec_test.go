@@ -36,3 +36,30 @@ func TestEncodeRejectsNUL(t *testing.T) {
 		t.Fatalf("want NUL error, got %v", err)
 	}
 }
+
+func TestEncodeExec(t *testing.T) {
+	umask := uint32(0o27)
+	b := Bootstrap{Exec: &Exec{
+		KeepFDs: 4, NoNewPrivs: true, SeccompBPF: []byte{0x06, 0, 0, 0, 0, 0, 0xff, 0x7f}, SeccompFlag: 1,
+		UID: 1000, GID: 1001, Groups: []uint32{5, 7}, Umask: &umask, Caps: [5]uint64{0xff, 1, 1, 0, 0},
+		Cwd: "/tmp", Rlimits: []Rlimit{{Resource: 7, Soft: 100, Hard: 200}}, AddHome: true,
+		Args: []string{"sh", "-c", "echo a=b"}, Env: []string{"PATH=/bin", "X=1=2"},
+	}}
+	data, err := b.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(data[4:]), "\x00"), "\x00")
+	want := []string{"clone=0", "exec=1", "keepfds=4", "nnp=1", "uid=1000", "gid=1001", "groups=5,7",
+		"caps=ff,1,1,0,0", "cwd=/tmp", "seccomp=1:060000000000ff7f", "umask=27",
+		"rlimit=7,100,200", "home=1000", "arg=sh", "arg=-c", "arg=echo a=b", "env=PATH=/bin", "env=X=1=2"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("entries\n%q\nwant\n%q", got, want)
+	}
+	if _, err := (&Bootstrap{Exec: &Exec{}}).Encode(); err == nil {
+		t.Fatal("an exec without args encoded")
+	}
+	if _, err := (&Bootstrap{Exec: &Exec{Args: []string{"a\x00b"}}}).Encode(); err == nil {
+		t.Fatal("an argument with a NUL encoded")
+	}
+}
