@@ -10,13 +10,18 @@
 //     filter FORWARD      -j BERTH-FORWARD          (inserted at position 1)
 //     filter BERTH-FORWARD: -j BERTH-USER, -j BERTH-ISOLATION-STAGE-1, then per
 //     bridge: established → bridge ACCEPT, → bridge -j BERTH (published
-//     ports), bridge → out ACCEPT, bridge → same bridge ACCEPT or DROP (ICC)
+//     ports), anything else → bridge from elsewhere DROP (as docker 28:
+//     containers are reached from outside only through published ports,
+//     whatever FORWARD's policy), bridge → out ACCEPT, bridge → same bridge
+//     ACCEPT or DROP (ICC)
 //     filter BERTH-ISOLATION-STAGE-1/2: traffic from one berth bridge to
 //     another is dropped, except connections DNATed to a published port (a
 //     published port is reachable through a host address from every
 //     network, as from outside); --internal bridges drop everything that
 //     leaves or enters the subnet
-//     filter BERTH: ACCEPT to each published container IP:port
+//     filter BERTH: ACCEPT to each published container IP:port (a port
+//     published on a loopback address gets no rule at all: only the host
+//     reaches it, through the userland proxy)
 //     nat PREROUTING      -m addrtype --dst-type LOCAL -j BERTH
 //     nat OUTPUT          ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j BERTH
 //     nat BERTH: DNAT per published port

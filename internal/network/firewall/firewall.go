@@ -33,8 +33,11 @@ type Network struct {
 // Port is one published port: traffic to HostIP:HostPort is sent to
 // ContainerIP:ContainerPort on Bridge.
 type Port struct {
-	Proto         string     // "tcp", "udp" or "sctp"
-	HostIP        netip.Addr // the zero Addr or 0.0.0.0 means every host address
+	Proto string // "tcp", "udp" or "sctp"
+	// HostIP is the host address published on; the zero Addr or 0.0.0.0
+	// means every host address. A loopback address gets no rule: only the
+	// host reaches it, through a proxy (see the portmap package).
+	HostIP        netip.Addr
 	HostPort      uint16
 	ContainerIP   netip.Addr
 	ContainerPort uint16

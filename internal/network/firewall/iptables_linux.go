@@ -148,6 +148,10 @@ func networkRules(n Network) []rule {
 	rs := []rule{
 		{"filter", chainForward, []string{"-o", br, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}},
 		{"filter", chainForward, []string{"-o", br, "-j", chainBerth}},
+		// Nothing else from outside the bridge reaches its containers,
+		// whatever FORWARD's policy: only replies and published ports
+		// (docker 28 does the same).
+		{"filter", chainForward, []string{"!", "-i", br, "-o", br, "-j", "DROP"}},
 	}
 	if !n.Internal {
 		rs = append(rs, rule{"filter", chainForward, []string{"-i", br, "!", "-o", br, "-j", "ACCEPT"}})
@@ -192,8 +196,14 @@ func allNetworkRules(n Network) []rule {
 	return rs
 }
 
-// portRules are the rules AddPort installs for p.
+// portRules are the rules AddPort installs for p. A port published on a
+// loopback address gets none: no packet from elsewhere may reach it (DNAT
+// to 127.0.0.1 from outside would be martian anyway), and the host's own
+// connections go through the proxy, not FORWARD.
 func portRules(p Port) []rule {
+	if p.HostIP.IsLoopback() {
+		return nil
+	}
 	cip, cp, hp := p.ContainerIP.String(), strconv.Itoa(int(p.ContainerPort)), strconv.Itoa(int(p.HostPort))
 	dnat := []string{"-p", p.Proto}
 	if !p.anyHost() {

@@ -227,6 +227,7 @@ func nftNetworkRules(n Network) []nrule {
 	rs := []nrule{
 		{nftForward, p + "established", cat(oif(expr.CmpOpEq, br), established(), one(accept()))},
 		{nftForward, p + "published", cat(oif(expr.CmpOpEq, br), one(jump(nftPublished)))},
+		{nftForward, p + "inbound-drop", cat(iif(expr.CmpOpNeq, br), oif(expr.CmpOpEq, br), one(drop()))},
 	}
 	if !n.Internal {
 		rs = append(rs, nrule{nftForward, p + "out", cat(iif(expr.CmpOpEq, br), oif(expr.CmpOpNeq, br), one(accept()))})
@@ -250,8 +251,12 @@ func nftNetworkRules(n Network) []nrule {
 	return rs
 }
 
-// nftPortRules are the rules of port p.
+// nftPortRules are the rules of port p (none on a loopback address, as
+// in portRules).
 func nftPortRules(p Port) []nrule {
+	if p.HostIP.IsLoopback() {
+		return nil
+	}
 	hostIP := "0.0.0.0"
 	if !p.anyHost() {
 		hostIP = p.HostIP.String()

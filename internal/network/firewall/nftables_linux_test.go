@@ -28,6 +28,7 @@ func TestNFTables(t *testing.T) {
 	tp.container(t, "a1", "brA", "10.99.0.2/24", "10.99.0.1")
 	tp.container(t, "b1", "brB", "10.98.0.2/24", "10.98.0.1")
 	serve(t, tp.ns["a1"], "a1", 80)
+	serve(t, tp.ns["a1"], "a1", 81)
 	serve(t, tp.ext, "ext", 7000)
 
 	// Another engine's nftables table, which must be left as it is.
@@ -83,6 +84,23 @@ func TestNFTables(t *testing.T) {
 	}
 	if got := dial(t, tp.ns["b1"], "10.99.0.2:80"); got != "" {
 		t.Errorf("b1 → a1 across networks = %q, want dropped", got)
+	}
+	// Routed straight to the container from outside, unpublished: dropped
+	// whatever FORWARD's policy.
+	nsRun(t, tp.ext, "ip", "route", "add", "10.99.0.0/24", "via", "192.0.2.1")
+	if got := dial(t, tp.ext, "10.99.0.2:81"); got != "" {
+		t.Errorf("ext → 10.99.0.2:81 routed = %q, want dropped", got)
+	}
+	// A port published on 127.0.0.1 has no rule at all.
+	lo := Port{Proto: "tcp", HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 8081, ContainerIP: netip.MustParseAddr("10.99.0.2"), ContainerPort: 81, Bridge: "brA"}
+	if err := fw.AddPort(ctx, lo); err != nil {
+		t.Fatal(err)
+	}
+	if got := dial(t, tp.ext, "10.99.0.2:81"); got != "" {
+		t.Errorf("ext → 10.99.0.2:81 with a loopback publish = %q, want dropped", got)
+	}
+	if err := fw.RemovePort(ctx, lo); err != nil {
+		t.Fatal(err)
 	}
 	// ... but a1's published port is reachable from b1 through a host
 	// address, as from anywhere.
