@@ -202,21 +202,29 @@ func TestNetworkPublishedPorts(t *testing.T) {
 		t.Error("the container whose port was taken is running")
 	}
 	// A port another program holds: the bind error, and nothing left.
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	// The container publishes on every address (so it would get rules)
+	// and also a port before it that works, which must be released too.
+	l, err := net.Listen("tcp4", "0.0.0.0:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	held := l.Addr().(*net.TCPAddr).Port
-	out, err = d.docker("run", "-d", "--name", "clash", "-p", fmt.Sprintf("127.0.0.1:%d:80", held), "busybox", "sleep", "100")
-	if err == nil || !strings.Contains(out, "driver failed programming external connectivity on endpoint clash") || !strings.Contains(out, "address already in use") {
+	first := freeHostPort(t)
+	out, err = d.docker("run", "-d", "--name", "clash", "-p", fmt.Sprintf("%d:81", first), "-p", fmt.Sprintf("%d:80", held), "busybox", "sleep", "100")
+	if err == nil || !strings.Contains(out, "driver failed programming external connectivity on endpoint clash") || !strings.Contains(out, fmt.Sprintf("listen tcp4 0.0.0.0:%d: bind: address already in use", held)) {
 		t.Errorf("run on a held port: %v\n%s", err, out)
 	}
 	if out, _ := d.docker("inspect", "-f", "{{.State.Running}}", "clash"); out == "true" {
 		t.Error("the container whose port was held is running")
 	}
-	if rules := berthRules(t); strings.Contains(rules, fmt.Sprintf("--dport %d ", held)) {
-		t.Errorf("a rule for the failed container's port is left:\n%s", rules)
+	if rules := berthRules(t); strings.Contains(rules, fmt.Sprintf("--dport %d ", held)) || strings.Contains(rules, fmt.Sprintf("--dport %d ", first)) {
+		t.Errorf("a rule for the failed container's ports is left:\n%s", rules)
+	}
+	if l2, err := net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", first)); err != nil {
+		t.Errorf("the failed container's other port %d is still held: %v", first, err)
+	} else {
+		l2.Close()
 	}
 	// The allocated-port error names berth's own reservation.
 	out, _ = d.docker("start", "again")
