@@ -82,6 +82,10 @@ type Options struct {
 	// Table is the nftables table (family inet) the nftables backend owns;
 	// "" means "berth". Tests use a table of their own.
 	Table string
+	// IPTables is the iptables binary the iptables backend runs; "" means
+	// "iptables" from PATH (iptables-nft or iptables-legacy, whichever the
+	// host chose). Tests run both flavours.
+	IPTables string
 	// NetNS is the path of a network namespace (such as
 	// /var/run/netns/name) whose firewall is programmed instead of the
 	// calling process's. "" means the caller's namespace. Tests use it so

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,7 +84,15 @@ type ipt struct {
 func newIPTables(ctx context.Context, opts Options) (Backend, error) {
 	b := &ipt{netns: opts.NetNS, refs: map[string]int{}}
 	err := inNetNS(b.netns, func() error {
-		t, err := iptables.New(iptables.IPFamily(iptables.ProtocolIPv4), iptables.Timeout(10))
+		bin := opts.IPTables
+		if bin == "" {
+			bin = "iptables"
+		}
+		path, err := exec.LookPath(bin)
+		if err != nil {
+			return fmt.Errorf("firewall: iptables: %v: %w", err, errdefs.ErrUnavailable)
+		}
+		t, err := iptables.New(iptables.IPFamily(iptables.ProtocolIPv4), iptables.Timeout(10), iptables.Path(path))
 		if err != nil {
 			return fmt.Errorf("firewall: iptables: %v: %w", err, errdefs.ErrUnavailable)
 		}

@@ -96,13 +96,13 @@ func serve(t *testing.T, ns, name string, port int) {
 }
 
 // dial connects from namespace ns to addr and returns what the server said,
-// or "" when it could not connect within a second.
+// or "" when it could not connect within half a second (a dropped SYN).
 func dial(t *testing.T, ns, addr string) string {
 	t.Helper()
 	var c net.Conn
 	err := inNetNS("/var/run/netns/"+ns, func() error {
 		var err error
-		c, err = net.DialTimeout("tcp4", addr, time.Second)
+		c, err = net.DialTimeout("tcp4", addr, 500*time.Millisecond)
 		return err
 	})
 	if err != nil {
@@ -118,10 +118,13 @@ var counters = regexp.MustCompile(`\[\d+:\d+\]`)
 
 // ruleset is the namespace's iptables-save without comments and counters,
 // sorted, for comparing before and after.
-func ruleset(t *testing.T, ns string) []string {
+func ruleset(t *testing.T, ns string) []string { return rulesetOf(t, ns, "iptables") }
+
+// rulesetOf is ruleset through bin's -save.
+func rulesetOf(t *testing.T, ns, bin string) []string {
 	t.Helper()
 	var out []string
-	for _, l := range strings.Split(nsRun(t, ns, "iptables-save"), "\n") {
+	for _, l := range strings.Split(nsRun(t, ns, bin+"-save"), "\n") {
 		if l == "" || strings.HasPrefix(l, "#") {
 			continue
 		}
@@ -140,7 +143,17 @@ func hasLine(lines []string, substr string) bool {
 	return false
 }
 
-func TestIPTables(t *testing.T) {
+func TestIPTables(t *testing.T) { testIPTables(t, "iptables") }
+
+// The same with iptables-legacy, which hosts that chose it run.
+func TestIPTablesLegacy(t *testing.T) {
+	if _, err := exec.LookPath("iptables-legacy"); err != nil {
+		t.Skip("no iptables-legacy")
+	}
+	testIPTables(t, "iptables-legacy")
+}
+
+func testIPTables(t *testing.T, bin string) {
 	tp := newTopology(t)
 	ctx := context.Background()
 	tp.bridge(t, "brA", "10.99.0.1/24")
@@ -153,18 +166,18 @@ func TestIPTables(t *testing.T) {
 
 	// Another engine was here first: FORWARD policy DROP, a chain and
 	// rules of its own. berth must work with them and leave them as found.
-	nsRun(t, tp.host, "iptables", "-P", "FORWARD", "DROP")
-	nsRun(t, tp.host, "iptables", "-N", "DOCKER-USER")
-	nsRun(t, tp.host, "iptables", "-A", "DOCKER-USER", "-j", "RETURN")
-	nsRun(t, tp.host, "iptables", "-A", "FORWARD", "-j", "DOCKER-USER")
-	nsRun(t, tp.host, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.55.0.0/16", "!", "-o", "docker0", "-j", "MASQUERADE")
-	before := ruleset(t, tp.host)
+	nsRun(t, tp.host, bin, "-P", "FORWARD", "DROP")
+	nsRun(t, tp.host, bin, "-N", "DOCKER-USER")
+	nsRun(t, tp.host, bin, "-A", "DOCKER-USER", "-j", "RETURN")
+	nsRun(t, tp.host, bin, "-A", "FORWARD", "-j", "DOCKER-USER")
+	nsRun(t, tp.host, bin, "-t", "nat", "-A", "POSTROUTING", "-s", "10.55.0.0/16", "!", "-o", "docker0", "-j", "MASQUERADE")
+	before := rulesetOf(t, tp.host, bin)
 
 	if got := dial(t, tp.ns["a1"], "192.0.2.2:7000"); got != "" {
 		t.Fatalf("before berth's rules, FORWARD DROP let a1 out: %q", got)
 	}
 
-	fw, err := New(ctx, IPTables, Options{NetNS: tp.hostPath})
+	fw, err := New(ctx, IPTables, Options{NetNS: tp.hostPath, IPTables: bin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +197,7 @@ func TestIPTables(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rules := ruleset(t, tp.host)
+	rules := rulesetOf(t, tp.host, bin)
 	for _, want := range []string{
 		"-A FORWARD -j BERTH-FORWARD",
 		"-A BERTH-FORWARD -j BERTH-USER",
@@ -202,7 +215,7 @@ func TestIPTables(t *testing.T) {
 		}
 	}
 	// FORWARD's jump comes first, before the other engine's.
-	fwd := nsRun(t, tp.host, "iptables", "-S", "FORWARD")
+	fwd := nsRun(t, tp.host, bin, "-S", "FORWARD")
 	if !strings.HasPrefix(strings.SplitN(fwd, "\n", 3)[1], "-A FORWARD -j BERTH-FORWARD") {
 		t.Errorf("BERTH-FORWARD is not FORWARD's first rule:\n%s", fwd)
 	}
@@ -261,7 +274,7 @@ func TestIPTables(t *testing.T) {
 	if got := dial(t, tp.ns["b1"], "192.0.2.2:7000"); got != "" {
 		t.Errorf("internal b1 → ext = %q, want dropped", got)
 	}
-	if hasLine(ruleset(t, tp.host), "-s 10.98.0.0/24 ! -o brB -j MASQUERADE") {
+	if hasLine(rulesetOf(t, tp.host, bin), "-s 10.98.0.0/24 ! -o brB -j MASQUERADE") {
 		t.Error("internal network still masqueraded")
 	}
 
@@ -274,7 +287,7 @@ func TestIPTables(t *testing.T) {
 	}
 
 	// Removal leaves the ruleset as the other engine had it.
-	fw, err = New(ctx, IPTables, Options{NetNS: tp.hostPath})
+	fw, err = New(ctx, IPTables, Options{NetNS: tp.hostPath, IPTables: bin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +308,7 @@ func TestIPTables(t *testing.T) {
 	if err := fw.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	after := ruleset(t, tp.host)
+	after := rulesetOf(t, tp.host, bin)
 	if strings.Join(before, "\n") != strings.Join(after, "\n") {
 		t.Errorf("ruleset changed:\nbefore:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
 	}
