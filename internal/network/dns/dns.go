@@ -16,7 +16,8 @@ import (
 
 // Resolver is what the server asks about berth's own names. The daemon
 // implements it for one sandbox: the answers depend on the networks the
-// container shares with the others.
+// container shares with the others. Its methods are called concurrently,
+// one call per query, and should not block.
 type Resolver interface {
 	// LookupName returns the addresses for name (a container name,
 	// network alias, or container ID prefix; lower case, without a
