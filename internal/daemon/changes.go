@@ -28,7 +28,7 @@ func (d *Daemon) ContainerChanges(ctx context.Context, idOrName string) ([]ctype
 	for _, ch := range changes {
 		out = append(out, ctypes.FilesystemChange{Path: ch.Path, Kind: ctypes.ChangeType(ch.Kind)})
 	}
-	return out, nil
+	return dropInitChanges(out), nil
 }
 
 // ContainerExport writes a tar of the container's whole filesystem to w:

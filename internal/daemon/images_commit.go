@@ -54,8 +54,16 @@ func (d *Daemon) ContainerCommit(ctx context.Context, name, repo, tag, comment, 
 	if info, err := d.snapshots.Stat(ctx, c.ID); err != nil || info.Kind != snapshot.KindActive {
 		return "", errdefs.New(errdefs.ErrConflict, fmt.Sprintf("container %s has no writable layer", c.ID))
 	}
+	// The layer without the mount points of /etc/hosts and co (as
+	// dockerd's init layer keeps them out).
+	rawR, rawW := io.Pipe()
+	go func() { rawW.CloseWithError(d.snapshots.Diff(ctx, c.ID, rawW)) }()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(d.snapshots.Diff(ctx, c.ID, pw)) }()
+	go func() {
+		err := dropInitFiles(rawR, pw)
+		rawR.CloseWithError(io.ErrClosedPipe)
+		pw.CloseWithError(err)
+	}()
 	id, err := d.images.Commit(ctx, pr, image.CommitOptions{
 		Parent: parent, Config: cfg, Changes: changes, Ref: ref,
 		Comment: comment, Author: author, CreatedBy: createdBy,
