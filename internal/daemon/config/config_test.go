@@ -44,6 +44,21 @@ func TestLoadMerge(t *testing.T) {
 	}
 }
 
+func TestLoadNetworkKeys(t *testing.T) {
+	p := writeFile(t, `{"bip": "10.20.0.1/24", "fixed-cidr": "10.20.0.128/25", "mtu": 1400, "iptables": false, "firewall-backend": "nftables", "dns": ["10.0.0.53"]}`)
+	cfg, err := Load(p, &Config{Bridge: "b1"}, []string{"bridge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Bridge != "b1" || cfg.Bip != "10.20.0.1/24" || cfg.FixedCIDR != "10.20.0.128/25" || cfg.MTU != 1400 ||
+		cfg.IPTables == nil || *cfg.IPTables || cfg.FirewallBackend != "nftables" || cfg.DNS[0] != "10.0.0.53" {
+		t.Fatalf("network keys: %+v", cfg)
+	}
+	if def, _ := Load(filepath.Join(t.TempDir(), "none.json"), &Config{}, nil); def.Bridge != DefaultBridge || def.IPTables != nil {
+		t.Fatalf("defaults: bridge %q iptables %v", def.Bridge, def.IPTables)
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	cases := []struct {
 		name, file string
@@ -61,6 +76,12 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown default runtime", `{"default-runtime": "kata"}`, &Config{}, nil, `default runtime "kata"`},
 		{"runtime twice", `{"runtimes": {"runc": {"path": "/a"}}}`, &Config{Runtimes: map[string]system.Runtime{"runc": {Path: "/b"}}}, nil, `runtime "runc" is given both`},
 		{"other storage driver", `{"storage-driver": "vfs"}`, &Config{}, nil, `storage driver "vfs"`},
+		{"bip without host address", `{"bip": "10.1.0.0/24"}`, &Config{}, nil, `invalid bip "10.1.0.0/24"`},
+		{"bip not a prefix", `{"bip": "10.1.0.1"}`, &Config{}, nil, `invalid bip "10.1.0.1"`},
+		{"bad fixed-cidr", `{"fixed-cidr": "nope"}`, &Config{}, nil, `invalid fixed-cidr "nope"`},
+		{"long bridge name", `{"bridge": "abcdefghijklmnop"}`, &Config{}, nil, `invalid bridge name`},
+		{"bad firewall backend", `{"firewall-backend": "pf"}`, &Config{}, nil, `invalid firewall-backend "pf"`},
+		{"bad pool size", `{"default-address-pools": [{"base": "10.0.0.0/16", "size": 8}]}`, &Config{}, nil, `invalid default-address-pools entry`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
