@@ -155,14 +155,7 @@ func TestIPTablesLegacy(t *testing.T) {
 
 func testIPTables(t *testing.T, bin string) {
 	tp := newTopology(t)
-	ctx := context.Background()
-	tp.bridge(t, "brA", "10.99.0.1/24")
-	tp.bridge(t, "brB", "10.98.0.1/24")
-	tp.container(t, "a1", "brA", "10.99.0.2/24", "10.99.0.1")
-	tp.container(t, "b1", "brB", "10.98.0.2/24", "10.98.0.1")
-	serve(t, tp.ns["a1"], "a1", 80)
-	serve(t, tp.ns["a1"], "a1", 81)
-	serve(t, tp.ext, "ext", 7000)
+	tp.standard(t)
 
 	// Another engine was here first: FORWARD policy DROP, a chain and
 	// rules of its own. berth must work with them and leave them as found.
@@ -172,142 +165,38 @@ func testIPTables(t *testing.T, bin string) {
 	nsRun(t, tp.host, bin, "-A", "FORWARD", "-j", "DOCKER-USER")
 	nsRun(t, tp.host, bin, "-t", "nat", "-A", "POSTROUTING", "-s", "10.55.0.0/16", "!", "-o", "docker0", "-j", "MASQUERADE")
 	before := rulesetOf(t, tp.host, bin)
-
 	if got := dial(t, tp.ns["a1"], "192.0.2.2:7000"); got != "" {
 		t.Fatalf("before berth's rules, FORWARD DROP let a1 out: %q", got)
 	}
 
-	fw, err := New(ctx, IPTables, Options{NetNS: tp.hostPath, IPTables: bin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	netA := Network{Bridge: "brA", Subnet: netip.MustParsePrefix("10.99.0.0/24"), ICC: true, Masquerade: true}
-	netB := Network{Bridge: "brB", Subnet: netip.MustParsePrefix("10.98.0.0/24"), ICC: true, Masquerade: true}
-	for i := 0; i < 2; i++ { // idempotent
-		if err := fw.AddNetwork(ctx, netA); err != nil {
-			t.Fatal(err)
-		}
-		if err := fw.AddNetwork(ctx, netB); err != nil {
-			t.Fatal(err)
-		}
-	}
-	port := Port{Proto: "tcp", HostPort: 8080, ContainerIP: netip.MustParseAddr("10.99.0.2"), ContainerPort: 80, Bridge: "brA"}
-	for i := 0; i < 2; i++ {
-		if err := fw.AddPort(ctx, port); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rules := rulesetOf(t, tp.host, bin)
-	for _, want := range []string{
-		"-A FORWARD -j BERTH-FORWARD",
-		"-A BERTH-FORWARD -j BERTH-USER",
-		"-A BERTH-FORWARD -j BERTH-ISOLATION-STAGE-1",
-		"-A BERTH-ISOLATION-STAGE-1 -i brA ! -o brA -j BERTH-ISOLATION-STAGE-2",
-		"-A BERTH-ISOLATION-STAGE-2 -o brB -j DROP",
-		"-A POSTROUTING -j BERTH-POSTROUTING",
-		"-A BERTH-POSTROUTING -s 10.99.0.0/24 ! -o brA -j MASQUERADE",
-		"-A PREROUTING -m addrtype --dst-type LOCAL -j BERTH",
-		"-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j BERTH",
-		"--dport 8080 -j DNAT --to-destination 10.99.0.2:80",
-	} {
-		if !hasLine(rules, want) {
-			t.Errorf("missing %q in\n%s", want, strings.Join(rules, "\n"))
-		}
-	}
-	// FORWARD's jump comes first, before the other engine's.
-	fwd := nsRun(t, tp.host, bin, "-S", "FORWARD")
-	if !strings.HasPrefix(strings.SplitN(fwd, "\n", 3)[1], "-A FORWARD -j BERTH-FORWARD") {
-		t.Errorf("BERTH-FORWARD is not FORWARD's first rule:\n%s", fwd)
-	}
-	// Idempotence: each rule once.
-	n := strings.Count(strings.Join(rules, "\n"), "--to-destination 10.99.0.2:80")
-	if n != 1 {
-		t.Errorf("DNAT rule %d times", n)
-	}
+	conformance(t, tp, backendCase{
+		open: func() (Backend, error) {
+			return New(context.Background(), IPTables, Options{NetNS: tp.hostPath, IPTables: bin})
+		},
+		rules: func() string { return strings.Join(rulesetOf(t, tp.host, bin), "\n") },
+		added: []string{
+			"-A FORWARD -j BERTH-FORWARD",
+			"-A BERTH-FORWARD -j BERTH-USER",
+			"-A BERTH-FORWARD -j BERTH-ISOLATION-STAGE-1",
+			"-A BERTH-ISOLATION-STAGE-1 -i brA ! -o brA -j BERTH-ISOLATION-STAGE-2",
+			"-A BERTH-ISOLATION-STAGE-2 -o brB -j DROP",
+			"-A POSTROUTING -j BERTH-POSTROUTING",
+			"-A BERTH-POSTROUTING -s 10.99.0.0/24 ! -o brA -j MASQUERADE",
+			"-A PREROUTING -m addrtype --dst-type LOCAL -j BERTH",
+			"-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j BERTH",
+			"--dport 8080 -j DNAT --to-destination 10.99.0.2:80",
+		},
+		dnat:  "--to-destination 10.99.0.2:80",
+		masqB: "-s 10.98.0.0/24 ! -o brB -j MASQUERADE",
+		afterAdd: func() {
+			// FORWARD's jump comes first, before the other engine's.
+			fwd := nsRun(t, tp.host, bin, "-S", "FORWARD")
+			if !strings.HasPrefix(strings.SplitN(fwd, "\n", 3)[1], "-A FORWARD -j BERTH-FORWARD") {
+				t.Errorf("BERTH-FORWARD is not FORWARD's first rule:\n%s", fwd)
+			}
+		},
+	})
 
-	// Outbound through FORWARD DROP, masqueraded to the host's address.
-	if got := dial(t, tp.ns["a1"], "192.0.2.2:7000"); got != "ext 192.0.2.1" {
-		t.Errorf("a1 → ext = %q, want masqueraded %q", got, "ext 192.0.2.1")
-	}
-	// Published port from outside (PREROUTING DNAT) and from the host to
-	// its own address (OUTPUT DNAT).
-	if got := dial(t, tp.ext, "192.0.2.1:8080"); got != "a1 192.0.2.2" {
-		t.Errorf("ext → 192.0.2.1:8080 = %q", got)
-	}
-	if got := dial(t, tp.host, "192.0.2.1:8080"); !strings.HasPrefix(got, "a1 ") {
-		t.Errorf("host → 192.0.2.1:8080 = %q", got)
-	}
-	// Isolation: brB cannot reach brA's container, but reaches outside.
-	if got := dial(t, tp.ns["b1"], "10.99.0.2:80"); got != "" {
-		t.Errorf("b1 → a1 across networks = %q, want dropped", got)
-	}
-	// Routed straight to the container from outside, unpublished: dropped
-	// whatever FORWARD's policy.
-	nsRun(t, tp.ext, "ip", "route", "add", "10.99.0.0/24", "via", "192.0.2.1")
-	if got := dial(t, tp.ext, "10.99.0.2:81"); got != "" {
-		t.Errorf("ext → 10.99.0.2:81 routed = %q, want dropped", got)
-	}
-	// A port published on 127.0.0.1 has no rule at all.
-	lo := Port{Proto: "tcp", HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 8081, ContainerIP: netip.MustParseAddr("10.99.0.2"), ContainerPort: 81, Bridge: "brA"}
-	if err := fw.AddPort(ctx, lo); err != nil {
-		t.Fatal(err)
-	}
-	if got := dial(t, tp.ext, "10.99.0.2:81"); got != "" {
-		t.Errorf("ext → 10.99.0.2:81 with a loopback publish = %q, want dropped", got)
-	}
-	if err := fw.RemovePort(ctx, lo); err != nil {
-		t.Fatal(err)
-	}
-	// ... but a1's published port is reachable from b1 through a host
-	// address, as from anywhere.
-	if got := dial(t, tp.ns["b1"], "192.0.2.1:8080"); !strings.HasPrefix(got, "a1 ") {
-		t.Errorf("b1 → 192.0.2.1:8080 = %q, want a1", got)
-	}
-	if got := dial(t, tp.ns["b1"], "192.0.2.2:7000"); got != "ext 192.0.2.1" {
-		t.Errorf("b1 → ext = %q", got)
-	}
-	// --internal: brB re-added as internal cannot reach out any more.
-	netB.Internal = true
-	if err := fw.AddNetwork(ctx, netB); err != nil {
-		t.Fatal(err)
-	}
-	if got := dial(t, tp.ns["b1"], "192.0.2.2:7000"); got != "" {
-		t.Errorf("internal b1 → ext = %q, want dropped", got)
-	}
-	if hasLine(rulesetOf(t, tp.host, bin), "-s 10.98.0.0/24 ! -o brB -j MASQUERADE") {
-		t.Error("internal network still masqueraded")
-	}
-
-	// Close with rules left keeps everything.
-	if err := fw.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := dial(t, tp.ext, "192.0.2.1:8080"); got != "a1 192.0.2.2" {
-		t.Errorf("after a Close with rules left, ext → 8080 = %q", got)
-	}
-
-	// Removal leaves the ruleset as the other engine had it.
-	fw, err = New(ctx, IPTables, Options{NetNS: tp.hostPath, IPTables: bin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 2; i++ {
-		if err := fw.RemovePort(ctx, port); err != nil {
-			t.Fatal(err)
-		}
-		if err := fw.RemoveNetwork(ctx, netA); err != nil {
-			t.Fatal(err)
-		}
-		if err := fw.RemoveNetwork(ctx, netB); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := dial(t, tp.ext, "192.0.2.1:8080"); got != "" {
-		t.Errorf("after RemovePort, ext → 8080 = %q", got)
-	}
-	if err := fw.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
 	after := rulesetOf(t, tp.host, bin)
 	if strings.Join(before, "\n") != strings.Join(after, "\n") {
 		t.Errorf("ruleset changed:\nbefore:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
