@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 	ntypes "github.com/moby/moby/api/types/network"
 
 	"github.com/berth-engine/berth/internal/container"
+	"github.com/berth-engine/berth/internal/errdefs"
 	"github.com/berth-engine/berth/internal/log"
 	"github.com/berth-engine/berth/internal/network"
 	"github.com/berth-engine/berth/internal/network/dns"
@@ -137,7 +140,14 @@ func (x *netExtras) start(ctx context.Context, d *Daemon, c *container.Container
 		if ip, br, ok := d.firstBridge(c); ok {
 			bs, err := x.ports.Map(ctx, ip, br, reqs)
 			if err != nil {
-				return err
+				// dockerd's words around the mapper's, class kept
+				epID := ""
+				for _, es := range ns.Networks {
+					if es != nil && es.IPAddress == ip {
+						epID = es.EndpointID
+					}
+				}
+				return &classedErr{err: fmt.Errorf("driver failed programming external connectivity on endpoint %s (%s): %v", strings.TrimPrefix(c.Name, "/"), epID, err), class: errClass(err)}
 			}
 			setBindings(ns, bs)
 		}
@@ -146,6 +156,16 @@ func (x *netExtras) start(ctx context.Context, d *Daemon, c *container.Container
 		return x.startDNS(ctx, d, c, upstream)
 	}
 	return nil
+}
+
+// errClass is err's errdefs class, ErrSystem when it has none.
+func errClass(err error) error {
+	for _, c := range []error{errdefs.ErrInvalidParameter, errdefs.ErrConflict, errdefs.ErrUnavailable, errdefs.ErrNotFound, errdefs.ErrForbidden} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return errdefs.ErrSystem
 }
 
 func setBindings(ns *ctypes.NetworkSettings, bs []portmap.Binding) {
