@@ -17,7 +17,10 @@ import (
 	"github.com/berth-engine/berth/internal/testutil"
 )
 
-func testNetNS(t *testing.T) string {
+func testNetNS(t *testing.T) string { return benchNetNS(t) }
+
+// benchNetNS makes a named namespace removed when t ends.
+func benchNetNS(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 4)
 	rand.Read(b)
