@@ -258,13 +258,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if err := c.save(); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
-	if spec.Hooks == nil || len(spec.Hooks.Poststart) == 0 {
-		// Lets `start` skip the Go runtime (internal/runtime/faststart);
-		// without it, start takes the Go path, so a failure here only
-		// costs time.
-		_ = os.WriteFile(filepath.Join(c.dir, fastStartMarker),
-			fmt.Appendf(nil, "%d %d\n", c.rec.InitPid, c.rec.InitStartTime), 0o600)
-	}
+	c.writeFastMarkers(cg)
 	trace("state saved")
 	if opts.PidFile != "" {
 		if err := writePidFile(opts.PidFile, initPid); err != nil {
@@ -569,4 +563,29 @@ func initSpec(s *specs.Spec) *specs.Spec {
 		}
 	}
 	return out
+}
+
+// writeFastMarkers lets `start` and `delete` skip the Go runtime
+// (internal/runtime/faststart, whose doc has the contract) when they need
+// nothing the spec says: no poststart hooks for start; no poststop hooks
+// and the container's own mount namespace (no rootfs unmount) for delete.
+// Without a marker the Go path runs, so a failure here only costs time.
+func (c *Container) writeFastMarkers(cg *cgroups.Manager) {
+	hooks := c.rec.Spec.Hooks
+	initLine := fmt.Sprintf("%d %d\n", c.rec.InitPid, c.rec.InitStartTime)
+	if hooks == nil || len(hooks.Poststart) == 0 {
+		_ = os.WriteFile(filepath.Join(c.dir, fastStartMarker), []byte(initLine), 0o600)
+	}
+	if (hooks == nil || len(hooks.Poststop) == 0) && c.hasMountNS() {
+		var b strings.Builder
+		b.WriteString(initLine)
+		seen := map[string]bool{}
+		for _, p := range cg.Paths() {
+			if p != "" && !seen[p] {
+				seen[p] = true
+				b.WriteString(p + "\n")
+			}
+		}
+		_ = os.WriteFile(filepath.Join(c.dir, fastDeleteMarker), []byte(b.String()), 0o600)
+	}
 }

@@ -37,6 +37,8 @@ const (
 	// fastStartMarker lets internal/runtime/faststart answer `start` in C
 	// (faststart.Marker; its package doc has the contract).
 	fastStartMarker = "start.fast"
+	// fastDeleteMarker lets it answer `delete` (faststart.DeleteMarker).
+	fastDeleteMarker = "delete.fast"
 )
 
 var validID = regexp.MustCompile(`^[\w+\-.]+$`)

@@ -218,3 +218,114 @@ func writeMarker(t *testing.T, h *harness, id, content string) {
 		t.Fatal(err)
 	}
 }
+
+// goRan runs berth-runtime with GODEBUG=inittrace=1 and tells whether the
+// Go runtime started (it prints a line per package init).
+func (h *harness) goRan(args ...string) (out string, err error, ran bool) {
+	cmd := exec.Command(h.bin, append([]string{"--root", h.root}, args...)...)
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	b, err := cmd.CombinedOutput()
+	return string(b), err, strings.Contains(string(b), "init runtime")
+}
+
+func (h *harness) waitStopped(id string) {
+	h.t.Helper()
+	for i := 0; i < 500; i++ {
+		if h.status(id) == "stopped" {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.t.Fatalf("container %s did not stop", id)
+}
+
+func cgroupDirs(id string) []string {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/berth-test-faststart/" + id)
+	return dirs
+}
+
+func TestDeleteRemovesStopped(t *testing.T) {
+	h := newHarness(t)
+	h.create("del", nil)
+	if !h.exists("del", faststart.DeleteMarker) {
+		t.Fatalf("create wrote no %s", faststart.DeleteMarker)
+	}
+	if len(cgroupDirs("del")) == 0 {
+		t.Fatal("no cgroup directories to remove")
+	}
+	if out, err := h.rt("kill", "del", "KILL"); err != nil {
+		t.Fatalf("kill: %v\n%s", err, out)
+	}
+	h.waitStopped("del")
+	out, err, ran := h.goRan("delete", "del")
+	if err != nil || ran {
+		t.Fatalf("delete: err=%v, Go runtime started %v, output %q", err, ran, out)
+	}
+	if _, err := os.Stat(filepath.Join(h.root, "del")); !os.IsNotExist(err) {
+		t.Errorf("state directory left: %v", err)
+	}
+	if d := cgroupDirs("del"); len(d) != 0 {
+		t.Errorf("cgroups left: %v", d)
+	}
+	// Gone: the Go path's answer.
+	if out, err := h.rt("delete", "del"); err == nil || !strings.Contains(out, "does not exist") {
+		t.Errorf("second delete: err=%v out=%q", err, out)
+	}
+}
+
+func TestDeleteFallsBack(t *testing.T) {
+	h := newHarness(t)
+	hookOut := filepath.Join(t.TempDir(), "poststop")
+	// Not stopped: Go refuses, and nothing is removed.
+	h.create("running", nil)
+	out, err, ran := h.goRan("delete", "running")
+	if err == nil || !ran || !strings.Contains(out, "not stopped") {
+		t.Fatalf("delete of a created container: err=%v ran=%v out=%q", err, ran, out)
+	}
+	if !h.exists("running", "state.json") || len(cgroupDirs("running")) == 0 {
+		t.Fatal("a refused delete removed state or cgroups")
+	}
+	// --force is Go's.
+	if out, err, ran := h.goRan("delete", "--force", "running"); err != nil || !ran {
+		t.Fatalf("delete --force: err=%v ran=%v out=%q", err, ran, out)
+	}
+	if len(cgroupDirs("running")) != 0 {
+		t.Fatal("delete --force left cgroups")
+	}
+	// A poststop hook needs the spec: no marker, the Go path runs it.
+	h.create("hook", func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "cat > " + hookOut}}}}
+	})
+	if h.exists("hook", faststart.DeleteMarker) {
+		t.Fatalf("%s written for a spec with poststop hooks", faststart.DeleteMarker)
+	}
+	if out, err := h.rt("kill", "hook", "KILL"); err != nil {
+		t.Fatalf("kill: %v\n%s", err, out)
+	}
+	h.waitStopped("hook")
+	if out, err, ran := h.goRan("delete", "hook"); err != nil || !ran {
+		t.Fatalf("delete with a poststop hook: err=%v ran=%v out=%q", err, ran, out)
+	}
+	if data, err := os.ReadFile(hookOut); err != nil || !strings.Contains(string(data), `"id":"hook"`) {
+		t.Fatalf("poststop hook output %q (%v)", data, err)
+	}
+	// A child cgroup (made inside the container's) is Go's to judge.
+	h.create("child", nil)
+	dirs := cgroupDirs("child")
+	if len(dirs) == 0 {
+		t.Fatal("no cgroups")
+	}
+	sub := filepath.Join(dirs[0], "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(sub) })
+	if out, err := h.rt("kill", "child", "KILL"); err != nil {
+		t.Fatalf("kill: %v\n%s", err, out)
+	}
+	h.waitStopped("child")
+	_, _, ran = h.goRan("delete", "child")
+	if !ran {
+		t.Fatal("delete with a child cgroup did not reach the Go path")
+	}
+}
