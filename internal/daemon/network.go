@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	ctypes "github.com/moby/moby/api/types/container"
 	eventtypes "github.com/moby/moby/api/types/events"
@@ -282,6 +283,8 @@ type netFiles struct {
 // c's lock; on error nothing is left.
 func (d *Daemon) setupNetwork(ctx context.Context, c *container.Container) (_ netFiles, retErr error) {
 	var f netFiles
+	t0 := time.Now()
+	defer func() { log.G(ctx).Debug("network set-up", "id", c.ID, "took", time.Since(t0)) }()
 	kind := networkKind(c.HostConfig.NetworkMode)
 	if kind == netContainer {
 		// The other container's stack and files.
@@ -554,24 +557,33 @@ func (d *Daemon) teardownNetwork(ctx context.Context, c *container.Container) {
 	if d.net == nil || c.NetworkSettings == nil {
 		return
 	}
+	t0 := time.Now()
+	defer func() { log.G(ctx).Debug("network teardown", "id", c.ID, "took", time.Since(t0)) }()
 	d.net.extra.stop(ctx, c)
+	key := c.NetworkSettings.SandboxKey
+	deleteNS := func() {
+		if key == "" {
+			return
+		}
+		if err := sandbox.Delete(key); err != nil {
+			log.G(ctx).Warn("removing network namespace", "id", c.ID, "err", err)
+		}
+	}
 	if mgr := d.net.mgr; mgr != nil {
 		for _, es := range c.NetworkSettings.Networks {
 			if es == nil || es.EndpointID == "" {
 				continue
 			}
-			if err := mgr.Detach(ctx, es.NetworkID, c.ID); err == nil {
-				if n, err := mgr.Get(es.NetworkID); err == nil {
-					d.logNetworkEvent(n, eventtypes.ActionDisconnect, c.ID)
-				}
+			if n, err := mgr.Get(es.NetworkID); err == nil {
+				d.logNetworkEvent(n, eventtypes.ActionDisconnect, c.ID)
 			}
 		}
-		mgr.DetachAll(ctx, c.ID)
-	}
-	if key := c.NetworkSettings.SandboxKey; key != "" {
-		if err := sandbox.Delete(key); err != nil {
-			log.G(ctx).Warn("removing network namespace", "id", c.ID, "err", err)
-		}
+		// The links, addresses and namespace go in the background; the
+		// next attach of this container, a network's removal and the
+		// daemon's stop wait for them.
+		mgr.DetachAllAsync(context.WithoutCancel(ctx), c.ID, deleteNS)
+	} else {
+		deleteNS()
 	}
 	clearOperational(c.NetworkSettings)
 }

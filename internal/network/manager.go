@@ -169,6 +169,10 @@ type Manager struct {
 
 	mu   sync.Mutex
 	nets map[string]*Network // by ID
+	// detaching holds, per container, a channel closed when its
+	// background detach (DetachAllAsync) is done; pending counts them.
+	detaching map[string]chan struct{}
+	pending   sync.WaitGroup
 }
 
 // New loads the records under cfg.Root, makes the predefined networks
@@ -187,7 +191,7 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	if err := os.MkdirAll(cfg.Root, 0o700); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, nets: map[string]*Network{}}
+	m := &Manager{cfg: cfg, nets: map[string]*Network{}, detaching: map[string]chan struct{}{}}
 	ents, err := os.ReadDir(cfg.Root)
 	if err != nil {
 		return nil, err
@@ -603,6 +607,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Network, erro
 // Remove deletes a network with no endpoints. A predefined network is
 // ErrForbidden, one in use ErrForbidden (dockerd's "has active endpoints").
 func (m *Manager) Remove(ctx context.Context, ref string) (*Network, error) {
+	m.pending.Wait() // endpoints of stopped containers on their way out
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n, err := m.find(ref)
@@ -640,6 +645,7 @@ type AttachOpts struct {
 // ErrForbidden; a taken --ip ErrConflict ("Address already in use"); an
 // --ip outside the subnet ErrInvalidParameter.
 func (m *Manager) Attach(ctx context.Context, ref string, o AttachOpts) (Endpoint, *Network, error) {
+	m.waitDetach(o.ContainerID)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n, err := m.find(ref)
@@ -712,6 +718,13 @@ func (m *Manager) Detach(ctx context.Context, ref, containerID string) error {
 }
 
 func (m *Manager) detachLocked(ctx context.Context, n *Network, ep *Endpoint) {
+	m.removeLink(ctx, n, ep)
+	m.forgetLocked(ctx, n, ep)
+}
+
+// removeLink deletes the endpoint's link (the veth's host end takes its
+// peer along). It needs no lock: the endpoint's fields do not change.
+func (m *Manager) removeLink(ctx context.Context, n *Network, ep *Endpoint) {
 	var err error
 	if ep.HostIf != "" {
 		err = m.cfg.Links.DeleteLink(ep.HostIf)
@@ -721,6 +734,10 @@ func (m *Manager) detachLocked(ctx context.Context, n *Network, ep *Endpoint) {
 	if err != nil {
 		log.G(ctx).Warn("removing endpoint link", "network", n.Name, "container", ep.ContainerID, "err", err)
 	}
+}
+
+// forgetLocked frees the endpoint's address and drops it from the record.
+func (m *Manager) forgetLocked(ctx context.Context, n *Network, ep *Endpoint) {
 	if n.pool != nil {
 		n.pool.Release(ep.IP, ep.ID)
 	}
@@ -741,6 +758,62 @@ func (m *Manager) DetachAll(ctx context.Context, containerID string) {
 	}
 }
 
+// DetachAllAsync removes the container from every network it is on, with
+// the kernel's part in the background: deleting a veth waits for the
+// kernel's RCU grace periods (tens of ms under load), which would
+// otherwise delay the exit every `run` waits for. The addresses are freed
+// once the links are gone, then after runs (e.g. to delete the namespace).
+// An Attach of the same container, Remove, Prune and Shutdown wait for it.
+func (m *Manager) DetachAllAsync(ctx context.Context, containerID string, after func()) {
+	type one struct {
+		n  *Network
+		ep *Endpoint
+	}
+	m.mu.Lock()
+	var eps []one
+	for _, n := range m.nets {
+		if ep, ok := n.Endpoints[containerID]; ok {
+			eps = append(eps, one{n, ep})
+		}
+	}
+	if prev := m.detaching[containerID]; prev != nil {
+		m.mu.Unlock()
+		<-prev
+		m.mu.Lock()
+	}
+	done := make(chan struct{})
+	m.detaching[containerID] = done
+	m.pending.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.pending.Done()
+		for _, e := range eps {
+			m.removeLink(ctx, e.n, e.ep)
+		}
+		if after != nil {
+			after()
+		}
+		m.mu.Lock()
+		for _, e := range eps {
+			if cur, ok := e.n.Endpoints[containerID]; ok && cur.ID == e.ep.ID {
+				m.forgetLocked(ctx, e.n, e.ep)
+			}
+		}
+		delete(m.detaching, containerID)
+		close(done)
+		m.mu.Unlock()
+	}()
+}
+
+func (m *Manager) waitDetach(containerID string) {
+	m.mu.Lock()
+	ch := m.detaching[containerID]
+	m.mu.Unlock()
+	if ch != nil {
+		<-ch
+	}
+}
+
 // Endpoints returns the container's endpoints by network ID.
 func (m *Manager) Endpoints(containerID string) map[string]Endpoint {
 	m.mu.Lock()
@@ -757,6 +830,7 @@ func (m *Manager) Endpoints(containerID string) map[string]Endpoint {
 // Prune removes the user-defined networks without endpoints that keep
 // accepts, and returns their names.
 func (m *Manager) Prune(ctx context.Context, keep func(*Network) bool) []*Network {
+	m.pending.Wait()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []*Network
@@ -795,6 +869,7 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 // again), for a clean stop with nothing running. Networks with endpoints
 // stay as they are (live restore).
 func (m *Manager) Shutdown(ctx context.Context) {
+	m.pending.Wait()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, n := range m.nets {
