@@ -296,6 +296,20 @@ func TestNetworkPublishedPortsNFTables(t *testing.T) {
 	if !strings.Contains(rules, "table inet berth") || !strings.Contains(rules, fmt.Sprintf(`oifname != "%s" masquerade`, d.Bridge)) || !strings.Contains(rules, "dnat ip to") {
 		t.Errorf("no masquerade or DNAT for %s in berth's nftables table:\n%s", d.Bridge, rules)
 	}
+	// After a SIGKILL and restart the port is published again, its rules
+	// not doubled.
+	d.sigkill()
+	d.start("--iptables=true")
+	if got := curl(t, fmt.Sprintf("http://%s:%d/index.html", gw, hp2)); got != "hello-nft" {
+		t.Errorf("after a restart, curl through %s:%d = %q", gw, hp2, got)
+	}
+	if got := curl(t, fmt.Sprintf("http://127.0.0.1:%d/index.html", hp)); got != "hello-nft" {
+		t.Errorf("after a restart, curl through 127.0.0.1 = %q", got)
+	}
+	rules = berthRules(t)
+	if n := strings.Count(rules, fmt.Sprintf("dport %d", hp2)); n != 1 {
+		t.Errorf("after a restart, %d DNAT rules for %d:\n%s", n, hp2, rules)
+	}
 	// No iptables rule for this daemon's bridge (other test daemons may
 	// have theirs).
 	for _, l := range strings.Split(rules, "\n") {

@@ -236,6 +236,18 @@ func TestIPTablesSharedPortRules(t *testing.T) {
 	if hasLine(rules, "--dport 5301") {
 		t.Error("p1's DNAT is still there")
 	}
+	// A hairpin port's DNAT applies to traffic from its bridge too.
+	p3 := p1
+	p3.HostPort, p3.Hairpin = 5303, true
+	if err := fw.AddPort(ctx, p3); err != nil {
+		t.Fatal(err)
+	}
+	if !hasLine(ruleset(t, tp.host), "-A BERTH -p udp -m udp --dport 5303 -j DNAT --to-destination 10.97.0.2:53") {
+		t.Errorf("hairpin DNAT:\n%s", strings.Join(ruleset(t, tp.host), "\n"))
+	}
+	if err := fw.RemovePort(ctx, p3); err != nil {
+		t.Fatal(err)
+	}
 	if err := fw.RemovePort(ctx, p2); err != nil {
 		t.Fatal(err)
 	}
