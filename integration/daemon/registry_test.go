@@ -194,7 +194,7 @@ func TestRegistryDockerCLI(t *testing.T) {
 	if err == nil || !strings.Contains(out, "not found") {
 		t.Fatalf("pull of a missing repository: %v\n%s", err, out)
 	}
-	if out := d.mustDocker("events", "--since", "0", "--until", "0s", "--filter", "type=image", "--format", "{{.Action}} {{.Actor.Attributes.name}}"); !strings.Contains(out, "push "+ref) || !strings.Contains(out, "pull "+ref) {
+	if out := d.mustDocker("events", "--since", "0", "--until", fmt.Sprint(time.Now().Unix()+1), "--filter", "type=image", "--format", "{{.Action}} {{.Actor.Attributes.name}}"); !strings.Contains(out, "push "+ref) || !strings.Contains(out, "pull "+ref) {
 		t.Fatalf("image events lack push and pull of %s:\n%s", ref, out)
 	}
 }
@@ -268,6 +268,11 @@ func TestRegistryBerthCLI(t *testing.T) {
 	}
 	if out, errOut, code := b.run("", "run", "--rm", ref, "echo", "hi"); code != 0 || out != "hi\n" {
 		t.Fatalf("berth run: exit %d, %q %q", code, out, errOut)
+	}
+	// berth run pulls a missing image, as docker run does.
+	b.must("rmi", ref)
+	if out, errOut, code := b.run("", "run", "--rm", ref, "echo", "auto"); code != 0 || out != "auto\n" || !strings.Contains(errOut, "Unable to find image '"+ref+"' locally") || !strings.Contains(errOut, "Pull complete") {
+		t.Fatalf("berth run of a missing image: exit %d, %q %q", code, out, errOut)
 	}
 	if got := b.must("pull", "-q", ref); got != ref {
 		t.Fatalf("berth pull -q: %q", got)

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-engine/berth/internal/cli/command"
+	"github.com/berth-engine/berth/internal/cli/command/image"
 )
 
 // NewCreateCommand returns `berth container create` (also `berth create`).
@@ -55,6 +59,14 @@ func createContainer(ctx context.Context, cli *command.Cli, opts *createOptions,
 		return "", err
 	}
 	res, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, NetworkingConfig: opts.net.config, Name: opts.name, Platform: platform})
+	if err != nil && cerrdefs.IsNotFound(err) && strings.Contains(err.Error(), "No such image") {
+		// As docker run and create: pull the missing image, then again.
+		if perr := image.PullMissing(ctx, cli, cfg.Image, opts.platform, cli.Err()); perr != nil {
+			_ = cid.finish("")
+			return "", perr
+		}
+		res, err = api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, NetworkingConfig: opts.net.config, Name: opts.name, Platform: platform})
+	}
 	if err != nil {
 		_ = cid.finish("")
 		return "", err

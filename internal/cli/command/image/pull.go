@@ -164,3 +164,43 @@ func splitN(s string, sep byte) []string {
 	}
 	return append(out, s[start:])
 }
+
+// PullMissing pulls the image name (tag "latest" when it has none) as
+// docker run and create do when the daemon does not have it, showing the
+// progress on out (the CLI's stderr).
+func PullMissing(ctx context.Context, cli *command.Cli, name, platform string, out io.Writer) error {
+	named, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return err
+	}
+	named = reference.TagNameOnly(named)
+	fmt.Fprintf(out, "Unable to find image '%s' locally\n", reference.FamiliarString(named))
+	api, err := registryClient(cli)
+	if err != nil {
+		return err
+	}
+	auth, err := encodedAuth(named)
+	if err != nil {
+		return err
+	}
+	po := client.ImagePullOptions{RegistryAuth: auth}
+	if platform != "" {
+		p, err := parsePlatform(platform)
+		if err != nil {
+			return err
+		}
+		po.Platforms = []ocispec.Platform{p}
+	}
+	rc, err := api.ImagePull(ctx, reference.FamiliarString(named), po)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	var fd uintptr
+	isTerm := false
+	if f, ok := out.(*os.File); ok {
+		fd = f.Fd()
+		isTerm = term.IsTerminal(int(fd))
+	}
+	return jsonmessage.DisplayJSONMessagesStream(rc, out, fd, isTerm, nil)
+}
