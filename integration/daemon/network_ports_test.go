@@ -125,6 +125,27 @@ func freeHostPort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// freeHostRange finds n consecutive TCP ports free on the host.
+func freeHostRange(t *testing.T, n int) int {
+	t.Helper()
+	for base := 20000 + int(time.Now().UnixNano()%20000); base < 60000; base += n + 11 {
+		ok := true
+		for p := base; p < base+n && ok; p++ {
+			l, err := net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", p))
+			if err != nil {
+				ok = false
+				continue
+			}
+			l.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
+}
+
 // httpdCmd serves /www/index.html (text) with busybox httpd on port 80.
 func httpdCmd(text string) []string {
 	return []string{"busybox", "sh", "-c", "mkdir -p /www && echo " + text + " > /www/index.html && exec busybox httpd -f -p 80 -h /www"}
@@ -266,9 +287,22 @@ func TestNetworkPublishedPorts(t *testing.T) {
 		t.Errorf("after a restart, docker port web 80/tcp = %q", out)
 	}
 
+	// A host port range takes its first free port: the first one is held
+	// by another program here.
+	base := freeHostRange(t, 3)
+	hold, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	d.mustDocker("run", "-d", "--name", "ranged", "-p", fmt.Sprintf("127.0.0.1:%d-%d:80", base, base+2), "busybox", "sleep", "300")
+	if out := d.mustDocker("port", "ranged", "80"); out != fmt.Sprintf("127.0.0.1:%d", base+1) {
+		t.Errorf("docker port ranged 80 = %q, want 127.0.0.1:%d", out, base+1)
+	}
+
 	// Removing the containers releases their ports: another program can
 	// bind them.
-	d.mustDocker("rm", "-f", "web", "all")
+	d.mustDocker("rm", "-f", "web", "all", "ranged")
 	for _, p := range []int{hp, hp2} {
 		l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", p))
 		if err != nil {
