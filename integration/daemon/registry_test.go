@@ -1,13 +1,18 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -352,4 +357,105 @@ func berthBinary(t *testing.T) string {
 		t.Fatalf("go build berth: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// slowReader trickles a blob through.
+type slowReader struct{ r io.Reader }
+
+func (s slowReader) Read(p []byte) (int, error) {
+	time.Sleep(20 * time.Millisecond)
+	if len(p) > 16<<10 {
+		p = p[:16<<10]
+	}
+	return s.r.Read(p)
+}
+
+// TestRegistryPullDisconnect: a client that goes away mid-pull cancels it,
+// and the daemon's store is left as it was (no blob, no ingest file, no
+// image, no extract snapshot).
+func TestRegistryPullDisconnect(t *testing.T) {
+	testutil.RequiresRoot(t)
+	reg := startRegistry(t, "", "")
+	img, err := random.Image(4<<20, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := name.ParseReference(reg.Host + "/test/slow:1")
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	// A proxy in front of the registry that slows blobs down.
+	target, _ := url.Parse("http://" + reg.Host)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var slow atomic.Bool
+	slow.Store(true)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if slow.Load() && strings.Contains(resp.Request.URL.Path, "/blobs/") {
+			resp.Body = struct {
+				io.Reader
+				io.Closer
+			}{slowReader{resp.Body}, resp.Body}
+		}
+		return nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: proxy}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	slowHost := l.Addr().String()
+
+	d := newDaemon(t)
+	d.start()
+	snapshot := func() string {
+		var out []string
+		filepath.Walk(filepath.Join(d.DataRoot, "content"), func(p string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() && !strings.HasSuffix(p, "index.json") {
+				out = append(out, strings.TrimPrefix(p, d.DataRoot))
+			}
+			return nil
+		})
+		out = append(out, d.mustDocker("images", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"))
+		return strings.Join(out, "\n")
+	}
+	before := snapshot()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://berth/images/create?fromImage="+slowHost+"/test/slow&tag=1", nil)
+	c := d.http()
+	c.Timeout = 0
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read until a layer is downloading, then hang up.
+	buf := make([]byte, 4096)
+	var seen strings.Builder
+	for !strings.Contains(seen.String(), "Downloading") {
+		n, err := resp.Body.Read(buf)
+		seen.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("stream ended before a download: %v\n%s", err, seen.String())
+		}
+	}
+	cancel()
+	resp.Body.Close()
+
+	eventually(t, func() error {
+		if after := snapshot(); after != before {
+			return fmt.Errorf("store changed:\n%s\n---\n%s", before, after)
+		}
+		if ents, _ := os.ReadDir(filepath.Join(d.DataRoot, "content", "ingest")); len(ents) > 0 {
+			return fmt.Errorf("ingest files left: %d", len(ents))
+		}
+		return nil
+	})
+	// The same pull, left alone (and fast), completes.
+	slow.Store(false)
+	if out := d.mustDocker("pull", slowHost+"/test/slow:1"); !strings.Contains(out, "Downloaded newer image") {
+		t.Fatalf("pull after the cancelled one:\n%s", out)
+	}
 }
