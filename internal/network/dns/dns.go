@@ -30,8 +30,11 @@ type Resolver interface {
 	LookupAddr(ip netip.Addr) (names []string, ok bool)
 }
 
-// Address is where containers ask: 127.0.0.11:53 in their namespace.
-var Address = netip.MustParseAddrPort("127.0.0.11:53")
+// Address is where containers ask, in their namespace: Address:53.
+const Address = "127.0.0.11"
+
+// address is Address:53.
+func address() netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr(Address), 53) }
 
 const (
 	// ttl is the TTL of berth's own answers, Docker's.
@@ -112,11 +115,11 @@ func (s *Server) listen(ctx context.Context, redirected bool) (net.PacketConn, n
 		pc net.PacketConn
 		l  net.Listener
 	)
-	port := Address.Port()
+	port := address().Port()
 	if redirected {
 		port = 0
 	}
-	addr := netip.AddrPortFrom(Address.Addr(), port).String()
+	addr := netip.AddrPortFrom(address().Addr(), port).String()
 	err := inNetNS(s.nsPath, func() error {
 		if err := loopbackUp(); err != nil {
 			return err

@@ -32,7 +32,7 @@ func redirect(nsPath string, udpPort, tcpPort uint16) error {
 			Name: "output", Table: t, Type: nftables.ChainTypeNAT,
 			Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest, Policy: &accept,
 		})
-		addr := Address.Addr().As4()
+		addr := address().Addr().As4()
 		for _, r := range []struct {
 			proto byte
 			port  uint16
@@ -43,7 +43,7 @@ func redirect(nsPath string, udpPort, tcpPort uint16) error {
 				&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{r.proto}},
 				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(Address.Port())},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(address().Port())},
 				&expr.Immediate{Register: 1, Data: addr[:]},
 				&expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(r.port)},
 				&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true},

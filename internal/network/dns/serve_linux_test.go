@@ -38,7 +38,7 @@ func exchangeIn(t *testing.T, nsPath, network, name string, qtype uint16) *mdns.
 	var conn *mdns.Conn
 	err := inNetNS(nsPath, func() error {
 		var err error
-		conn, err = mdns.DialTimeout(network, Address.String(), 2*time.Second)
+		conn, err = mdns.DialTimeout(network, address().String(), 2*time.Second)
 		return err
 	})
 	if err != nil {
@@ -127,7 +127,7 @@ func TestServeInNetNS(t *testing.T) {
 		t.Errorf("%d goroutines after Close, %d before", n, before)
 	}
 	err = inNetNS(ns, func() error {
-		_, err := mdns.DialTimeout("tcp", Address.String(), time.Second)
+		_, err := mdns.DialTimeout("tcp", address().String(), time.Second)
 		return err
 	})
 	if err == nil {
