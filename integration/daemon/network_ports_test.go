@@ -446,3 +446,22 @@ func TestNetworkPortsBerthCLI(t *testing.T) {
 		t.Errorf("run -p 127.0.0.1:99999:80: exit %d, %s", code, errOut)
 	}
 }
+
+// -P publishes the image's EXPOSE too (an image committed with one), on
+// ephemeral ports that docker port and inspect agree on.
+func TestNetworkPublishAllImageExpose(t *testing.T) {
+	d := netDaemon(t, "iptables")
+	d.mustDocker("create", "--name", "base", "busybox", "true")
+	d.mustDocker("commit", "--change", "EXPOSE 9000/tcp", "base", "exposed:1")
+	d.mustDocker("rm", "base")
+	t.Cleanup(func() { d.docker("rmi", "exposed:1") })
+	d.mustDocker("run", "-d", "--name", "img", "-P", "exposed:1", "sleep", "300")
+	out := d.mustDocker("port", "img")
+	m := regexp.MustCompile(`^9000/tcp -> 0\.0\.0\.0:(\d+)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("docker port img = %q, want 9000/tcp on an ephemeral port", out)
+	}
+	if got := d.mustDocker("inspect", "-f", `{{(index (index .NetworkSettings.Ports "9000/tcp") 0).HostPort}}`, "img"); got != m[1] {
+		t.Errorf("inspect HostPort %q, docker port %q", got, m[1])
+	}
+}
