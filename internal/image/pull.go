@@ -136,7 +136,8 @@ type pull struct {
 	s        *Store
 	f        Fetcher
 	progress func(Progress)
-	strict   bool // the platform was asked for
+	strict   bool     // the platform was asked for
+	held     []string // blobs and chain IDs this pull holds
 	pmu      sync.Mutex
 	newBlobs []digest.Digest
 	newSnaps []string
@@ -175,6 +176,7 @@ func (s *Store) Pull(ctx context.Context, ref reference.Named, f Fetcher, opts P
 	if err != nil {
 		p.undo(ctx)
 	}
+	s.unhold(p.held)
 	return res, err
 }
 
@@ -410,12 +412,12 @@ func (p *pull) undo(ctx context.Context) {
 		})
 	})
 	for i := len(p.newSnaps) - 1; i >= 0; i-- {
-		if !used[p.newSnaps[i]] && !s.fetching(p.newSnaps[i]) {
+		if !used[p.newSnaps[i]] && !s.heldByOthers(p.newSnaps[i]) {
 			_ = s.sn.Remove(ctx, p.newSnaps[i])
 		}
 	}
 	for _, b := range p.newBlobs {
-		if !used[b.String()] && !s.fetching(b.String()) {
+		if !used[b.String()] && !s.heldByOthers(b.String()) {
 			_ = s.content.Delete(ctx, b)
 		}
 	}
@@ -423,28 +425,53 @@ func (p *pull) undo(ctx context.Context) {
 
 // flight is one blob download, shared by the pulls that need it.
 type flight struct {
-	done  chan struct{}
-	err   error
-	users int
+	done chan struct{}
+	err  error
 }
 
-// flights are the downloads under way in the store.
+// flights are the downloads under way in the store, and the blobs and
+// snapshots the pulls under way hold: a failed pull leaves those another
+// pull holds for that one to commit.
 type flights struct {
-	mu sync.Mutex
-	m  map[string]*flight
+	mu    sync.Mutex
+	m     map[string]*flight
+	holds map[string]int
 }
 
-// fetching reports whether another pull is still using key.
-func (s *Store) fetching(key string) bool {
+// hold marks keys (blob digests, chain IDs) as used by one more pull.
+func (s *Store) hold(keys []string) {
 	s.flights.mu.Lock()
 	defer s.flights.mu.Unlock()
-	f, ok := s.flights.m[key]
-	return ok && f.users > 0
+	if s.flights.holds == nil {
+		s.flights.holds = map[string]int{}
+	}
+	for _, k := range keys {
+		s.flights.holds[k]++
+	}
+}
+
+func (s *Store) unhold(keys []string) {
+	s.flights.mu.Lock()
+	defer s.flights.mu.Unlock()
+	for _, k := range keys {
+		if s.flights.holds[k]--; s.flights.holds[k] <= 0 {
+			delete(s.flights.holds, k)
+		}
+	}
+}
+
+// heldByOthers reports whether a pull besides the caller (which holds
+// key too) uses key.
+func (s *Store) heldByOthers(key string) bool {
+	s.flights.mu.Lock()
+	defer s.flights.mu.Unlock()
+	return s.flights.holds[key] > 1
 }
 
 // download makes sure blob l is in the content store: fetched once however
 // many pulls ask at the same time. The first asker fetches and reports
-// progress; the others wait for it.
+// progress; the others wait for it, and fetch it themselves when that one
+// gave up because its own client went away.
 func (p *pull) download(ctx context.Context, l ocispec.Descriptor, short string) error {
 	s := p.s
 	key := l.Digest.String()
@@ -453,13 +480,7 @@ func (p *pull) download(ctx context.Context, l ocispec.Descriptor, short string)
 		s.flights.m = map[string]*flight{}
 	}
 	if f, ok := s.flights.m[key]; ok {
-		f.users++
 		s.flights.mu.Unlock()
-		defer func() {
-			s.flights.mu.Lock()
-			f.users--
-			s.flights.mu.Unlock()
-		}()
 		p.report(Progress{ID: short, Status: "Waiting"})
 		select {
 		case <-f.done:
@@ -467,21 +488,32 @@ func (p *pull) download(ctx context.Context, l ocispec.Descriptor, short string)
 			return ctx.Err()
 		}
 		if f.err != nil {
+			if (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
+				return p.download(ctx, l, short)
+			}
 			return f.err
 		}
 		if _, err := s.content.Info(ctx, l.Digest); err != nil {
-			return p.download(ctx, l, short) // the fetcher's pull failed and removed it
+			return p.download(ctx, l, short)
 		}
 		p.report(Progress{ID: short, Status: "Download complete"})
 		return nil
 	}
-	f := &flight{done: make(chan struct{}), users: 1}
+	f := &flight{done: make(chan struct{})}
 	s.flights.m[key] = f
 	s.flights.mu.Unlock()
+	// Another pull may have fetched it between our look and now.
+	if _, err := s.content.Info(ctx, l.Digest); err == nil {
+		s.flights.mu.Lock()
+		delete(s.flights.m, key)
+		s.flights.mu.Unlock()
+		close(f.done)
+		p.report(Progress{ID: short, Status: "Download complete"})
+		return nil
+	}
 	f.err = p.fetch(ctx, l, short)
 	s.flights.mu.Lock()
 	delete(s.flights.m, key)
-	f.users--
 	s.flights.mu.Unlock()
 	close(f.done)
 	return f.err
@@ -553,8 +585,18 @@ func shortDigest(d digest.Digest) string {
 func (p *pull) layers(ctx context.Context, descs []ocispec.Descriptor, diffIDs []digest.Digest) ([]layer, error) {
 	s := p.s
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	var wg sync.WaitGroup
+	defer func() {
+		cancel() // downloads stop when an unpack failed
+		wg.Wait()
+	}()
 	n := len(descs)
+	var keys []string
+	for i, l := range descs {
+		keys = append(keys, l.Digest.String(), identity.ChainID(diffIDs[:i+1]).String())
+	}
+	s.hold(keys)
+	p.held = append(p.held, keys...)
 	out := make([]layer, n)
 	need := make([]bool, n)     // the blob must be fetched
 	unpacked := make([]bool, n) // the snapshot exists already
@@ -579,7 +621,6 @@ func (p *pull) layers(ctx context.Context, descs []ocispec.Descriptor, diffIDs [
 		}
 	}
 	sem := make(chan struct{}, parallelDownloads)
-	var wg sync.WaitGroup
 	for i, l := range descs {
 		if !need[i] {
 			continue
@@ -598,8 +639,6 @@ func (p *pull) layers(ctx context.Context, descs []ocispec.Descriptor, diffIDs [
 			ready[i] <- err
 		}()
 	}
-	defer wg.Wait()
-
 	parent := ""
 	for i, l := range descs {
 		var err error
