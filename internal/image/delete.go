@@ -230,7 +230,8 @@ func (s *Store) release(ctx context.Context, id string, rec record) []image.Dele
 	var items []image.DeleteResponse
 	for i := len(rec.Layers) - 1; i >= 0; i-- {
 		l := rec.Layers[i]
-		if !usedChains[l.ChainID] {
+		// What a pull under way holds stays: it is about to be used.
+		if !usedChains[l.ChainID] && !s.held(l.ChainID.String()) {
 			err := s.sn.Remove(ctx, l.ChainID.String())
 			switch {
 			case err == nil:
@@ -240,7 +241,7 @@ func (s *Store) release(ctx context.Context, id string, rec record) []image.Dele
 				// that container is removed.
 			}
 		}
-		if !usedBlobs[l.Blob] {
+		if !usedBlobs[l.Blob] && !s.held(l.Blob.String()) {
 			_ = s.content.Delete(ctx, l.Blob)
 		}
 	}

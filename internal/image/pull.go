@@ -460,6 +460,13 @@ func (s *Store) unhold(keys []string) {
 	}
 }
 
+// held reports whether a pull under way uses key.
+func (s *Store) held(key string) bool {
+	s.flights.mu.Lock()
+	defer s.flights.mu.Unlock()
+	return s.flights.holds[key] > 0
+}
+
 // heldByOthers reports whether a pull besides the caller (which holds
 // key too) uses key.
 func (s *Store) heldByOthers(key string) bool {
