@@ -117,6 +117,8 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		if err := proc.send(syncMsg{Type: msgConfig, Config: cfg}); err != nil {
 			return kill(err)
 		}
+	} else if _, err := proc.sock.Write([]byte{nsexec.ExecGo}); err != nil {
+		return kill(fmt.Errorf("exec: release the C stage: %w", err))
 	}
 	// The socket closes at execve: EOF is success, a message is a failure.
 	if m, err := proc.recv(); !errors.Is(err, io.EOF) {

@@ -366,6 +366,15 @@ static const char *look_path(struct exec_cfg *c)
 
 void exec_process(struct exec_cfg *c)
 {
+	// Wait until the parent knows our pid (ExecGo): an error reported
+	// before the pid line would leave this process to be reaped by
+	// whoever inherits it, charged to the container's pids cgroup.
+	char go;
+	ssize_t n;
+	while ((n = read(c->initfd, &go, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1 || go != EXEC_GO)
+		_exit(1);
 	if (c->argc == 0)
 		failmsg("exec: process args must not be empty");
 	// No descriptor of the runtime's may reach the container

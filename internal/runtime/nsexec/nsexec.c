@@ -299,7 +299,7 @@ __attribute__((constructor)) static void berth_nsexec(void)
 		snprintf(line, sizeof(line), "{\"type\":\"pid\",\"pid\":%d}\n", getpid());
 		write_full(initfd, line, strlen(line));
 		if (ex.on)
-			exec_process(&ex);
+			ex.initfd = initfd, exec_process(&ex);
 		free(buf);
 		return;
 	}
@@ -323,7 +323,7 @@ __attribute__((constructor)) static void berth_nsexec(void)
 			close(cgv2fd);
 			close(cgv2procs);
 			if (ex.on)
-				exec_process(&ex);
+				ex.initfd = initfd, exec_process(&ex);
 			free(buf);
 			return;
 		}
@@ -343,7 +343,7 @@ __attribute__((constructor)) static void berth_nsexec(void)
 			if (cgv2procs >= 0)
 				close(cgv2procs);
 			if (ex.on)
-				exec_process(&ex);
+				ex.initfd = initfd, exec_process(&ex);
 			free(buf);
 			return;
 		}

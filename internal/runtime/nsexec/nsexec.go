@@ -20,6 +20,11 @@ const EnvInitPipe = "_BERTH_INITPIPE"
 // uid_map and gid_map.
 const UsermapAck = 'A'
 
+// ExecGo is the byte the parent writes, with Exec set, once it has read the
+// pid line: the C stage sets up the process only then, so a failure always
+// reaches a parent that can kill and reap it.
+const ExecGo = 'G'
+
 // Join is a namespace to enter by path.
 type Join struct {
 	Type string // user, mnt, pid, net, ipc, uts, cgroup, time
@@ -41,7 +46,8 @@ type Join struct {
 // C stage also sets up the process and execs it, so no Go runtime starts in
 // the container (see exec.c); these entries follow, in this order:
 //
-//	exec=1                          the C stage execs the process
+//	exec=1                          the C stage execs the process, after the
+//	                                parent's ExecGo byte (sent once it knows the pid)
 //	keepfds=<n>                     descriptors below n cross the execve
 //	nnp=0|1                         no_new_privs
 //	seccomp=<flags>:<hex BPF>       the compiled filter (8 bytes per instruction)

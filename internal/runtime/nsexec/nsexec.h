@@ -8,8 +8,13 @@
 #define EXEC_MAX_RLIMITS 32
 
 // exec_cfg is the bootstrap's exec part (see Exec in nsexec.go).
+// EXEC_GO is the byte the parent sends once it has read the pid line
+// (nsexec.ExecGo).
+#define EXEC_GO 'G'
+
 struct exec_cfg {
 	int on;
+	int initfd;
 	int keepfds;
 	int nnp;
 	const char *seccomp; // "<flags>:<hex>", or NULL
