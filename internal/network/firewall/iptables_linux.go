@@ -71,8 +71,9 @@ var jumps = []struct {
 }
 
 type ipt struct {
-	netns string
-	ipt   *iptables.IPTables
+	netns   string
+	ipt     *iptables.IPTables
+	restore string // the matching iptables-restore, "" if there is none
 
 	mu sync.Mutex
 	// refs counts the Ports using each port rule: two ports can share the
@@ -91,6 +92,11 @@ func newIPTables(ctx context.Context, opts Options) (Backend, error) {
 		path, err := exec.LookPath(bin)
 		if err != nil {
 			return fmt.Errorf("firewall: iptables: %v: %w", err, errdefs.ErrUnavailable)
+		}
+		// iptables-restore of the same flavour applies several rules in
+		// one run (each run of the binary costs milliseconds).
+		if r, err := exec.LookPath(path + "-restore"); err == nil {
+			b.restore = r
 		}
 		t, err := iptables.New(iptables.IPFamily(iptables.ProtocolIPv4), iptables.Timeout(10), iptables.Path(path))
 		if err != nil {
@@ -306,25 +312,40 @@ func (b *ipt) AddPort(ctx context.Context, p Port) error {
 	defer b.mu.Unlock()
 	return inNetNS(b.netns, func() error {
 		rs := portRules(p)
-		for i, r := range rs {
-			err := b.ipt.AppendUnique(r.table, r.chain, r.spec...)
-			if err != nil && i == 0 {
-				// berth's chains gone (flushed by hand)? Make them
+		var missing []rule
+		rebuilt := false
+		for _, r := range rs {
+			if b.refs[r.key()] > 0 {
+				continue // ours, shared with another port
+			}
+			ok, err := b.ipt.Exists(r.table, r.chain, r.spec...)
+			if err != nil && !rebuilt {
+				// berth's chains gone (deleted by hand)? Make them
 				// again, once.
+				rebuilt = true
 				if berr := b.ensureBase(); berr != nil {
 					return berr
 				}
-				err = b.ipt.AppendUnique(r.table, r.chain, r.spec...)
+				ok, err = b.ipt.Exists(r.table, r.chain, r.spec...)
 			}
 			if err != nil {
-				// Undo what this call added.
-				for _, u := range rs[:i] {
-					if b.refs[u.key()] == 0 {
-						_ = b.ipt.DeleteIfExists(u.table, u.chain, u.spec...)
-					}
-				}
 				return sysErr(err)
 			}
+			if !ok {
+				missing = append(missing, r)
+			}
+		}
+		err := b.apply("-A", missing)
+		if err != nil && !rebuilt {
+			// iptables -C says "no" for a rule in a missing chain:
+			// the chains may be what is missing.
+			if berr := b.ensureBase(); berr != nil {
+				return berr
+			}
+			err = b.apply("-A", missing)
+		}
+		if err != nil {
+			return err
 		}
 		for _, r := range rs {
 			b.refs[r.key()]++
@@ -340,6 +361,7 @@ func (b *ipt) RemovePort(ctx context.Context, p Port) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return inNetNS(b.netns, func() error {
+		var gone []rule
 		for _, r := range portRules(p) {
 			k := r.key()
 			if b.refs[k] > 1 {
@@ -347,12 +369,84 @@ func (b *ipt) RemovePort(ctx context.Context, p Port) error {
 				continue
 			}
 			delete(b.refs, k)
+			gone = append(gone, r)
+		}
+		// One iptables-restore deletes them all when they are all there
+		// (the usual case); otherwise each is deleted if present.
+		if len(gone) > 1 && b.restore != "" && b.restoreRun("-D", gone) == nil {
+			return nil
+		}
+		for _, r := range gone {
 			if err := b.deleteIfExists(r); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// apply runs op (-A or -D) for rs, all or none: in one iptables-restore
+// transaction when there is one, else rule by rule, undoing on failure.
+func (b *ipt) apply(op string, rs []rule) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	if len(rs) > 1 && b.restore != "" {
+		err := b.restoreRun(op, rs)
+		if err != nil && op == "-A" {
+			// iptables-legacy commits table by table: take back what
+			// a partial run added.
+			for _, r := range rs {
+				_ = b.deleteIfExists(r)
+			}
+		}
+		return err
+	}
+	for i, r := range rs {
+		var err error
+		if op == "-A" {
+			err = b.ipt.Append(r.table, r.chain, r.spec...)
+		} else {
+			err = b.ipt.Delete(r.table, r.chain, r.spec...)
+		}
+		if err != nil {
+			if op == "-A" {
+				for _, u := range rs[:i] {
+					_ = b.ipt.Delete(u.table, u.chain, u.spec...)
+				}
+			}
+			return sysErr(err)
+		}
+	}
+	return nil
+}
+
+// restoreRun applies op for rs with one iptables-restore --noflush, which
+// commits each table's changes atomically.
+func (b *ipt) restoreRun(op string, rs []rule) error {
+	var in strings.Builder
+	for _, table := range []string{"nat", "filter"} {
+		n := 0
+		for _, r := range rs {
+			if r.table != table {
+				continue
+			}
+			if n == 0 {
+				fmt.Fprintf(&in, "*%s\n", table)
+			}
+			n++
+			fmt.Fprintf(&in, "%s %s %s\n", op, r.chain, strings.Join(r.spec, " "))
+		}
+		if n > 0 {
+			in.WriteString("COMMIT\n")
+		}
+	}
+	cmd := exec.Command(b.restore, "--noflush", "--wait")
+	cmd.Stdin = strings.NewReader(in.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return sysErr(fmt.Errorf("%s: %v: %s", b.restore, err, strings.TrimSpace(string(out))))
+	}
+	return nil
 }
 
 func (b *ipt) Close(ctx context.Context) error {

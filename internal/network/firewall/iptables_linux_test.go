@@ -248,6 +248,21 @@ func TestIPTablesSharedPortRules(t *testing.T) {
 	if err := fw.RemovePort(ctx, p3); err != nil {
 		t.Fatal(err)
 	}
+	// berth's filter chain deleted by hand: the next AddPort makes it
+	// again and succeeds.
+	nsRun(t, tp.host, "iptables", "-F", "BERTH")
+	nsRun(t, tp.host, "iptables", "-X", "BERTH")
+	p4 := p1
+	p4.HostPort, p4.ContainerPort = 5304, 54
+	if err := fw.AddPort(ctx, p4); err != nil {
+		t.Fatalf("AddPort after BERTH was deleted: %v", err)
+	}
+	if !hasLine(ruleset(t, tp.host), "-A BERTH -d 10.97.0.2/32 ! -i brC -o brC -p udp -m udp --dport 54 -j ACCEPT") {
+		t.Errorf("accept rule not made again:\n%s", strings.Join(ruleset(t, tp.host), "\n"))
+	}
+	if err := fw.RemovePort(ctx, p4); err != nil {
+		t.Fatal(err)
+	}
 	if err := fw.RemovePort(ctx, p2); err != nil {
 		t.Fatal(err)
 	}
