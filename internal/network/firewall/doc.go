@@ -3,9 +3,11 @@
 // Backend:
 //
 //   - "iptables" (the default) drives the iptables binary through
-//     github.com/coreos/go-iptables, so it works both with iptables-legacy and
-//     with iptables-nft (Debian 12's default). berth's rules live in chains of
-//     its own and are hooked into the built-in chains by single jump rules:
+//     github.com/coreos/go-iptables (and the iptables-restore of the same
+//     flavour to apply a port's rules in one run), so it works both with
+//     iptables-legacy and with iptables-nft (Debian 12's default); tests run
+//     both. berth's rules live in chains of its own and are hooked into the
+//     built-in chains by single jump rules:
 //
 //     filter FORWARD      -j BERTH-FORWARD          (inserted at position 1)
 //     filter BERTH-FORWARD: -j BERTH-USER, -j BERTH-ISOLATION-STAGE-1, then per
