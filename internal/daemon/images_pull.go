@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/distribution/reference"
+	units "github.com/docker/go-units"
 	eventtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/jsonstream"
 	registrytypes "github.com/moby/moby/api/types/registry"
@@ -48,7 +49,21 @@ func registryAuth(a registrytypes.AuthConfig) registry.Auth {
 // streamMessage is one line of docker's JSON progress stream.
 type streamMessage struct {
 	jsonstream.Message
-	ErrorMessage string `json:"error,omitempty"`
+	// ProgressMessage is the bar dockerd renders for clients that do not
+	// draw progressDetail themselves.
+	ProgressMessage string `json:"progress,omitempty"`
+	ErrorMessage    string `json:"error,omitempty"`
+}
+
+// progressBar renders current/total as dockerd does:
+// [=====>      ]  69.21kB/4.211MB.
+func progressBar(current, total int64) string {
+	if total <= 0 || current < 0 {
+		return ""
+	}
+	n := int(float64(min(current, total)) / float64(total) * 50)
+	return "[" + strings.Repeat("=", n) + ">" + strings.Repeat(" ", 50-n) + "] " +
+		fmt.Sprintf("%8v/%v", units.HumanSize(float64(current)), units.HumanSize(float64(total)))
 }
 
 // progressStream writes docker's progress messages, one JSON object each,
@@ -66,8 +81,12 @@ func newProgressStream(w io.Writer) *progressStream {
 func (p *progressStream) write(m jsonstream.Message) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	sm := streamMessage{Message: m}
+	if m.Progress != nil {
+		sm.ProgressMessage = progressBar(m.Progress.Current, m.Progress.Total)
+	}
 	if p.err == nil {
-		p.err = p.enc.Encode(streamMessage{Message: m})
+		p.err = p.enc.Encode(sm)
 	}
 }
 
@@ -76,7 +95,7 @@ func (p *progressStream) progress(ev image.Progress) {
 	if ev.Total > 0 || ev.Current > 0 {
 		m.Progress = &jsonstream.Progress{Current: ev.Current, Total: ev.Total}
 	}
-	if ev.ID == "" {
+	if ev.ID == "" || strings.HasPrefix(ev.Status, "Pulling from ") {
 		m.Progress = nil
 	}
 	p.write(m)
@@ -240,7 +259,7 @@ func (d *Daemon) PushImage(ctx context.Context, name, tag string, auth registryt
 			}
 		}
 	} else {
-		return errdefs.New(errdefs.ErrNotFound, "An image does not exist locally with the tag: "+reference.FamiliarString(refs[0]))
+		return errdefs.New(errdefs.ErrNotFound, "An image does not exist locally with the tag: "+reference.FamiliarName(named))
 	}
 	rc, err := d.registryClient()
 	if err != nil {

@@ -260,9 +260,19 @@ func (p *pull) run(ctx context.Context, ref reference.Named, plat ocispec.Platfo
 	}
 	id := man.Config.Digest.String()
 
-	layers, err := p.layers(ctx, man.Layers, img.RootFS.DiffIDs)
-	if err != nil {
-		return PullResult{}, err
+	var keys []string
+	for i, l := range man.Layers {
+		keys = append(keys, l.Digest.String(), identity.ChainID(img.RootFS.DiffIDs[:i+1]).String())
+	}
+	s.hold(keys)
+	p.held = append(p.held, keys...)
+	// An image the store has whole, from these very blobs, is not
+	// fetched again (dockerd says nothing about its layers then either).
+	layers, complete := s.completeLayers(ctx, id, man.Layers)
+	if !complete {
+		if layers, err = p.layers(ctx, man.Layers, img.RootFS.DiffIDs); err != nil {
+			return PullResult{}, err
+		}
 	}
 	for _, b := range []struct {
 		data []byte
@@ -598,12 +608,6 @@ func (p *pull) layers(ctx context.Context, descs []ocispec.Descriptor, diffIDs [
 		wg.Wait()
 	}()
 	n := len(descs)
-	var keys []string
-	for i, l := range descs {
-		keys = append(keys, l.Digest.String(), identity.ChainID(diffIDs[:i+1]).String())
-	}
-	s.hold(keys)
-	p.held = append(p.held, keys...)
 	out := make([]layer, n)
 	need := make([]bool, n)     // the blob must be fetched
 	unpacked := make([]bool, n) // the snapshot exists already
@@ -676,6 +680,35 @@ func (p *pull) layers(ctx context.Context, descs []ocispec.Descriptor, diffIDs [
 		parent = out[i].ChainID.String()
 	}
 	return out, nil
+}
+
+// completeLayers returns the layers of image id when the store has its
+// record, every blob (the same ones descs names) and its top snapshot.
+func (s *Store) completeLayers(ctx context.Context, id string, descs []ocispec.Descriptor) ([]layer, bool) {
+	var rec record
+	var ok bool
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		rec, ok, err = getRecord(tx, id)
+		return err
+	})
+	if !ok || len(rec.Layers) != len(descs) {
+		return nil, false
+	}
+	for i, l := range rec.Layers {
+		if l.Blob != descs[i].Digest {
+			return nil, false
+		}
+		if _, err := s.content.Info(ctx, l.Blob); err != nil {
+			return nil, false
+		}
+	}
+	if top := rec.chainID(); top != "" {
+		if _, err := s.sn.Stat(ctx, top); err != nil {
+			return nil, false
+		}
+	}
+	return rec.Layers, true
 }
 
 // layerSize is the uncompressed size a record gives the layer chain, or

@@ -80,8 +80,14 @@ func (s *Store) Push(ctx context.Context, ref reference.NamedTagged, p Pusher, o
 			opts.Progress(ev)
 		}
 	}
-	for _, d := range man.Layers {
-		report(Progress{ID: shortDigest(d.Digest), Status: "Preparing"})
+	// Progress names a layer by its diff ID, as dockerd's push does.
+	ids := make([]string, len(man.Layers))
+	for i, d := range man.Layers {
+		ids[i] = shortDigest(d.Digest)
+		if i < len(l.rec.Layers) && l.rec.Layers[i].Blob == d.Digest {
+			ids[i] = shortDigest(l.rec.Layers[i].DiffID)
+		}
+		report(Progress{ID: ids[i], Status: "Preparing"})
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -99,7 +105,7 @@ func (s *Store) Push(ctx context.Context, ref reference.NamedTagged, p Pusher, o
 				return
 			}
 			defer func() { <-sem }()
-			errs[i] = s.pushBlob(ctx, p, d, opts.MountFrom, report)
+			errs[i] = s.pushBlob(ctx, p, d, ids[i], opts.MountFrom, report)
 			if errs[i] != nil {
 				cancel()
 			}
@@ -116,7 +122,7 @@ func (s *Store) Push(ctx context.Context, ref reference.NamedTagged, p Pusher, o
 			return PushResult{}, err
 		}
 	}
-	if err := s.pushBlob(ctx, p, man.Config, opts.MountFrom, nil); err != nil {
+	if err := s.pushBlob(ctx, p, man.Config, "", opts.MountFrom, nil); err != nil {
 		return PushResult{}, err
 	}
 	dgst, err := p.PutManifest(ctx, ref.Tag(), mediaType, manifest)
@@ -203,8 +209,7 @@ func (s *Store) blobMediaType(ctx context.Context, d digest.Digest) (string, err
 	return registry.MediaTypeDockerLayerTar, nil
 }
 
-func (s *Store) pushBlob(ctx context.Context, p Pusher, d ocispec.Descriptor, mountFrom []string, report func(Progress)) error {
-	short := shortDigest(d.Digest)
+func (s *Store) pushBlob(ctx context.Context, p Pusher, d ocispec.Descriptor, short string, mountFrom []string, report func(Progress)) error {
 	if report == nil {
 		report = func(Progress) {}
 	}

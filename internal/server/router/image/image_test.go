@@ -145,10 +145,11 @@ func TestRoutes(t *testing.T) {
 		{"pull missing", "POST", "/images/create?fromImage=missing", "", 404, "pull missing   ", `{"message":"manifest for missing:latest not found: manifest unknown: manifest unknown"}`},
 		{"pull fails mid-stream", "POST", "/images/create?fromImage=broken", "", 200, "pull broken   ", `{"errorDetail":{"message":"blob digest mismatch"},"error":"blob digest mismatch"}`},
 		{"push", "POST", "/images/a/b/push?tag=1", "", 200, "push a/b 1 ", `size: 1`},
+		{"push without X-Registry-Auth", "POST", "/images/a/b/push?tag=1&noauth=1", "", 400, "", `Bad parameters and missing X-Registry-Auth`},
 		{"login", "POST", "/auth", `{"username":"u","password":"right","serveraddress":"h"}`, 200, "auth h u", `{"Status":"Login Succeeded"}`},
 		{"login refused", "POST", "/auth", `{"username":"u","password":"wrong","serveraddress":"h"}`, 401, "auth h u", `failed with status: 401 Unauthorized`},
 		{"login bad body", "POST", "/auth", `{`, 400, "", `invalid JSON body`},
-		{"search", "GET", "/images/search?term=busybox", "", 503, "", `no registry search index is reachable`},
+		{"search", "GET", "/images/search?term=busybox", "", 500, "", `no registry search index is reachable`},
 		{"url import", "POST", "/images/create?fromSrc=http://x/y.tar", "", 501, "", "not implemented"},
 		{"neither", "POST", "/images/create", "", 400, "", "fromImage or fromSrc"},
 		{"save several", "GET", "/images/get?names=a&names=b/c:1", "", 200, "save a b/c:1", "TAR"},
@@ -166,7 +167,11 @@ func TestRoutes(t *testing.T) {
 			b := &fakeBackend{}
 			h := server.New(server.Config{Version: "test"}, New(b)).Handler()
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(c.method, c.path, strings.NewReader(c.body)))
+			req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+			if strings.Contains(c.path, "/push") && !strings.Contains(c.path, "noauth=1") {
+				req.Header.Set("X-Registry-Auth", "e30=")
+			}
+			h.ServeHTTP(rec, req)
 			if rec.Code != c.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, c.status, rec.Body)
 			}

@@ -98,6 +98,11 @@ func (s *Router) pull(ctx context.Context, w http.ResponseWriter, r *http.Reques
 
 // push is POST /images/{name}/push?tag=.
 func (s *Router) push(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) error {
+	if r.Header.Get(registry.AuthHeader) == "" {
+		// dockerd insists on the header for a push (clients send "{}"
+		// encoded when they have no credentials).
+		return errdefs.New(errdefs.ErrInvalidParameter, "Bad parameters and missing X-Registry-Auth: EOF")
+	}
 	auth, err := decodeAuth(r.Header.Get(registry.AuthHeader))
 	if err != nil {
 		return err
@@ -133,5 +138,7 @@ func (s *Router) search(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if term == "" {
 		return errdefs.New(errdefs.ErrInvalidParameter, "search term must not be empty")
 	}
-	return errdefs.New(errdefs.ErrUnavailable, "Unexpected status code 503: no registry search index is reachable from this berth daemon (it keeps none and queries none); search your registry's catalogue or web interface instead")
+	// dockerd answers 500 with the index's dial error when none is
+	// reachable.
+	return errdefs.New(errdefs.ErrSystem, "no registry search index is reachable: berthd keeps none and queries none for "+term+"; search your registry's catalogue or web interface instead")
 }
