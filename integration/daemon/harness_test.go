@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -86,13 +87,16 @@ func newDaemon(t *testing.T) *daemon {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	var r [3]byte
 	rand.Read(r[:])
-	return &daemon{
+	d := &daemon{
 		t: t, bin: berthdBinary(t), dir: dir,
 		DataRoot: filepath.Join(dir, "data"), ExecRoot: filepath.Join(dir, "exec"),
 		Sock:   filepath.Join(dir, "berth.sock"),
 		Bridge: fmt.Sprintf("bt%x", r[:]),
 		Bip:    fmt.Sprintf("10.%d.%d.1/24", 100+int(r[0])%150, r[1]),
 	}
+	// Registered first, so it runs last (after the daemon's stop).
+	t.Cleanup(d.hostCleanup)
+	return d
 }
 
 func (d *daemon) args(extra ...string) []string {
@@ -162,8 +166,29 @@ func (d *daemon) kill() {
 	}
 	d.cmd.Process.Kill()
 	<-d.exited
-	// A killed berthd leaves its default bridge (no clean shutdown).
+}
+
+// hostCleanup runs after every other cleanup of the test: a berthd that
+// was killed (no clean shutdown) leaves its default bridge and its
+// namespace mounts (the ready pool's), which go now.
+func (d *daemon) hostCleanup() {
+	if d.cmd != nil {
+		select {
+		case <-d.exited:
+		default:
+			return // still running: not ours to undo
+		}
+	}
 	exec.Command("ip", "link", "del", d.Bridge).Run()
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, l := range strings.Split(string(mi), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], d.ExecRoot+"/netns/") {
+			syscall.Unmount(f[4], syscall.MNT_DETACH)
+		}
+	}
+	// (an exec root elsewhere than d.dir was removed before, which the
+	// mounts may have stopped)
+	os.RemoveAll(d.ExecRoot)
 }
 
 // http returns a client that dials the daemon's socket.

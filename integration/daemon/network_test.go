@@ -635,6 +635,7 @@ func TestNetworkEventsPruneLinks(t *testing.T) {
 	}
 
 	d.mustDocker("network", "create", "unused")
+	d.dockerFails("user specified IP address is supported only when connecting to networks with user configured subnets", "create", "--network", "unused", "--ip", "172.30.0.5", "busybox")
 	d.mustDocker("system", "prune", "-f")
 	if out := d.mustDocker("network", "ls", "--format", "{{.Name}}"); strings.Contains(out, "unused") {
 		t.Fatalf("system prune left the network: %s", out)

@@ -260,6 +260,9 @@ func checkEndpointConfig(n *network.Network, es *ntypes.EndpointSettings) error 
 		if !n.UserDefined() {
 			return errdefs.New(errdefs.ErrInvalidParameter, "user specified IP address is supported on user defined networks only")
 		}
+		if !n.UserSubnet && (n.Driver == network.DriverBridge || n.Driver == network.DriverMacvlan || n.Driver == network.DriverIPvlan) {
+			return errdefs.New(errdefs.ErrInvalidParameter, "user specified IP address is supported only when connecting to networks with user configured subnets")
+		}
 		if !ip.Is4() || !n.Subnet.Contains(ip) || (n.IPRange.IsValid() && !n.IPRange.Contains(ip)) {
 			return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid endpoint settings:\nno configured subnet or ip-range contain the IP address %s", ip))
 		}

@@ -64,8 +64,10 @@ type Network struct {
 	IPAMDriver string            `json:",omitempty"`
 	IPAMOpts   map[string]string `json:",omitempty"`
 	Subnet     netip.Prefix      `json:",omitzero"`
-	IPRange    netip.Prefix      `json:",omitzero"`
-	Gateway    netip.Addr        `json:",omitzero"`
+	// UserSubnet: the subnet was given at create (--ip needs one).
+	UserSubnet bool         `json:",omitempty"`
+	IPRange    netip.Prefix `json:",omitzero"`
+	Gateway    netip.Addr   `json:",omitzero"`
 	// V6Config keeps IPv6 IPAM configs as given (no IPv6 addressing yet).
 	V6Config []V6Config `json:",omitempty"`
 	Bridge   string     `json:",omitempty"` // bridge driver: the host bridge
@@ -567,7 +569,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Network, erro
 		}
 	}
 	if v4 != nil {
-		n.Subnet, n.IPRange, n.Gateway = v4.Subnet, v4.IPRange, v4.Gateway
+		n.Subnet, n.IPRange, n.Gateway, n.UserSubnet = v4.Subnet, v4.IPRange, v4.Gateway, true
 		if n.Subnet.Masked() != n.Subnet {
 			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid subnet %s : it must be %s", n.Subnet, n.Subnet.Masked()))
 		}
