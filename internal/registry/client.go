@@ -379,9 +379,12 @@ func (s *session) do(ctx context.Context, req *http.Request) (*http.Response, er
 	s.c.setUA(req)
 	switch {
 	case s.basic:
-		if s.auth.Username != "" || s.auth.Password != "" {
-			req.SetBasicAuth(s.auth.Username, s.auth.Password)
+		if s.auth.Username == "" && s.auth.Password == "" {
+			// dockerd's words for a registry that wants a password
+			// it was not given.
+			return nil, errdefs.New(errdefs.ErrUnauthorized, fmt.Sprintf("%s %q: no basic auth credentials", methodName(req.Method), req.URL.Redacted()))
 		}
+		req.SetBasicAuth(s.auth.Username, s.auth.Password)
 	case s.realm != "":
 		tok, err := s.bearer(ctx)
 		if err != nil {
@@ -397,6 +400,14 @@ func (s *session) do(ctx context.Context, req *http.Request) (*http.Response, er
 		return nil, errdefs.New(errdefs.ErrUnavailable, err.Error())
 	}
 	return resp, nil
+}
+
+// methodName is an HTTP method as net/http's errors spell it (Get, Head).
+func methodName(m string) string {
+	if m == "" {
+		return "Get"
+	}
+	return m[:1] + strings.ToLower(m[1:])
 }
 
 // Login checks auth against the registry at host (a domain as a

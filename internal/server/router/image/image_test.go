@@ -146,7 +146,7 @@ func TestRoutes(t *testing.T) {
 		{"pull fails mid-stream", "POST", "/images/create?fromImage=broken", "", 200, "pull broken   ", `{"errorDetail":{"message":"blob digest mismatch"},"error":"blob digest mismatch"}`},
 		{"push", "POST", "/images/a/b/push?tag=1", "", 200, "push a/b 1 ", `size: 1`},
 		{"push without X-Registry-Auth", "POST", "/images/a/b/push?tag=1&noauth=1", "", 400, "", `Bad parameters and missing X-Registry-Auth`},
-		{"login", "POST", "/auth", `{"username":"u","password":"right","serveraddress":"h"}`, 200, "auth h u", `{"Status":"Login Succeeded"}`},
+		{"login", "POST", "/auth", `{"username":"u","password":"right","serveraddress":"h"}`, 200, "auth h u", `{"IdentityToken":"","Status":"Login Succeeded"}`},
 		{"login refused", "POST", "/auth", `{"username":"u","password":"wrong","serveraddress":"h"}`, 401, "auth h u", `failed with status: 401 Unauthorized`},
 		{"login bad body", "POST", "/auth", `{`, 400, "", `invalid JSON body`},
 		{"search", "GET", "/images/search?term=busybox", "", 500, "", `no registry search index is reachable`},

@@ -121,7 +121,11 @@ func (s *Router) auth(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, resp)
+	// dockerd sends IdentityToken even when empty; the API type omits it.
+	return writeJSON(w, struct {
+		IdentityToken string `json:"IdentityToken"`
+		Status        string `json:"Status"`
+	}{resp.IdentityToken, resp.Status})
 }
 
 func writeJSON(w http.ResponseWriter, v any) error {
