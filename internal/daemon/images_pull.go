@@ -161,6 +161,7 @@ func (d *Daemon) PullImage(ctx context.Context, fromImage, tag, platform string,
 	if err != nil {
 		return err
 	}
+	defer rc.Close()
 	repo, err := rc.Repository(ctx, named, registryAuth(auth), false)
 	if err != nil {
 		return registryError(err)
@@ -265,6 +266,7 @@ func (d *Daemon) PushImage(ctx context.Context, name, tag string, auth registryt
 	if err != nil {
 		return err
 	}
+	defer rc.Close()
 	ps := newProgressStream(out)
 	ps.status("The push refers to repository [" + named.Name() + "]")
 	repo, err := rc.Repository(ctx, named, registryAuth(auth), true, mountFrom...)
@@ -307,6 +309,7 @@ func (d *Daemon) AuthLogin(ctx context.Context, cfg registrytypes.AuthConfig) (r
 	if err != nil {
 		return registrytypes.AuthResponse{}, err
 	}
+	defer rc.Close()
 	if err := rc.Login(ctx, host, registryAuth(cfg)); err != nil {
 		if errors.Is(err, errdefs.ErrUnauthorized) {
 			return registrytypes.AuthResponse{}, err

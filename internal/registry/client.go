@@ -100,6 +100,12 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
+// Close drops the client's idle connections.
+func (c *Client) Close() {
+	c.secure.CloseIdleConnections()
+	c.insecure.CloseIdleConnections()
+}
+
 // IsInsecure reports whether host (host[:port]) may be reached over plain
 // http: a loopback address, a listed host or an address in a listed CIDR.
 func (c *Client) IsInsecure(host string) bool {
