@@ -172,9 +172,8 @@ type Manager struct {
 	mu   sync.Mutex
 	nets map[string]*Network // by ID
 	// detaching holds, per container, a channel closed when its
-	// background detach (DetachAllAsync) is done; pending counts them.
+	// background detach (DetachAllAsync) is done.
 	detaching map[string]chan struct{}
-	pending   sync.WaitGroup
 }
 
 // New loads the records under cfg.Root, makes the predefined networks
@@ -609,7 +608,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Network, erro
 // Remove deletes a network with no endpoints. A predefined network is
 // ErrForbidden, one in use ErrForbidden (dockerd's "has active endpoints").
 func (m *Manager) Remove(ctx context.Context, ref string) (*Network, error) {
-	m.pending.Wait() // endpoints of stopped containers on their way out
+	m.waitAllDetaches() // endpoints of stopped containers on their way out
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n, err := m.find(ref)
@@ -743,7 +742,9 @@ func (m *Manager) forgetLocked(ctx context.Context, n *Network, ep *Endpoint) {
 	if n.pool != nil {
 		n.pool.Release(ep.IP, ep.ID)
 	}
-	delete(n.Endpoints, ep.ContainerID)
+	if cur, ok := n.Endpoints[ep.ContainerID]; ok && cur.ID == ep.ID {
+		delete(n.Endpoints, ep.ContainerID)
+	}
 	if err := m.save(n); err != nil {
 		log.G(ctx).Error("saving network record", "network", n.Name, "err", err)
 	}
@@ -776,6 +777,11 @@ func (m *Manager) DetachAllAsync(ctx context.Context, containerID string, after 
 	for _, n := range m.nets {
 		if ep, ok := n.Endpoints[containerID]; ok {
 			eps = append(eps, one{n, ep})
+			// Gone from inspect, list and the in-use checks at once, as
+			// with dockerd; the address stays taken until the link is
+			// gone, and the record is saved then (a crash before that
+			// is what the start-up sweep is for).
+			delete(n.Endpoints, containerID)
 		}
 	}
 	if prev := m.detaching[containerID]; prev != nil {
@@ -785,10 +791,8 @@ func (m *Manager) DetachAllAsync(ctx context.Context, containerID string, after 
 	}
 	done := make(chan struct{})
 	m.detaching[containerID] = done
-	m.pending.Add(1)
 	m.mu.Unlock()
 	go func() {
-		defer m.pending.Done()
 		for _, e := range eps {
 			m.removeLink(ctx, e.n, e.ep)
 		}
@@ -797,14 +801,25 @@ func (m *Manager) DetachAllAsync(ctx context.Context, containerID string, after 
 		}
 		m.mu.Lock()
 		for _, e := range eps {
-			if cur, ok := e.n.Endpoints[containerID]; ok && cur.ID == e.ep.ID {
-				m.forgetLocked(ctx, e.n, e.ep)
-			}
+			m.forgetLocked(ctx, e.n, e.ep)
 		}
 		delete(m.detaching, containerID)
 		close(done)
 		m.mu.Unlock()
 	}()
+}
+
+// waitAllDetaches waits for the background detaches started so far.
+func (m *Manager) waitAllDetaches() {
+	m.mu.Lock()
+	chs := make([]chan struct{}, 0, len(m.detaching))
+	for _, ch := range m.detaching {
+		chs = append(chs, ch)
+	}
+	m.mu.Unlock()
+	for _, ch := range chs {
+		<-ch
+	}
 }
 
 func (m *Manager) waitDetach(containerID string) {
@@ -832,7 +847,7 @@ func (m *Manager) Endpoints(containerID string) map[string]Endpoint {
 // Prune removes the user-defined networks without endpoints that keep
 // accepts, and returns their names.
 func (m *Manager) Prune(ctx context.Context, keep func(*Network) bool) []*Network {
-	m.pending.Wait()
+	m.waitAllDetaches()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []*Network
@@ -871,7 +886,7 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 // again), for a clean stop with nothing running. Networks with endpoints
 // stay as they are (live restore).
 func (m *Manager) Shutdown(ctx context.Context) {
-	m.pending.Wait()
+	m.waitAllDetaches()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, n := range m.nets {

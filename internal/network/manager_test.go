@@ -6,22 +6,31 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-engine/berth/internal/errdefs"
 )
 
 // fakeLinks records nothing and always succeeds: the manager's rules are
 // tested without the kernel.
-type fakeLinks struct{ ipvlan error }
+type fakeLinks struct {
+	ipvlan error
+	hold   chan struct{} // when set, DeleteLink waits for it to close
+}
 
 func (fakeLinks) EnsureBridge(string, netip.Prefix, int) error { return nil }
-func (fakeLinks) DeleteLink(string) error                      { return nil }
-func (fakeLinks) LinkExists(name string) bool                  { return name == "dummy0" }
-func (fakeLinks) AddVeth(string, string, Iface) error          { return nil }
-func (fakeLinks) AddMacvlan(string, Iface) error               { return nil }
-func (fakeLinks) AddIPvlan(string, Iface) error                { return nil }
-func (fakeLinks) RemoveInside(string, string) error            { return nil }
-func (f fakeLinks) IPvlanSupported() error                     { return f.ipvlan }
+func (f fakeLinks) DeleteLink(string) error {
+	if f.hold != nil {
+		<-f.hold
+	}
+	return nil
+}
+func (fakeLinks) LinkExists(name string) bool         { return name == "dummy0" }
+func (fakeLinks) AddVeth(string, string, Iface) error { return nil }
+func (fakeLinks) AddMacvlan(string, Iface) error      { return nil }
+func (fakeLinks) AddIPvlan(string, Iface) error       { return nil }
+func (fakeLinks) RemoveInside(string, string) error   { return nil }
+func (f fakeLinks) IPvlanSupported() error            { return f.ipvlan }
 
 func newTestManager(t *testing.T, routes ...string) *Manager {
 	t.Helper()
@@ -124,5 +133,44 @@ func TestAttachPersists(t *testing.T) {
 	m2.Sweep(ctx, func(id string) bool { return id == "c2" })
 	if eps := m2.Endpoints("c1"); len(eps) != 0 {
 		t.Fatalf("sweep left c1: %v", eps)
+	}
+}
+
+func TestDetachAllAsync(t *testing.T) {
+	hold := make(chan struct{})
+	ctx := context.Background()
+	m, err := New(ctx, Config{Root: t.TempDir(), Bridge: "tb0", Links: fakeLinks{hold: hold}, Bip: netip.MustParsePrefix("10.9.0.1/29")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, _, err := m.Attach(ctx, "bridge", AttachOpts{ContainerID: "c1", ContainerName: "one", IfName: "eth0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := make(chan struct{})
+	m.DetachAllAsync(ctx, "c1", func() { close(deleted) })
+	if eps := m.Endpoints("c1"); len(eps) != 0 {
+		t.Fatalf("endpoint still listed: %v", eps)
+	}
+	// While the link is being deleted, its address is not given out.
+	ep2, _, err := m.Attach(ctx, "bridge", AttachOpts{ContainerID: "c2", ContainerName: "two", IfName: "eth0"})
+	if err != nil || ep2.IP == ep.IP {
+		t.Fatalf("second attach: %v %v (first had %v)", ep2.IP, err, ep.IP)
+	}
+	// The same container's next attach waits for the detach.
+	again := make(chan error, 1)
+	go func() {
+		_, _, err := m.Attach(ctx, "bridge", AttachOpts{ContainerID: "c1", ContainerName: "one", IfName: "eth0"})
+		again <- err
+	}()
+	select {
+	case err := <-again:
+		t.Fatalf("re-attach did not wait: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(hold)
+	<-deleted
+	if err := <-again; err != nil {
+		t.Fatal(err)
 	}
 }
