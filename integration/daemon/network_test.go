@@ -394,6 +394,11 @@ func TestNetworkUserDefined(t *testing.T) {
 	for _, name := range []string{"web", "www"} {
 		d.mustDocker("exec", "cli", "ping", "-c1", "-W1", name)
 	}
+	// a rename is answered at once (the old name is not checked: that
+	// query would be forwarded to the host's resolver)
+	d.mustDocker("rename", "web", "web2")
+	d.mustDocker("exec", "cli", "ping", "-c1", "-W1", "web2")
+	d.mustDocker("rename", "web2", "web")
 	var ci struct {
 		NetworkSettings struct {
 			Networks map[string]struct {

@@ -1001,6 +1001,7 @@ func (d *Daemon) ContainerRename(ctx context.Context, idOrName, newName string) 
 	if err := d.containers.Rename(c, newName); err != nil {
 		return classify(err)
 	}
+	d.renameEndpoints(c)
 	d.LogContainerEvent(c, eventtypes.ActionRename, map[string]string{"oldName": oldName})
 	return nil
 }

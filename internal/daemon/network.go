@@ -725,3 +725,24 @@ func (d *Daemon) networkInfo(info *system.Info) {
 		info.Warnings = append(info.Warnings, "WARNING: iptables is disabled: berth adds no firewall rules (no masquerade, no published ports through DNAT)")
 	}
 }
+
+// renameEndpoints makes the embedded DNS answer a renamed container's new
+// name, and its inspect's DNSNames say so.
+func (d *Daemon) renameEndpoints(c *container.Container) {
+	if d.net == nil || d.net.mgr == nil {
+		return
+	}
+	c.Lock()
+	defer c.Unlock()
+	name := strings.TrimPrefix(c.Name, "/")
+	d.net.mgr.Rename(c.ID, name)
+	if c.NetworkSettings == nil {
+		return
+	}
+	for _, es := range c.NetworkSettings.Networks {
+		if es != nil && len(es.DNSNames) > 0 {
+			es.DNSNames[0] = name
+		}
+	}
+	_ = d.containers.Save(c)
+}

@@ -831,6 +831,22 @@ func (m *Manager) waitDetach(containerID string) {
 	}
 }
 
+// Rename gives the container's endpoints its new name (DNS answers it).
+func (m *Manager) Rename(containerID, name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, n := range m.nets {
+		ep, ok := n.Endpoints[containerID]
+		if !ok {
+			continue
+		}
+		if len(ep.DNSNames) > 0 && ep.DNSNames[0] == ep.ContainerName {
+			ep.DNSNames[0] = name
+		}
+		ep.ContainerName = name
+	}
+}
+
 // Endpoints returns the container's endpoints by network ID.
 func (m *Manager) Endpoints(containerID string) map[string]Endpoint {
 	m.mu.Lock()
