@@ -32,7 +32,7 @@ type regFake struct {
 type streamResp struct{ io.ReadCloser }
 
 func (streamResp) JSONMessages(context.Context) iter.Seq2[jsonstream.Message, error] { return nil }
-func (streamResp) Wait(context.Context) error                                         { return nil }
+func (streamResp) Wait(context.Context) error                                        { return nil }
 
 func (f *regFake) ImagePull(_ context.Context, ref string, o client.ImagePullOptions) (client.ImagePullResponse, error) {
 	f.ref, f.pull = ref, o
