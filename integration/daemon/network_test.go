@@ -655,3 +655,44 @@ func TestNetworkEventsPruneLinks(t *testing.T) {
 	}
 	d.mustDocker("run", "--rm", "--link", "target:tg", "busybox", "ping", "-c1", "-W1", "tg")
 }
+
+// TestNetworkIPv6: a user network with an IPv6 subnet gives its containers
+// an IPv6 address beside the IPv4 one (--ip6 honoured), a route via the
+// bridge's IPv6 gateway, and they reach each other over IPv6.
+func TestNetworkIPv6(t *testing.T) {
+	d := networkDaemon(t)
+	third := strings.Split(d.Bip, ".")[2]
+	sub6 := fmt.Sprintf("fd00:b:%s::", third)
+	d.mustDocker("network", "create", "--ipv6", "--subnet", "10.69."+third+".0/24", "--subnet", sub6+"/64", "v6net")
+	d.mustDocker("run", "-d", "--name", "six1", "--network", "v6net", "busybox", "sleep", "300")
+	d.mustDocker("run", "-d", "--name", "six2", "--network", "v6net", "--ip6", sub6+"66", "busybox", "sleep", "300")
+	ip6 := d.mustDocker("inspect", "-f", "{{(index .NetworkSettings.Networks \"v6net\").GlobalIPv6Address}}", "six2")
+	if ip6 != sub6+"66" {
+		t.Fatalf("--ip6: %q", ip6)
+	}
+	if gw := d.mustDocker("inspect", "-f", "{{(index .NetworkSettings.Networks \"v6net\").IPv6Gateway}}", "six1"); gw != sub6+"1" {
+		t.Fatalf("IPv6 gateway: %q", gw)
+	}
+	if r := d.mustDocker("exec", "six1", "ip", "-6", "route"); !strings.Contains(r, "default via "+sub6+"1") {
+		t.Fatalf("IPv6 routes: %s", r)
+	}
+	d.mustDocker("exec", "six1", "ping", "-6", "-c1", "-W2", sub6+"66")
+	d.mustDocker("exec", "six1", "ping", "-c1", "-W1", d.ipOf("six2", "v6net"))
+	if h := d.mustDocker("exec", "six2", "cat", "/etc/hosts"); !strings.Contains(h, sub6+"66\t") {
+		t.Fatalf("/etc/hosts lacks the IPv6 address:\n%s", h)
+	}
+	var ni struct {
+		Containers map[string]struct{ Name, IPv6Address string }
+	}
+	d.inspectJSON("network", "v6net", &ni)
+	found := false
+	for _, c := range ni.Containers {
+		found = found || (c.Name == "six2" && c.IPv6Address == sub6+"66/64")
+	}
+	if !found {
+		t.Fatalf("network inspect: %+v", ni.Containers)
+	}
+	d.dockerFails("no configured subnet or ip-range contain the IP address fd00:dead::1", "create", "--network", "v6net", "--ip6", "fd00:dead::1", "busybox")
+	d.mustDocker("rm", "-f", "six1", "six2")
+	d.mustDocker("network", "rm", "v6net")
+}

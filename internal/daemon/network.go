@@ -267,6 +267,16 @@ func checkEndpointConfig(n *network.Network, es *ntypes.EndpointSettings) error 
 			return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid endpoint settings:\nno configured subnet or ip-range contain the IP address %s", ip))
 		}
 	}
+	if es.IPAMConfig != nil && es.IPAMConfig.IPv6Address.IsValid() {
+		ip6 := es.IPAMConfig.IPv6Address
+		s6, _ := n.Subnet6()
+		if !n.UserDefined() {
+			return errdefs.New(errdefs.ErrInvalidParameter, "user specified IP address is supported on user defined networks only")
+		}
+		if !s6.IsValid() || !s6.Contains(ip6) {
+			return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid endpoint settings:\nno configured subnet or ip-range contain the IP address %s", ip6))
+		}
+	}
 	if len(es.Aliases) > 0 && !n.UserDefined() {
 		return errdefs.New(errdefs.ErrInvalidParameter, "network-scoped alias is supported only for containers in user defined networks")
 	}
@@ -344,12 +354,15 @@ func (d *Daemon) setupNetwork(ctx context.Context, c *container.Container) (_ ne
 			return f, err
 		}
 		for _, es := range c.NetworkSettings.Networks {
+			names := []string{hostname}
+			if dn := c.Config.Domainname; dn != "" {
+				names = []string{hostname + "." + dn, hostname}
+			}
 			if es.IPAddress.IsValid() {
-				names := []string{hostname}
-				if dn := c.Config.Domainname; dn != "" {
-					names = []string{hostname + "." + dn, hostname}
-				}
 				hosts.Self = append(hosts.Self, sandbox.HostEntry{IP: es.IPAddress.String(), Names: names})
+			}
+			if es.GlobalIPv6Address.IsValid() {
+				hosts.Self = append(hosts.Self, sandbox.HostEntry{IP: es.GlobalIPv6Address.String(), Names: names})
 			}
 		}
 		ropts.Internal = d.usesEmbeddedDNS(c)
@@ -446,19 +459,23 @@ func (d *Daemon) attachAll(ctx context.Context, mgr *network.Manager, c *contain
 
 // attachOne attaches c to n as ifName and fills es's operational fields.
 func (d *Daemon) attachOne(ctx context.Context, mgr *network.Manager, c *container.Container, n *network.Network, es *ntypes.EndpointSettings, ifName, nsPath string, defRoute bool) (network.Endpoint, error) {
-	var want netip.Addr
+	var want, want6 netip.Addr
 	if es.IPAMConfig != nil {
-		want = es.IPAMConfig.IPv4Address
+		want, want6 = es.IPAMConfig.IPv4Address, es.IPAMConfig.IPv6Address
 	}
 	ep, n, err := mgr.Attach(ctx, n.ID, network.AttachOpts{
 		ContainerID: c.ID, ContainerName: strings.TrimPrefix(c.Name, "/"), NSPath: nsPath,
-		IfName: ifName, IP: want, MAC: []byte(es.MacAddress), Aliases: es.Aliases, DefaultRoute: defRoute,
+		IfName: ifName, IP: want, IP6: want6, MAC: []byte(es.MacAddress), Aliases: es.Aliases, DefaultRoute: defRoute,
 	})
 	if err != nil {
 		return ep, err
 	}
 	es.NetworkID, es.EndpointID = n.ID, ep.ID
 	es.Gateway, es.IPAddress, es.IPPrefixLen = n.Gateway, ep.IP, n.PrefixLen()
+	if ep.IP6.IsValid() {
+		s6, gw6 := n.Subnet6()
+		es.GlobalIPv6Address, es.GlobalIPv6PrefixLen, es.IPv6Gateway = ep.IP6, s6.Bits(), gw6
+	}
 	if mac, err := parseMAC(ep.MAC); err == nil {
 		es.MacAddress = mac
 	}
@@ -599,6 +616,7 @@ func clearOperational(ns *ctypes.NetworkSettings) {
 			continue
 		}
 		es.EndpointID, es.IPAddress, es.Gateway, es.IPPrefixLen, es.DNSNames = "", netip.Addr{}, netip.Addr{}, 0, nil
+		es.GlobalIPv6Address, es.GlobalIPv6PrefixLen, es.IPv6Gateway = netip.Addr{}, 0, netip.Addr{}
 		if es.IPAMConfig == nil || !es.IPAMConfig.IPv4Address.IsValid() {
 			// a generated MAC goes with the address; a requested one stays
 			if mac := es.MacAddress; len(mac) == 6 && mac[0] == 0x02 && mac[1] == 0x42 {

@@ -56,11 +56,7 @@ func (d *Daemon) NetworkCreate(ctx context.Context, req ntypes.CreateRequest) (n
 	}
 	d.logNetworkEvent(n, eventtypes.ActionCreate, "")
 	log.G(ctx).Info("network created", "name", n.Name, "id", n.ID, "subnet", n.Subnet)
-	resp := ntypes.CreateResponse{ID: n.ID}
-	if cr.IPv6 {
-		resp.Warning = "berth does not give containers IPv6 addresses yet: the network has IPv4 only"
-	}
-	return resp, nil
+	return ntypes.CreateResponse{ID: n.ID}, nil
 }
 
 // toAPI renders a network in docker's shape.
@@ -176,6 +172,9 @@ func (d *Daemon) NetworkInspect(ctx context.Context, ref string) (ntypes.Inspect
 		}
 		if ep.IP.IsValid() {
 			r.IPv4Address = netip.PrefixFrom(ep.IP, n.PrefixLen())
+		}
+		if s6, _ := n.Subnet6(); ep.IP6.IsValid() {
+			r.IPv6Address = netip.PrefixFrom(ep.IP6, s6.Bits())
 		}
 		out.Containers[id] = r
 	}

@@ -27,6 +27,8 @@ type Iface struct {
 	Name         string       // eth0, eth1, ...
 	Addr         netip.Prefix // address / subnet length
 	Gateway      netip.Addr
+	Addr6        netip.Prefix // the IPv6 address, when the network has IPv6
+	Gateway6     netip.Addr
 	DefaultRoute bool
 	MAC          net.HardwareAddr
 	MTU          int
@@ -34,7 +36,7 @@ type Iface struct {
 
 // Links is the kernel side of the manager (network/bridge on Linux).
 type Links interface {
-	EnsureBridge(name string, addr netip.Prefix, mtu int) error
+	EnsureBridge(name string, addr, addr6 netip.Prefix, mtu int) error
 	DeleteLink(name string) error
 	LinkExists(name string) bool
 	AddVeth(bridge, hostName string, iface Iface) error

@@ -12,11 +12,11 @@ import (
 type KernelLinks struct{}
 
 func toBridge(i Iface) bridge.Iface {
-	return bridge.Iface{NSPath: i.NSPath, Name: i.Name, Addr: i.Addr, Gateway: i.Gateway, DefaultRoute: i.DefaultRoute, MAC: i.MAC, MTU: i.MTU}
+	return bridge.Iface{NSPath: i.NSPath, Name: i.Name, Addr: i.Addr, Gateway: i.Gateway, Addr6: i.Addr6, Gateway6: i.Gateway6, DefaultRoute: i.DefaultRoute, MAC: i.MAC, MTU: i.MTU}
 }
 
-func (KernelLinks) EnsureBridge(name string, addr netip.Prefix, mtu int) error {
-	return bridge.EnsureBridge(name, addr, mtu)
+func (KernelLinks) EnsureBridge(name string, addr, addr6 netip.Prefix, mtu int) error {
+	return bridge.EnsureBridge(name, addr, addr6, mtu)
 }
 func (KernelLinks) DeleteLink(name string) error { return bridge.DeleteLink(name) }
 func (KernelLinks) LinkExists(name string) bool  { return bridge.LinkExists(name) }

@@ -68,7 +68,8 @@ type Network struct {
 	UserSubnet bool         `json:",omitempty"`
 	IPRange    netip.Prefix `json:",omitzero"`
 	Gateway    netip.Addr   `json:",omitzero"`
-	// V6Config keeps IPv6 IPAM configs as given (no IPv6 addressing yet).
+	// V6Config is the IPv6 subnet (--ipv6 --subnet <v6 prefix>), whose
+	// addresses endpoints get beside their IPv4 ones.
 	V6Config []V6Config `json:",omitempty"`
 	Bridge   string     `json:",omitempty"` // bridge driver: the host bridge
 	Parent   string     `json:",omitempty"` // macvlan/ipvlan: the parent link
@@ -78,7 +79,16 @@ type Network struct {
 	// Endpoints are the attached containers, by container ID.
 	Endpoints map[string]*Endpoint `json:",omitempty"`
 
-	pool *ipam.Pool
+	pool  *ipam.Pool
+	pool6 *ipam.Pool // the first V6Config's
+}
+
+// Subnet6 and Gateway6 are the network's IPv6 subnet and gateway, if any.
+func (n *Network) Subnet6() (netip.Prefix, netip.Addr) {
+	if len(n.V6Config) == 0 {
+		return netip.Prefix{}, netip.Addr{}
+	}
+	return n.V6Config[0].Subnet, n.V6Config[0].Gateway
 }
 
 // V6Config is an IPv6 IPAM config kept for inspect.
@@ -93,6 +103,7 @@ type Endpoint struct {
 	ContainerID   string
 	ContainerName string // without docker's leading "/"
 	IP            netip.Addr
+	IP6           netip.Addr `json:",omitzero"`
 	MAC           string
 	IfName        string // inside the container: eth0, eth1, ...
 	HostIf        string `json:",omitempty"` // the veth's host end
@@ -120,7 +131,7 @@ func (n *Network) PrefixLen() int {
 
 func (n *Network) clone() *Network {
 	c := *n
-	c.pool = nil
+	c.pool, c.pool6 = nil, nil
 	c.Options = maps.Clone(n.Options)
 	c.Labels = maps.Clone(n.Labels)
 	c.Endpoints = make(map[string]*Endpoint, len(n.Endpoints))
@@ -226,6 +237,16 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 			for _, ep := range n.Endpoints {
 				if err := n.pool.Reserve(ep.IP, ep.ID); err != nil {
 					log.G(ctx).Warn("endpoint address not restored", "network", n.Name, "container", ep.ContainerID, "err", err)
+				}
+			}
+		}
+		if s6, gw6 := n.Subnet6(); s6.IsValid() {
+			if n.pool6, err = ipam.New(s6, netip.Prefix{}, gw6); err != nil {
+				return nil, fmt.Errorf("network %s: %w", n.Name, err)
+			}
+			for _, ep := range n.Endpoints {
+				if ep.IP6.IsValid() {
+					_ = n.pool6.Reserve(ep.IP6, ep.ID)
 				}
 			}
 		}
@@ -357,7 +378,11 @@ func (m *Manager) setUp(ctx context.Context, n *Network) error {
 	if n.Gateway.IsValid() {
 		addr = netip.PrefixFrom(n.Gateway, n.Subnet.Bits())
 	}
-	if err := m.cfg.Links.EnsureBridge(n.Bridge, addr, n.MTU); err != nil {
+	var addr6 netip.Prefix
+	if s6, gw6 := n.Subnet6(); s6.IsValid() && gw6.IsValid() {
+		addr6 = netip.PrefixFrom(gw6, s6.Bits())
+	}
+	if err := m.cfg.Links.EnsureBridge(n.Bridge, addr, addr6, n.MTU); err != nil {
 		return err
 	}
 	if m.cfg.Firewall != nil {
@@ -593,6 +618,28 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Network, erro
 		return nil, err
 	}
 	n.pool = pool
+	if n.IPv6 {
+		if len(n.V6Config) == 0 {
+			return nil, errdefs.New(errdefs.ErrInvalidParameter, "berth needs an IPv6 subnet for --ipv6: add --subnet with an IPv6 prefix (such as fd00:1::/64)")
+		}
+		c := &n.V6Config[0]
+		if c.Subnet.Masked() != c.Subnet {
+			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid subnet %s : it must be %s", c.Subnet, c.Subnet.Masked()))
+		}
+		if n.Driver == DriverBridge {
+			for _, o := range m.nets {
+				if s6, _ := o.Subnet6(); s6.IsValid() && s6.Overlaps(c.Subnet) {
+					return nil, errdefs.New(errdefs.ErrForbidden, "invalid pool request: Pool overlaps with other one on this address space")
+				}
+			}
+		}
+		if !c.Gateway.IsValid() {
+			c.Gateway = ipam.DefaultGateway(c.Subnet)
+		}
+		if n.pool6, err = ipam.New(c.Subnet, netip.Prefix{}, c.Gateway); err != nil {
+			return nil, err
+		}
+	}
 	if err := m.setUp(ctx, n); err != nil {
 		m.tearDown(ctx, n)
 		return nil, fmt.Errorf("creating network %s: %w", n.Name, err)
@@ -636,6 +683,7 @@ type AttachOpts struct {
 	NSPath        string
 	IfName        string
 	IP            netip.Addr       // requested (--ip); invalid: allocate
+	IP6           netip.Addr       // requested (--ip6), on networks with IPv6
 	MAC           net.HardwareAddr // requested (--mac-address); nil: docker's from the IP
 	Aliases       []string
 	DefaultRoute  bool
@@ -672,6 +720,14 @@ func (m *Manager) Attach(ctx context.Context, ref string, o AttachOpts) (Endpoin
 		return Endpoint{}, nil, err
 	}
 	ep.IP = ip
+	if n.pool6 != nil {
+		ip6, err := n.pool6.Allocate(ep.ID, o.IP6)
+		if err != nil {
+			n.pool.Release(ip, ep.ID)
+			return Endpoint{}, nil, err
+		}
+		ep.IP6 = ip6
+	}
 	mac := o.MAC
 	if mac == nil {
 		mac = macFromIP(ip)
@@ -680,6 +736,10 @@ func (m *Manager) Attach(ctx context.Context, ref string, o AttachOpts) (Endpoin
 	iface := Iface{
 		NSPath: o.NSPath, Name: o.IfName, Addr: netip.PrefixFrom(ip, n.Subnet.Bits()),
 		Gateway: n.Gateway, DefaultRoute: o.DefaultRoute && !n.Internal, MAC: mac, MTU: n.MTU,
+	}
+	if ep.IP6.IsValid() {
+		s6, gw6 := n.Subnet6()
+		iface.Addr6, iface.Gateway6 = netip.PrefixFrom(ep.IP6, s6.Bits()), gw6
 	}
 	switch n.Driver {
 	case DriverBridge:
@@ -692,6 +752,9 @@ func (m *Manager) Attach(ctx context.Context, ref string, o AttachOpts) (Endpoin
 	}
 	if err != nil {
 		n.pool.Release(ip, ep.ID)
+		if n.pool6 != nil {
+			n.pool6.Release(ep.IP6, ep.ID)
+		}
 		return Endpoint{}, nil, fmt.Errorf("failed to set up container networking: %w", err)
 	}
 	n.Endpoints[o.ContainerID] = ep
@@ -741,6 +804,9 @@ func (m *Manager) removeLink(ctx context.Context, n *Network, ep *Endpoint) {
 func (m *Manager) forgetLocked(ctx context.Context, n *Network, ep *Endpoint) {
 	if n.pool != nil {
 		n.pool.Release(ep.IP, ep.ID)
+	}
+	if n.pool6 != nil && ep.IP6.IsValid() {
+		n.pool6.Release(ep.IP6, ep.ID)
 	}
 	if cur, ok := n.Endpoints[ep.ContainerID]; ok && cur.ID == ep.ID {
 		delete(n.Endpoints, ep.ContainerID)

@@ -18,7 +18,7 @@ type fakeLinks struct {
 	hold   chan struct{} // when set, DeleteLink waits for it to close
 }
 
-func (fakeLinks) EnsureBridge(string, netip.Prefix, int) error { return nil }
+func (fakeLinks) EnsureBridge(string, netip.Prefix, netip.Prefix, int) error { return nil }
 func (f fakeLinks) DeleteLink(string) error {
 	if f.hold != nil {
 		<-f.hold

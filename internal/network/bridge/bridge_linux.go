@@ -18,7 +18,7 @@ import (
 // EnsureBridge creates the bridge name if missing, gives it addr (the
 // gateway with the subnet's length) when valid, sets its MTU (when > 0) and
 // brings it up. An existing bridge is adopted as it is, with addr added.
-func EnsureBridge(name string, addr netip.Prefix, mtu int) error {
+func EnsureBridge(name string, addr, addr6 netip.Prefix, mtu int) error {
 	l, err := netlink.LinkByName(name)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
@@ -45,6 +45,13 @@ func EnsureBridge(name string, addr netip.Prefix, mtu int) error {
 		a := &netlink.Addr{IPNet: ipNet(addr)}
 		if err := netlink.AddrReplace(l, a); err != nil {
 			return fmt.Errorf("bridge %s address %s: %w", name, addr, err)
+		}
+	}
+	if addr6.IsValid() {
+		// no duplicate address detection: the address is ours to use at once
+		a := &netlink.Addr{IPNet: ipNet(addr6), Flags: unix.IFA_F_NODAD}
+		if err := netlink.AddrReplace(l, a); err != nil {
+			return fmt.Errorf("bridge %s address %s: %w", name, addr6, err)
 		}
 	}
 	if mtu > 0 && l.Attrs().MTU != mtu {
@@ -84,6 +91,8 @@ type Iface struct {
 	Name         string       // inside: eth0, eth1, ...
 	Addr         netip.Prefix // its address and the subnet's length
 	Gateway      netip.Addr   // the default route, when DefaultRoute
+	Addr6        netip.Prefix // an IPv6 address too, when valid
+	Gateway6     netip.Addr   // the IPv6 default route, when DefaultRoute
 	DefaultRoute bool
 	MAC          net.HardwareAddr
 	MTU          int
@@ -206,8 +215,19 @@ func configureInside(nsh netns.NsHandle, iface Iface) error {
 	if err := h.AddrAdd(l, &netlink.Addr{IPNet: ipNet(iface.Addr)}); err != nil {
 		return fmt.Errorf("address %s on %s: %w", iface.Addr, iface.Name, err)
 	}
+	if iface.Addr6.IsValid() {
+		if err := h.AddrAdd(l, &netlink.Addr{IPNet: ipNet(iface.Addr6), Flags: unix.IFA_F_NODAD}); err != nil {
+			return fmt.Errorf("address %s on %s: %w", iface.Addr6, iface.Name, err)
+		}
+	}
 	if err := h.LinkSetUp(l); err != nil {
 		return fmt.Errorf("%s up: %w", iface.Name, err)
+	}
+	if iface.DefaultRoute && iface.Gateway6.IsValid() {
+		r := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: iface.Gateway6.AsSlice(), Family: netlink.FAMILY_V6}
+		if err := h.RouteReplace(r); err != nil {
+			return fmt.Errorf("IPv6 default route via %s: %w", iface.Gateway6, err)
+		}
 	}
 	if iface.DefaultRoute && iface.Gateway.IsValid() {
 		r := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: iface.Gateway.AsSlice(), Dst: nil}

@@ -21,10 +21,10 @@ type Pool struct {
 // lie inside subnet and is reserved. Errors are ErrInvalidParameter with
 // dockerd's wording.
 func New(subnet, ipRange netip.Prefix, gateway netip.Addr) (*Pool, error) {
-	if !subnet.IsValid() || !subnet.Addr().Is4() {
-		return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid subnet %s: only IPv4 subnets are supported", subnet))
+	if !subnet.IsValid() {
+		return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid subnet %s", subnet))
 	}
-	if subnet.Bits() > 30 {
+	if subnet.Bits() > subnet.Addr().BitLen()-2 {
 		return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid subnet %s: too small for a network", subnet))
 	}
 	if subnet.Masked() != subnet {
@@ -40,7 +40,10 @@ func New(subnet, ipRange netip.Prefix, gateway netip.Addr) (*Pool, error) {
 		if !subnet.Contains(gateway) {
 			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("no matching subnet for gateway %s", gateway))
 		}
-		if gateway == subnet.Addr() || gateway == broadcast(subnet) {
+		if gateway.Is4() != subnet.Addr().Is4() {
+			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("no matching subnet for gateway %s", gateway))
+		}
+		if gateway == subnet.Addr() || (gateway.Is4() && gateway == broadcast(subnet)) {
 			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid gateway %s: it is the network or broadcast address of %s", gateway, subnet))
 		}
 		p.gateway = gateway
@@ -60,7 +63,10 @@ func (p *Pool) Gateway() netip.Addr  { return p.gateway }
 // Contains reports whether ip may be given out by this pool: inside the
 // subnet, neither its network nor its broadcast address.
 func (p *Pool) Contains(ip netip.Addr) bool {
-	return p.subnet.Contains(ip) && ip != p.subnet.Addr() && ip != broadcast(p.subnet)
+	if !p.subnet.Contains(ip) || ip == p.subnet.Addr() {
+		return false
+	}
+	return !ip.Is4() || ip != broadcast(p.subnet)
 }
 
 // Reserve marks ip as owned by owner, as when rebuilding a pool from
@@ -87,8 +93,8 @@ func (p *Pool) Allocate(owner string, want netip.Addr) (netip.Addr, error) {
 	if p.ipRange.IsValid() {
 		r = p.ipRange
 	}
-	last := broadcast(r)
-	for ip := r.Addr(); r.Contains(ip); ip = ip.Next() {
+	last := lastAddr(r)
+	for ip := r.Addr(); ip.IsValid() && r.Contains(ip); ip = ip.Next() {
 		if !p.Contains(ip) {
 			continue
 		}
@@ -115,6 +121,20 @@ func (p *Pool) InUse() int { return len(p.used) }
 
 // Overlaps reports whether two prefixes share an address.
 func Overlaps(a, b netip.Prefix) bool { return a.Overlaps(b) }
+
+// lastAddr is the highest address of p (IPv4's broadcast).
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := range b {
+		for j := 0; j < 8; j++ {
+			if i*8+j >= p.Bits() {
+				b[i] |= 0x80 >> j
+			}
+		}
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
 
 func broadcast(p netip.Prefix) netip.Addr {
 	a := p.Masked().Addr().As4()

@@ -20,7 +20,8 @@ func TestNewBadInput(t *testing.T) {
 		{"not masked", "10.1.0.5/24", "", "", errdefs.ErrInvalidParameter},
 		{"too small", "10.1.0.0/31", "", "", errdefs.ErrInvalidParameter},
 		{"gateway is network address", "10.1.0.0/24", "", "10.1.0.0", errdefs.ErrInvalidParameter},
-		{"ipv6", "fd00::/64", "", "", errdefs.ErrInvalidParameter},
+		{"ipv6 too small", "fd00::/127", "", "", errdefs.ErrInvalidParameter},
+		{"ipv4 gateway in ipv6", "fd00::/64", "", "10.0.0.1", errdefs.ErrInvalidParameter},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ipr netip.Prefix
@@ -88,4 +89,17 @@ func fmtList(s []string) string {
 		out += v
 	}
 	return out + "]"
+}
+
+func TestIPv6(t *testing.T) {
+	p, err := New(netip.MustParsePrefix("fd00:1::/64"), netip.Prefix{}, netip.MustParseAddr("fd00:1::1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip, err := p.Allocate("e", netip.Addr{}); err != nil || ip.String() != "fd00:1::2" {
+		t.Fatalf("first: %v %v", ip, err)
+	}
+	if _, err := p.Allocate("f", netip.MustParseAddr("fd00:2::5")); !errors.Is(err, errdefs.ErrInvalidParameter) {
+		t.Fatalf("outside: %v", err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 // netOptions are run/create's networking flags.
 type netOptions struct {
 	ip         string
+	ip6        string
 	macAddress string
 	aliases    []string
 	dns        []string
@@ -31,6 +32,7 @@ type netOptions struct {
 
 func addNetworkFlags(f *pflag.FlagSet, o *netOptions) {
 	f.StringVar(&o.ip, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	f.StringVar(&o.ip6, "ip6", "", "IPv6 address (e.g., 2001:db8::33)")
 	f.StringVar(&o.macAddress, "mac-address", "", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
 	f.StringArrayVar(&o.aliases, "network-alias", nil, "Add network-scoped alias for the container")
 	f.StringArrayVar(&o.dns, "dns", nil, "Set custom DNS servers")
@@ -88,6 +90,17 @@ func (o *netOptions) apply(cfg *container.Config, hc *container.HostConfig) erro
 			return flagError{fmt.Sprintf("invalid argument %q for \"--ip\" flag: invalid IPv4 address", o.ip)}
 		}
 		es.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: a}
+		set = true
+	}
+	if o.ip6 != "" {
+		a, err := netip.ParseAddr(o.ip6)
+		if err != nil || !a.Is6() {
+			return flagError{fmt.Sprintf("invalid argument %q for \"--ip6\" flag: invalid IPv6 address", o.ip6)}
+		}
+		if es.IPAMConfig == nil {
+			es.IPAMConfig = &network.EndpointIPAMConfig{}
+		}
+		es.IPAMConfig.IPv6Address = a
 		set = true
 	}
 	if o.macAddress != "" {

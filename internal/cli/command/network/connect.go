@@ -15,7 +15,7 @@ import (
 // NewConnectCommand returns `berth network connect`.
 func NewConnectCommand(cli *command.Cli) *cobra.Command {
 	var (
-		ip, mac      string
+		ip, ip6, mac string
 		aliases, lnk []string
 	)
 	cmd := &cobra.Command{
@@ -30,6 +30,16 @@ func NewConnectCommand(cli *command.Cli) *cobra.Command {
 					return command.StatusError{Status: fmt.Sprintf("invalid argument %q for \"--ip\" flag: %v", ip, err), StatusCode: 125}
 				}
 				es.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: a}
+			}
+			if ip6 != "" {
+				a, err := netip.ParseAddr(ip6)
+				if err != nil {
+					return command.StatusError{Status: fmt.Sprintf("invalid argument %q for \"--ip6\" flag: %v", ip6, err), StatusCode: 125}
+				}
+				if es.IPAMConfig == nil {
+					es.IPAMConfig = &network.EndpointIPAMConfig{}
+				}
+				es.IPAMConfig.IPv6Address = a
 			}
 			if mac != "" {
 				m, err := net.ParseMAC(mac)
@@ -48,6 +58,7 @@ func NewConnectCommand(cli *command.Cli) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&ip, "ip", "", "IPv4 address (e.g., \"172.30.100.104\")")
+	f.StringVar(&ip6, "ip6", "", "IPv6 address (e.g., \"2001:db8::33\")")
 	f.StringVar(&mac, "mac-address", "", "MAC address")
 	f.StringArrayVar(&aliases, "alias", nil, "Add network-scoped alias for the container")
 	f.StringArrayVar(&lnk, "link", nil, "Add link to another container")
