@@ -1,7 +1,10 @@
 package image
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -488,4 +492,76 @@ func TestParsePlatform(t *testing.T) {
 	}
 }
 
-var _ = digest.FromBytes
+// TestPullZstdAndUncompressed pulls an OCI image whose layers are zstd and
+// plain tar, pushed with berth's own client.
+func TestPullZstdAndUncompressed(t *testing.T) {
+	testutil.RequiresRoot(t)
+	ctx := context.Background()
+	e := openEnv(t, t.TempDir(), Options{})
+	tr := newTestRegistry(t)
+	n, _ := reference.ParseNormalizedNamed(tr.host + "/test/zstd:1")
+	ref := n.(reference.NamedTagged)
+	repo := tr.repo(t, ref, true, registry.Auth{})
+
+	layerTar := func(name, body string) []byte {
+		var b bytes.Buffer
+		tw := tar.NewWriter(&b)
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(body))})
+		tw.Write([]byte(body))
+		tw.Close()
+		return b.Bytes()
+	}
+	plain := layerTar("a.txt", "plain layer")
+	zsrc := layerTar("b.txt", "zstd layer")
+	var zb bytes.Buffer
+	zw, _ := zstd.NewWriter(&zb)
+	zw.Write(zsrc)
+	zw.Close()
+	blobs := []struct {
+		data   []byte
+		diffID digest.Digest
+		mt     string
+	}{
+		{zb.Bytes(), digest.FromBytes(zsrc), ocispec.MediaTypeImageLayerZstd},
+		{plain, digest.FromBytes(plain), ocispec.MediaTypeImageLayer},
+	}
+	img := ocispec.Image{Platform: ocispec.Platform{OS: "linux", Architecture: DefaultPlatform().Architecture}, RootFS: ocispec.RootFS{Type: "layers"}}
+	man := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest}
+	man.SchemaVersion = 2
+	for _, b := range blobs {
+		d := digest.FromBytes(b.data)
+		if err := repo.PutBlob(ctx, d, int64(len(b.data)), bytes.NewReader(b.data)); err != nil {
+			t.Fatal(err)
+		}
+		img.RootFS.DiffIDs = append(img.RootFS.DiffIDs, b.diffID)
+		man.Layers = append(man.Layers, ocispec.Descriptor{MediaType: b.mt, Digest: d, Size: int64(len(b.data))})
+	}
+	cfg, _ := json.Marshal(img)
+	if err := repo.PutBlob(ctx, digest.FromBytes(cfg), int64(len(cfg)), bytes.NewReader(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	man.Config = ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cfg), Size: int64(len(cfg))}
+	data, _ := json.Marshal(man)
+	if _, err := repo.PutManifest(ctx, "1", ocispec.MediaTypeImageManifest, data); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.store.Pull(ctx, ref, tr.repo(t, ref, false, registry.Auth{}), PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp, err := e.store.Inspect(ctx, res.ID)
+	if err != nil || len(insp.RootFS.Layers) != 2 || insp.RootFS.Layers[0] != blobs[0].diffID.String() {
+		t.Fatalf("inspect: %+v %v", insp.RootFS, err)
+	}
+	// And it goes back out with the same manifest.
+	tr2 := newTestRegistry(t)
+	n2, _ := reference.ParseNormalizedNamed(tr2.host + "/copy/zstd:1")
+	to := n2.(reference.NamedTagged)
+	if err := e.store.Tag(ctx, ref.String(), to.String()); err != nil {
+		t.Fatal(err)
+	}
+	pres, err := e.store.Push(ctx, to, tr2.repo(t, to, true, registry.Auth{}), PushOptions{})
+	if err != nil || pres.Digest != digest.FromBytes(data) {
+		t.Fatalf("push: %+v %v, want %s", pres, err, digest.FromBytes(data))
+	}
+}
