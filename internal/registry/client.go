@@ -382,6 +382,10 @@ func (s *session) fetchToken(ctx context.Context) (string, error) {
 
 // do sends req with the session's credentials.
 func (s *session) do(ctx context.Context, req *http.Request) (*http.Response, error) {
+	return s.send(ctx, req, true)
+}
+
+func (s *session) send(ctx context.Context, req *http.Request, mayRetry bool) (*http.Response, error) {
 	s.c.setUA(req)
 	switch {
 	case s.basic:
@@ -404,6 +408,15 @@ func (s *session) do(ctx context.Context, req *http.Request) (*http.Response, er
 			return nil, ctx.Err()
 		}
 		return nil, errdefs.New(errdefs.ErrUnavailable, err.Error())
+	}
+	// A token that expired during a long pull or push is fetched again,
+	// once, for a request that can be sent again (no body).
+	if mayRetry && resp.StatusCode == http.StatusUnauthorized && s.realm != "" && s.auth.RegistryToken == "" && req.Body == nil {
+		resp.Body.Close()
+		s.mu.Lock()
+		s.token, s.tokenErr = "", nil
+		s.mu.Unlock()
+		return s.send(ctx, req.Clone(ctx), false)
 	}
 	return resp, nil
 }

@@ -217,3 +217,43 @@ func TestMirror(t *testing.T) {
 		t.Fatalf("manifest from the mirror: %v %s", err, m.Digest)
 	}
 }
+
+// TestTokenRefresh: a bearer token the registry stops accepting is
+// fetched again once.
+func TestTokenRefresh(t *testing.T) {
+	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	var gen, fetched int
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			fetched++
+			w.Write([]byte(`{"token":"gen-` + string(rune('0'+gen)) + `"}`))
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer gen-"+string(rune('0'+gen)) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+srv.URL+`/token",service="test"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	c, _ := New(Options{})
+	n, _ := reference.ParseNormalizedNamed(host + "/a/b")
+	repo, err := c.Repository(context.Background(), n, Auth{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The repository is empty: any answer but unauthorized will do.
+	if _, err := repo.Tags(context.Background()); errors.Is(err, errdefs.ErrUnauthorized) {
+		t.Fatalf("tags with a fresh token: %v", err)
+	}
+	gen++ // the token expires
+	if _, err := repo.Tags(context.Background()); errors.Is(err, errdefs.ErrUnauthorized) {
+		t.Fatalf("tags after expiry: %v", err)
+	}
+	if fetched != 2 {
+		t.Fatalf("token fetched %d times, want 2", fetched)
+	}
+}
