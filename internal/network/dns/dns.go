@@ -262,21 +262,46 @@ func (s *Server) own(req *mdns.Msg, q mdns.Question) *mdns.Msg {
 	return resp
 }
 
-// ptrAddr parses "4.3.2.1.in-addr.arpa" into 1.2.3.4.
+// ptrAddr parses "4.3.2.1.in-addr.arpa" into 1.2.3.4, and the 32 reversed
+// nibbles of an "ip6.arpa" name into its IPv6 address.
 func ptrAddr(name string) (netip.Addr, bool) {
-	rest, ok := strings.CutSuffix(name, ".in-addr.arpa")
+	if rest, ok := strings.CutSuffix(name, ".in-addr.arpa"); ok {
+		parts := strings.Split(rest, ".")
+		if len(parts) != 4 {
+			return netip.Addr{}, false
+		}
+		a, err := netip.ParseAddr(parts[3] + "." + parts[2] + "." + parts[1] + "." + parts[0])
+		if err != nil || !a.Is4() {
+			return netip.Addr{}, false
+		}
+		return a, true
+	}
+	rest, ok := strings.CutSuffix(name, ".ip6.arpa")
 	if !ok {
 		return netip.Addr{}, false
 	}
-	parts := strings.Split(rest, ".")
-	if len(parts) != 4 {
+	nibbles := strings.Split(rest, ".")
+	if len(nibbles) != 32 {
 		return netip.Addr{}, false
 	}
-	a, err := netip.ParseAddr(parts[3] + "." + parts[2] + "." + parts[1] + "." + parts[0])
-	if err != nil || !a.Is4() {
-		return netip.Addr{}, false
+	var b [16]byte
+	for i, n := range nibbles {
+		if len(n) != 1 {
+			return netip.Addr{}, false
+		}
+		v := strings.IndexByte("0123456789abcdef", n[0])
+		if v < 0 {
+			return netip.Addr{}, false
+		}
+		// nibbles[0] is the lowest nibble of the last byte.
+		pos := 31 - i
+		if pos%2 == 0 {
+			b[pos/2] |= byte(v) << 4
+		} else {
+			b[pos/2] |= byte(v)
+		}
 	}
-	return a, true
+	return netip.AddrFrom16(b), true
 }
 
 // forward asks the upstream servers in turn; SERVFAIL when none answers.

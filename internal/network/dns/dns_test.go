@@ -32,8 +32,9 @@ func newFake() *fakeResolver {
 			"www":          {web}, // an alias
 			"0123456789ab": {web}, // an ID prefix
 			"db":           {netip.MustParseAddr("172.20.0.3"), netip.MustParseAddr("172.21.0.3")},
+			"dual":         {netip.MustParseAddr("172.20.0.9"), netip.MustParseAddr("fd00::9")},
 		},
-		addrs: map[netip.Addr][]string{web: {"web.mynet"}},
+		addrs: map[netip.Addr][]string{web: {"web.mynet"}, netip.MustParseAddr("fd00::9"): {"dual.mynet"}},
 	}
 }
 
@@ -110,6 +111,9 @@ func TestAnswerOwnNames(t *testing.T) {
 		{"web.", mdns.TypeAAAA, nil},
 		{"web.", mdns.TypeMX, nil},
 		{"2.0.20.172.in-addr.arpa.", mdns.TypePTR, []string{"web.mynet."}},
+		{"dual.", mdns.TypeA, []string{"172.20.0.9"}},
+		{"dual.", mdns.TypeAAAA, []string{"fd00::9"}},
+		{"9.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.", mdns.TypePTR, []string{"dual.mynet."}},
 	} {
 		t.Run(tc.name+mdns.TypeToString[tc.qtype], func(t *testing.T) {
 			req := query(tc.name, tc.qtype)
@@ -128,6 +132,8 @@ func TestAnswerOwnNames(t *testing.T) {
 				switch v := rr.(type) {
 				case *mdns.A:
 					got = append(got, v.A.String())
+				case *mdns.AAAA:
+					got = append(got, v.AAAA.String())
 				case *mdns.PTR:
 					got = append(got, v.Ptr)
 				default:
@@ -208,6 +214,11 @@ func TestPTRAddr(t *testing.T) {
 		"x.3.2.1.in-addr.arpa":   "",
 		"4.3.2.1.ip6.arpa":       "",
 		"256.3.2.1.in-addr.arpa": "",
+		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa": "fd00::1",
+		"b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa": "4321:0:1:2:3:4:567:89ab",
+		"1.0.ip6.arpa": "",
+		"x.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa": "",
+		"10.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa":  "",
 	} {
 		a, ok := ptrAddr(in)
 		if (want == "") == ok || (ok && a.String() != want) {

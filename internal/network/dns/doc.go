@@ -4,9 +4,10 @@
 //
 // It answers A queries for the names the daemon's Resolver knows (container
 // names, network aliases, 12-character ID prefixes, as seen from the networks
-// the asking container shares), AAAA for those names with an empty NOERROR
-// answer (berth's networks are IPv4), PTR for their addresses, with Docker's
-// TTL of 600 s. Names are case-insensitive and a trailing dot is optional.
+// the asking container shares), AAAA for those names with their IPv6
+// addresses (an empty NOERROR answer when they have none), PTR for their
+// addresses (in-addr.arpa and ip6.arpa), other types of those names with an
+// empty NOERROR answer, all with Docker's TTL of 600 s. Names are case-insensitive and a trailing dot is optional.
 // Everything else is forwarded to the upstream servers the container was
 // given, over UDP with a retry over TCP when the answer is truncated (over
 // TCP directly when the query came over TCP); when no upstream answers, the
