@@ -229,7 +229,8 @@ func TestPTRAddr(t *testing.T) {
 
 // The request handling never panics and always packs, whatever arrives.
 func FuzzAnswer(f *testing.F) {
-	for _, q := range []*mdns.Msg{query("web.", mdns.TypeA), query("2.0.20.172.in-addr.arpa.", mdns.TypePTR), query(".", mdns.TypeANY)} {
+	for _, q := range []*mdns.Msg{query("web.", mdns.TypeA), query("2.0.20.172.in-addr.arpa.", mdns.TypePTR), query(".", mdns.TypeANY),
+		query("9.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.", mdns.TypePTR), query("dual.", mdns.TypeAAAA)} {
 		b, _ := q.Pack()
 		f.Add(b)
 	}
