@@ -142,6 +142,17 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	if imgInfo.Config != nil {
 		mergeImageConfig(cfg, imgInfo.Config.Env, imgInfo.Config.Cmd, imgInfo.Config.Entrypoint,
 			imgInfo.Config.WorkingDir, imgInfo.Config.User, imgInfo.Config.StopSignal, imgInfo.Config.Labels)
+		// The image's EXPOSE joins the container's (what -P publishes).
+		for p := range imgInfo.Config.ExposedPorts {
+			port, err := ntypes.ParsePort(p)
+			if err != nil {
+				continue
+			}
+			if cfg.ExposedPorts == nil {
+				cfg.ExposedPorts = ntypes.PortSet{}
+			}
+			cfg.ExposedPorts[port] = struct{}{}
+		}
 	}
 	// --entrypoint "" sends [""]: it kept the image's Cmd out of the merge
 	// above and now means no entrypoint at all, as with dockerd.
