@@ -631,25 +631,31 @@ func (p *pull) layers(ctx context.Context, descs []ocispec.Descriptor, diffIDs [
 			ready[i] <- nil
 		}
 	}
+	// Downloads start in layer order, so the bottom layer, which unpacks
+	// first, is never queued behind the ones above it.
 	sem := make(chan struct{}, parallelDownloads)
-	for i, l := range descs {
-		if !need[i] {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i, l := range descs {
+			if !need[i] {
+				continue
+			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				ready[i] <- ctx.Err()
-				return
+				continue
 			}
-			err := p.download(ctx, l, shortDigest(l.Digest))
-			<-sem
-			ready[i] <- err
-		}()
-	}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := p.download(ctx, l, shortDigest(l.Digest))
+				<-sem
+				ready[i] <- err
+			}()
+		}
+	}()
 	parent := ""
 	for i, l := range descs {
 		var err error
