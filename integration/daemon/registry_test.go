@@ -359,6 +359,33 @@ func berthBinary(t *testing.T) string {
 	return bin
 }
 
+// slowProxy serves the registry at host through a proxy that trickles
+// blobs while the returned flag is set.
+func slowProxy(t *testing.T, host string) (string, *atomic.Bool) {
+	t.Helper()
+	target, _ := url.Parse("http://" + host)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	slow := &atomic.Bool{}
+	slow.Store(true)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if slow.Load() && strings.Contains(resp.Request.URL.Path, "/blobs/") {
+			resp.Body = struct {
+				io.Reader
+				io.Closer
+			}{slowReader{resp.Body}, resp.Body}
+		}
+		return nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: proxy}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().String(), slow
+}
+
 // slowReader trickles a blob through.
 type slowReader struct{ r io.Reader }
 
@@ -384,28 +411,7 @@ func TestRegistryPullDisconnect(t *testing.T) {
 	if err := remote.Write(r, img); err != nil {
 		t.Fatal(err)
 	}
-	// A proxy in front of the registry that slows blobs down.
-	target, _ := url.Parse("http://" + reg.Host)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	var slow atomic.Bool
-	slow.Store(true)
-	proxy.ModifyResponse = func(resp *http.Response) error {
-		if slow.Load() && strings.Contains(resp.Request.URL.Path, "/blobs/") {
-			resp.Body = struct {
-				io.Reader
-				io.Closer
-			}{slowReader{resp.Body}, resp.Body}
-		}
-		return nil
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: proxy}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	slowHost := l.Addr().String()
+	slowHost, slow := slowProxy(t, reg.Host)
 
 	d := newDaemon(t)
 	d.start()
@@ -457,5 +463,56 @@ func TestRegistryPullDisconnect(t *testing.T) {
 	slow.Store(false)
 	if out := d.mustDocker("pull", slowHost+"/test/slow:1"); !strings.Contains(out, "Downloaded newer image") {
 		t.Fatalf("pull after the cancelled one:\n%s", out)
+	}
+}
+
+// TestRegistryPullKilled: berthd killed (SIGKILL) mid-pull opens its store
+// cleanly again, with no image and no unpack left over, and the pull then
+// completes.
+func TestRegistryPullKilled(t *testing.T) {
+	testutil.RequiresRoot(t)
+	reg := startRegistry(t, "", "")
+	img, err := random.Image(2<<20, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := name.ParseReference(reg.Host + "/test/killed:1")
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	slowHost, slow := slowProxy(t, reg.Host)
+	d := newDaemon(t)
+	d.start()
+	cmd := exec.Command("docker", "pull", slowHost+"/test/killed:1")
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+d.Sock, "DOCKER_CONFIG="+filepath.Join(d.dir, "docker-config"))
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	var seen strings.Builder
+	for !strings.Contains(seen.String(), "Downloading") && !strings.Contains(seen.String(), "Pulling fs layer") {
+		n, err := stdout.Read(buf)
+		seen.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("pull output ended: %v\n%s", err, seen.String())
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	d.kill()
+	cmd.Wait()
+	slow.Store(false)
+	d.start()
+	if out := d.mustDocker("images", "-a", "-q"); out != "" {
+		t.Fatalf("images after the killed pull: %q", out)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(d.DataRoot, "content", "ingest")); len(ents) > 0 {
+		t.Fatalf("ingest files left: %d", len(ents))
+	}
+	if out := d.mustDocker("pull", slowHost+"/test/killed:1"); !strings.Contains(out, "Downloaded newer image") {
+		t.Fatalf("pull after restart:\n%s", out)
+	}
+	if got := d.mustDocker("image", "inspect", "-f", "{{len .RootFS.Layers}}", slowHost+"/test/killed:1"); got != "2" {
+		t.Fatalf("layers: %s", got)
 	}
 }
