@@ -239,6 +239,7 @@ func TestRegistryAuth(t *testing.T) {
 // TestRegistryBerthCLI logs in, pushes, pulls and runs with berth, the
 // credentials kept in the docker CLI's config.json.
 func TestRegistryBerthCLI(t *testing.T) {
+	testutil.RequiresRoot(t)
 	reg := startRegistry(t, "berth", "s3cret")
 	b := berthDaemon(t)
 	cfgDir := t.TempDir()
