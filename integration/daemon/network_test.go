@@ -112,6 +112,7 @@ func ownedNames(d *daemon) []string {
 		if err != nil || json.Unmarshal([]byte(out2), &arr) != nil || len(arr) != 1 || json.Unmarshal(arr[0], &n) != nil {
 			continue
 		}
+		out = append(out, "dm-"+n.ID[:12]) // a macvlan/ipvlan network's dummy parent
 		if n.Driver != "bridge" {
 			continue
 		}
@@ -610,6 +611,19 @@ func TestNetworkMacvlan(t *testing.T) {
 	d.dockerFails("parent interface was not found on the host", "network", "create", "-d", "macvlan", "--subnet", "10.71."+third+".0/24", "-o", "parent=nosuch0", "mvbad")
 	d.mustDocker("rm", "-f", "mv1", "mv2")
 	d.mustDocker("network", "rm", "mvnet")
+
+	// Without a parent, as dockerd: a dummy link of the network's own.
+	id := d.mustDocker("network", "create", "-d", "macvlan", "--subnet", "10.68."+third+".0/24", "mvlocal")
+	if out, err := exec.Command("ip", "-o", "link", "show", "dm-"+id[:12]).CombinedOutput(); err != nil {
+		t.Fatalf("no dummy parent: %v %s", err, out)
+	}
+	if out := d.mustDocker("run", "--rm", "--network", "mvlocal", "busybox", "ip", "-o", "-4", "addr", "show", "eth0"); !strings.Contains(out, "10.68."+third+".2/24") {
+		t.Fatalf("macvlan on the dummy parent: %s", out)
+	}
+	d.mustDocker("network", "rm", "mvlocal")
+	if err := exec.Command("ip", "link", "show", "dm-"+id[:12]).Run(); err == nil {
+		t.Fatal("the dummy parent outlived its network")
+	}
 
 	plugins := d.mustDocker("info", "-f", "{{.Plugins.Network}}")
 	out, err := d.docker("network", "create", "-d", "ipvlan", "--subnet", "10.70."+third+".0/24", "-o", "parent="+parent, "ipv")

@@ -38,6 +38,7 @@ type Iface struct {
 type Links interface {
 	EnsureBridge(name string, addr, addr6 netip.Prefix, mtu int) error
 	DeleteLink(name string) error
+	EnsureDummy(name string) error
 	LinkExists(name string) bool
 	AddVeth(bridge, hostName string, iface Iface) error
 	AddMacvlan(parent string, iface Iface) error

@@ -18,8 +18,9 @@ func toBridge(i Iface) bridge.Iface {
 func (KernelLinks) EnsureBridge(name string, addr, addr6 netip.Prefix, mtu int) error {
 	return bridge.EnsureBridge(name, addr, addr6, mtu)
 }
-func (KernelLinks) DeleteLink(name string) error { return bridge.DeleteLink(name) }
-func (KernelLinks) LinkExists(name string) bool  { return bridge.LinkExists(name) }
+func (KernelLinks) DeleteLink(name string) error  { return bridge.DeleteLink(name) }
+func (KernelLinks) EnsureDummy(name string) error { return bridge.EnsureDummy(name) }
+func (KernelLinks) LinkExists(name string) bool   { return bridge.LinkExists(name) }
 func (KernelLinks) AddVeth(br, host string, i Iface) error {
 	return bridge.AddVeth(br, host, toBridge(i))
 }

@@ -73,9 +73,12 @@ type Network struct {
 	V6Config []V6Config `json:",omitempty"`
 	Bridge   string     `json:",omitempty"` // bridge driver: the host bridge
 	Parent   string     `json:",omitempty"` // macvlan/ipvlan: the parent link
-	MTU      int        `json:",omitempty"`
-	ICC      bool
-	Masq     bool
+	// DummyParent: no parent was given, so berth made a dummy link for
+	// one (dm-<id>), as dockerd does; it goes with the network.
+	DummyParent bool `json:",omitempty"`
+	MTU         int  `json:",omitempty"`
+	ICC         bool
+	Masq        bool
 	// Endpoints are the attached containers, by container ID.
 	Endpoints map[string]*Endpoint `json:",omitempty"`
 
@@ -369,8 +372,12 @@ func (m *Manager) save(n *Network) error {
 	return atomicfile.WriteFile(filepath.Join(m.cfg.Root, n.ID+".json"), data, 0o600)
 }
 
-// setUp creates a bridge network's link and rules (idempotent).
+// setUp creates a bridge network's link and rules, or a macvlan/ipvlan
+// network's dummy parent (idempotent).
 func (m *Manager) setUp(ctx context.Context, n *Network) error {
+	if n.DummyParent {
+		return m.cfg.Links.EnsureDummy(n.Parent)
+	}
 	if n.Driver != DriverBridge {
 		return nil
 	}
@@ -395,6 +402,12 @@ func (m *Manager) setUp(ctx context.Context, n *Network) error {
 
 // tearDown removes a bridge network's rules and link.
 func (m *Manager) tearDown(ctx context.Context, n *Network) {
+	if n.DummyParent {
+		if err := m.cfg.Links.DeleteLink(n.Parent); err != nil {
+			log.G(ctx).Warn("removing dummy parent", "network", n.Name, "link", n.Parent, "err", err)
+		}
+		return
+	}
 	if n.Driver != DriverBridge || n.Bridge == "" {
 		return
 	}
@@ -580,9 +593,10 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Network, erro
 	case DriverMacvlan, DriverIPvlan:
 		n.Parent = n.Options[OptParent]
 		if n.Parent == "" {
-			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("the %s driver needs a parent interface: --opt parent=<host interface>", n.Driver))
-		}
-		if !m.cfg.Links.LinkExists(n.Parent) {
+			// dockerd's answer to no parent: a dummy link of its own, so
+			// the containers reach each other and nothing else.
+			n.Parent, n.DummyParent = "dm-"+n.ID[:12], true
+		} else if !m.cfg.Links.LinkExists(n.Parent) {
 			return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("-o parent interface was not found on the host: %s", n.Parent))
 		}
 		if mode := n.Options[OptMacvlanMode]; n.Driver == DriverMacvlan && mode != "" && mode != "bridge" {

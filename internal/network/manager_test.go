@@ -25,6 +25,7 @@ func (f fakeLinks) DeleteLink(string) error {
 	}
 	return nil
 }
+func (fakeLinks) EnsureDummy(string) error            { return nil }
 func (fakeLinks) LinkExists(name string) bool         { return name == "dummy0" }
 func (fakeLinks) AddVeth(string, string, Iface) error { return nil }
 func (fakeLinks) AddMacvlan(string, Iface) error      { return nil }
@@ -84,7 +85,6 @@ func TestCreateBadInput(t *testing.T) {
 		{"host driver", CreateRequest{Name: "b", Driver: "host"}, errdefs.ErrForbidden, `only one instance of "host" network is allowed`},
 		{"unknown driver", CreateRequest{Name: "b", Driver: "overlay2"}, errdefs.ErrNotFound, `plugin "overlay2" not found`},
 		{"ipvlan unavailable", CreateRequest{Name: "b", Driver: "ipvlan", Options: map[string]string{"parent": "dummy0"}}, errdefs.ErrUnavailable, "the ipvlan driver is not available"},
-		{"macvlan no parent", CreateRequest{Name: "b", Driver: "macvlan"}, errdefs.ErrInvalidParameter, "needs a parent interface"},
 		{"macvlan missing parent", CreateRequest{Name: "b", Driver: "macvlan", Options: map[string]string{"parent": "nope0"}}, errdefs.ErrInvalidParameter, "parent interface was not found"},
 		{"bad mtu", CreateRequest{Name: "b", Options: map[string]string{OptMTU: "x"}}, errdefs.ErrInvalidParameter, "invalid MTU"},
 	} {

@@ -63,6 +63,23 @@ func EnsureBridge(name string, addr, addr6 netip.Prefix, mtu int) error {
 	return nil
 }
 
+// EnsureDummy creates the dummy link name if missing and brings it up (a
+// macvlan or ipvlan network's parent when none was given).
+func EnsureDummy(name string) error {
+	if _, err := netlink.LinkByName(name); err != nil {
+		la := netlink.NewLinkAttrs()
+		la.Name = name
+		if err := netlink.LinkAdd(&netlink.Dummy{LinkAttrs: la}); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("creating dummy link %s: %w", name, err)
+		}
+	}
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("dummy link %s: %w", name, err)
+	}
+	return netlink.LinkSetUp(l)
+}
+
 // DeleteLink removes the host link name; a missing link is not an error.
 func DeleteLink(name string) error {
 	l, err := netlink.LinkByName(name)
