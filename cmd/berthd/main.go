@@ -57,7 +57,7 @@ var flagKeys = map[string]string{
 	"log-level": "log-level", "log-format": "log-format", "debug": "debug", "default-runtime": "default-runtime",
 	"group": "group", "init": "init", "init-path": "init-path",
 	"bridge": "bridge", "bip": "bip", "fixed-cidr": "fixed-cidr", "mtu": "mtu", "iptables": "iptables",
-	"firewall-backend": "firewall-backend", "dns": "dns",
+	"firewall-backend": "firewall-backend", "dns": "dns", "icc": "icc", "ip-masq": "ip-masq",
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -87,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&flags.FixedCIDR, "fixed-cidr", "", "IPv4 range for the default bridge's containers")
 	fs.IntVar(&flags.MTU, "mtu", 0, "MTU of the default bridge")
 	iptables := fs.Bool("iptables", true, "add firewall rules for networks and published ports")
+	icc := fs.Bool("icc", true, "let containers on the default bridge talk to each other")
+	ipMasq := fs.Bool("ip-masq", true, "masquerade the default bridge's outbound traffic")
 	fs.StringVar(&flags.FirewallBackend, "firewall-backend", "", `firewall backend: "iptables" (default) or "nftables"`)
 	fs.StringSliceVar(&flags.DNS, "dns", nil, "DNS servers for containers")
 	fs.BoolVarP(&showVersion, "version", "v", false, "print version information and quit")
@@ -118,6 +120,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.Changed("iptables") {
 		flags.IPTables = iptables
+	}
+	if fs.Changed("icc") {
+		flags.ICC = icc
+	}
+	if fs.Changed("ip-masq") {
+		flags.IPMasq = ipMasq
 	}
 	var set []string
 	fs.Visit(func(f *pflag.Flag) {

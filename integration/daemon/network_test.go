@@ -710,3 +710,17 @@ func TestNetworkIPv6(t *testing.T) {
 	d.mustDocker("rm", "-f", "six1", "six2")
 	d.mustDocker("network", "rm", "v6net")
 }
+
+// TestNetworkNoICC: berthd --icc=false keeps the default bridge's
+// containers from reaching each other (the firewall's rule), and inspect
+// says so in the bridge's options.
+func TestNetworkNoICC(t *testing.T) {
+	d := networkDaemon(t, "--icc=false")
+	if o := d.mustDocker("network", "inspect", "-f", `{{index .Options "com.docker.network.bridge.enable_icc"}}`, "bridge"); o != "false" {
+		t.Fatalf("enable_icc option: %q", o)
+	}
+	d.mustDocker("run", "-d", "--name", "lone", "busybox", "sleep", "300")
+	if out, err := d.docker("run", "--rm", "busybox", "ping", "-c1", "-W1", d.ipOf("lone", "bridge")); err == nil {
+		t.Fatalf("ping across the bridge with --icc=false worked:\n%s", out)
+	}
+}

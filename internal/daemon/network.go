@@ -67,11 +67,13 @@ func (d *Daemon) initNetworking(ctx context.Context) {
 
 func (d *Daemon) openNetworking(ctx context.Context) error {
 	cfg := network.Config{
-		Root:       filepath.Join(d.cfg.DataRoot, "network"),
-		Bridge:     d.cfg.Bridge,
-		MTU:        d.cfg.MTU,
-		HostRoutes: network.HostRoutes,
-		Links:      network.KernelLinks{},
+		Root:         filepath.Join(d.cfg.DataRoot, "network"),
+		Bridge:       d.cfg.Bridge,
+		MTU:          d.cfg.MTU,
+		HostRoutes:   network.HostRoutes,
+		NoICC:        d.cfg.ICC != nil && !*d.cfg.ICC,
+		NoMasquerade: d.cfg.IPMasq != nil && !*d.cfg.IPMasq,
+		Links:        network.KernelLinks{},
 	}
 	if d.cfg.Bip != "" {
 		cfg.Bip, _ = netip.ParsePrefix(d.cfg.Bip)

@@ -169,7 +169,10 @@ type Config struct {
 	Bip       netip.Prefix // the default bridge's gateway and length; invalid: picked from Pools
 	FixedCIDR netip.Prefix // the default bridge's ip-range
 	MTU       int          // the default bridge's MTU (0: the kernel's)
-	Pools     []AddressPool
+	// NoICC and NoMasquerade turn the default bridge's inter-container
+	// traffic and outbound NAT off (daemon.json icc, ip-masq).
+	NoICC, NoMasquerade bool
+	Pools               []AddressPool
 	// HostRoutes returns the prefixes the host routes already (subnets to
 	// avoid); nil: none.
 	HostRoutes func() ([]netip.Prefix, error)
@@ -302,7 +305,8 @@ func (m *Manager) ensurePredefined(ctx context.Context) error {
 		}
 		gw = ipam.DefaultGateway(subnet)
 	}
-	changed := br.Subnet != subnet || br.Gateway != gw || br.Bridge != m.cfg.Bridge || br.IPRange != m.cfg.FixedCIDR || br.MTU != m.cfg.MTU
+	changed := br.Subnet != subnet || br.Gateway != gw || br.Bridge != m.cfg.Bridge || br.IPRange != m.cfg.FixedCIDR || br.MTU != m.cfg.MTU ||
+		br.ICC == m.cfg.NoICC || br.Masq == m.cfg.NoMasquerade
 	if changed && len(br.Endpoints) > 0 {
 		log.G(ctx).Warn("default bridge configuration changed while containers are attached: keeping the old one until they stop")
 		changed = false
@@ -311,13 +315,17 @@ func (m *Manager) ensurePredefined(ctx context.Context) error {
 		if br.Bridge != "" && br.Bridge != m.cfg.Bridge {
 			m.tearDown(ctx, br)
 		}
+		if br.Bridge == m.cfg.Bridge && (br.ICC == m.cfg.NoICC || br.Masq == m.cfg.NoMasquerade) {
+			m.tearDown(ctx, br) // rules of the old settings; setUp adds the new
+		}
 		br.Subnet, br.Gateway, br.Bridge, br.IPRange, br.MTU = subnet, gw, m.cfg.Bridge, m.cfg.FixedCIDR, m.cfg.MTU
+		br.ICC, br.Masq = !m.cfg.NoICC, !m.cfg.NoMasquerade
 		mtu := "1500"
 		if br.MTU > 0 {
 			mtu = strconv.Itoa(br.MTU)
 		}
 		br.Options = map[string]string{
-			OptDefault: "true", OptICC: "true", OptMasquerade: "true",
+			OptDefault: "true", OptICC: strconv.FormatBool(br.ICC), OptMasquerade: strconv.FormatBool(br.Masq),
 			OptHostIP: "0.0.0.0", OptBridgeName: br.Bridge, OptMTU: mtu,
 		}
 	}

@@ -70,6 +70,10 @@ type Config struct {
 	// FirewallBackend is "iptables" (default) or "nftables", docker 28's key.
 	IPTables        *bool  `json:"iptables,omitempty"`
 	FirewallBackend string `json:"firewall-backend,omitempty"`
+	// ICC and IPMasq are the default bridge's enable_icc and
+	// enable_ip_masquerade (dockerd's --icc, --ip-masq); nil means true.
+	ICC    *bool `json:"icc,omitempty"`
+	IPMasq *bool `json:"ip-masq,omitempty"`
 
 	InsecureRegistries []string `json:"insecure-registries,omitempty"`
 	RegistryMirrors    []string `json:"registry-mirrors,omitempty"`
