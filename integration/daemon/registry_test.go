@@ -517,3 +517,35 @@ func TestRegistryPullKilled(t *testing.T) {
 		t.Fatalf("layers: %s", got)
 	}
 }
+
+// TestRegistryDockerdInterop: an image berth pushed is pulled and run by
+// dockerd 20.10, and one dockerd pushed (its own gzip layers) is pulled
+// and run by berth, through the same docker-registry.
+func TestRegistryDockerdInterop(t *testing.T) {
+	d := containerDaemon(t)
+	reg := startRegistry(t, "", "")
+	ref := startRefDockerd(t)
+	fromBerth := reg.Host + "/interop/from-berth:1"
+	mustDocker(t, d, "tag", "busybox", fromBerth)
+	mustDocker(t, d, "push", fromBerth)
+	ref.must("pull", fromBerth)
+	if out := ref.must("run", "--rm", "--network", "none", fromBerth, "echo", "in dockerd"); out != "in dockerd" {
+		t.Fatalf("dockerd run: %q", out)
+	}
+	fromDocker := reg.Host + "/interop/from-docker:1"
+	ref.must("tag", fromBerth, fromDocker)
+	ref.must("push", fromDocker)
+	ref.must("rmi", fromBerth, fromDocker)
+	out := mustDocker(t, d, "pull", fromDocker)
+	if !strings.Contains(out, "Downloaded newer image") {
+		t.Fatalf("berth pull of dockerd's push:\n%s", out)
+	}
+	if out := mustDocker(t, d, "run", "--rm", fromDocker, "echo", "in berth"); out != "in berth" {
+		t.Fatalf("berth run: %q", out)
+	}
+	// Both name the same content: the image IDs match.
+	if a, b := mustDocker(t, d, "inspect", "-f", "{{.Id}}", fromBerth), mustDocker(t, d, "inspect", "-f", "{{.Id}}", fromDocker); a != b {
+		t.Fatalf("image IDs differ: %s %s", a, b)
+	}
+	mustDocker(t, d, "rmi", fromBerth, fromDocker)
+}
