@@ -144,6 +144,11 @@ func TestSaveLoadDockerd(t *testing.T) {
 	if got := ref.must("inspect", "-f", "{{.Id}}", "busybox"); got != id {
 		t.Fatalf("dockerd loaded %s, berth saved %s", got, id)
 	}
+	// The same layers have the same size in both engines: the bytes of
+	// their files and symlink targets, not of their tars.
+	if got, want := mustDocker(t, d, "inspect", "-f", "{{.Size}}", "busybox"), ref.must("inspect", "-f", "{{.Size}}", "busybox"); got != want {
+		t.Errorf("image size: berth %s, dockerd %s", got, want)
+	}
 	if out := ref.must("run", "--rm", "--network", "none", "busybox", "echo", "in dockerd"); out != "in dockerd" {
 		t.Fatalf("dockerd run: %q", out)
 	}

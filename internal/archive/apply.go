@@ -38,8 +38,12 @@ type Options struct {
 }
 
 // Apply unpacks the layer tar r (compressed or not) onto dir, which holds the
-// layers below it (or is empty for a base layer), and returns the size of the
-// uncompressed tar stream. Whiteouts delete from dir. A hostile entry (absolute
+// layers below it (or is empty for a base layer), and returns the layer's
+// size as docker counts it over a layer's diff directory: the bytes of its
+// regular files (a hard link adds nothing) and of its symlinks' targets; tar
+// headers, directories and whiteouts count nothing. The stream is read to
+// its end, so a digest taken of it covers the padding too. Whiteouts delete
+// from dir. A hostile entry (absolute
 // name, "..", a path through a symlink leading out of dir, a hard link out of
 // dir, a forbidden device) fails with an error wrapping ErrUnsafe; dir may then
 // hold part of the layer. Ownership is applied only when running as root.
@@ -58,22 +62,30 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) (int64, e
 		return 0, err
 	}
 	defer root.Close()
-	cr := &countReader{r: dr}
+	var size int64
 	a := &applier{root: root, rootPath: rootPath, opts: opts, seen: map[string]bool{}, chown: os.Geteuid() == 0}
-	tr := tar.NewReader(cr)
+	tr := tar.NewReader(dr)
 	for {
 		if err := ctx.Err(); err != nil {
-			return cr.n, err
+			return size, err
 		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return cr.n, fmt.Errorf("%w: %v", ErrCorrupt, err)
+			return size, fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
 		if err := a.entry(hdr, tr); err != nil {
-			return cr.n, fmt.Errorf("layer entry %q: %w", hdr.Name, err)
+			return size, fmt.Errorf("layer entry %q: %w", hdr.Name, err)
+		}
+		switch hdr.Typeflag {
+		case tar.TypeReg, tar.TypeRegA:
+			if !strings.HasPrefix(path.Base(hdr.Name), whiteoutPrefix) {
+				size += hdr.Size
+			}
+		case tar.TypeSymlink:
+			size += int64(len(hdr.Linkname))
 		}
 	}
 	// Directory times last: creating their children changed them.
@@ -81,22 +93,11 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) (int64, e
 		d := a.dirs[i]
 		_ = root.Chtimes(d.name, d.atime, d.mtime)
 	}
-	// Drain any padding so the count is the stream's size.
-	if _, err := io.Copy(io.Discard, cr); err != nil {
-		return cr.n, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	// Drain the padding after the end-of-archive blocks.
+	if _, err := io.Copy(io.Discard, dr); err != nil {
+		return size, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	return cr.n, nil
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+	return size, nil
 }
 
 // canonicalRoot resolves the symlinks in dir's own path, except for a

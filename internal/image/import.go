@@ -148,13 +148,17 @@ func (s *Store) writeJSON(ctx context.Context, v any) (content.Info, error) {
 }
 
 // unpack makes the committed snapshot chainID from the layer blob over parent
-// unless it exists, and returns the layer's uncompressed size.
+// unless it exists, and returns the layer's size (archive.Apply's count).
 func (s *Store) unpack(ctx context.Context, blob, chainID digest.Digest, parent string) (int64, error) {
 	info, err := s.content.Info(ctx, blob)
 	if err != nil {
 		return 0, err
 	}
 	if _, err := s.sn.Stat(ctx, chainID.String()); err == nil {
+		// Unpacked before: the size another record gave it.
+		if n := s.layerSize(chainID); n >= 0 {
+			return n, nil
+		}
 		return info.Size, nil
 	} else if !errors.Is(err, snapshot.ErrNotFound) {
 		return 0, err
