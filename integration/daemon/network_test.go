@@ -724,3 +724,30 @@ func TestNetworkNoICC(t *testing.T) {
 		t.Fatalf("ping across the bridge with --icc=false worked:\n%s", out)
 	}
 }
+
+// TestNetworkKilledDaemon: berthd killed with SIGKILL (no clean stop) and
+// started again: the network records and allocations open cleanly, the
+// running container keeps its address and name (DNS served again), a new
+// one gets another address, and stopping them releases everything.
+func TestNetworkKilledDaemon(t *testing.T) {
+	d := networkDaemon(t)
+	third := strings.Split(d.Bip, ".")[2]
+	d.mustDocker("network", "create", "--subnet", "10.67."+third+".0/24", "crashnet")
+	d.mustDocker("run", "-d", "--name", "survivor", "--network", "crashnet", "busybox", "sleep", "300")
+	ip := d.ipOf("survivor", "crashnet")
+	d.kill()
+	d.startNetworking()
+	if got := d.ipOf("survivor", "crashnet"); got != ip {
+		t.Fatalf("address after the crash %q, was %q", got, ip)
+	}
+	out := d.mustDocker("run", "--rm", "--network", "crashnet", "busybox", "sh", "-c", "ip -o -4 addr show eth0; ping -c1 -W1 survivor")
+	if strings.Contains(out, " "+ip+"/") {
+		t.Fatalf("a new container got the survivor's address %s:\n%s", ip, out)
+	}
+	d.mustDocker("stop", "-t", "0", "survivor")
+	var ni struct{ Containers map[string]struct{ Name string } }
+	d.inspectJSON("network", "crashnet", &ni)
+	if len(ni.Containers) != 0 {
+		t.Fatalf("endpoints left after the stop: %+v", ni.Containers)
+	}
+}
