@@ -745,7 +745,9 @@ func TestNetworkKilledDaemon(t *testing.T) {
 		t.Fatalf("a new container got the survivor's address %s:\n%s", ip, out)
 	}
 	d.mustDocker("stop", "-t", "0", "survivor")
-	var ni struct{ Containers map[string]struct{ Name string } }
+	var ni struct {
+		Containers map[string]struct{ Name string }
+	}
 	d.inspectJSON("network", "crashnet", &ni)
 	if len(ni.Containers) != 0 {
 		t.Fatalf("endpoints left after the stop: %+v", ni.Containers)
