@@ -342,13 +342,9 @@ func (d *Daemon) NetworkConnect(ctx context.Context, ref string, req ntypes.Conn
 		}
 	}
 	c.NetworkSettings.Networks[n.Name] = es
-	if err := d.containers.Save(c); err != nil {
-		return err
-	}
-	if !c.State.Running {
-		d.logNetworkEvent(n, eventtypes.ActionConnect, c.ID)
-	}
-	return nil
+	// (a stopped container's connect event comes with its start, as
+	// dockerd's)
+	return d.containers.Save(c)
 }
 
 func (d *Daemon) hasDNS(id string) bool {
