@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -80,6 +81,23 @@ func TestCommitParents(t *testing.T) {
 	}
 	if got := mustDocker(t, d, "inspect", "-f", "{{.Id}}", mid); got != mid {
 		t.Errorf("the untagged parent is gone: %q", got)
+	}
+	// An untagged parent is an intermediate image: listed with -a only.
+	if got := mustDocker(t, d, "images", "-q", "--no-trunc"); strings.Contains(got, mid) {
+		t.Errorf("docker images lists the intermediate %s:\n%s", mid, got)
+	}
+	if got := mustDocker(t, d, "images", "-a", "-q", "--no-trunc"); !strings.Contains(got, mid) {
+		t.Errorf("docker images -a lacks the intermediate %s:\n%s", mid, got)
+	}
+	_, body := d.do("GET", "/images/json?all=1")
+	var list []struct{ Id, ParentId string }
+	if err := json.Unmarshal(body, &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range list {
+		if im.Id == top && im.ParentId != mid {
+			t.Errorf("ParentId of %s: %q, want %s", top, im.ParentId, mid)
+		}
 	}
 	out := mustDocker(t, d, "rmi", "top:1")
 	for _, want := range []string{"Untagged: top:1", "Deleted: " + top, "Deleted: " + mid} {

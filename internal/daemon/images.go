@@ -110,11 +110,21 @@ func (d *Daemon) ImageDelete(ctx context.Context, name string, force, prune bool
 
 // Images lists the images that pass filters: dangling, reference, label,
 // before and since, as docker's. Other filters are refused as dockerd
-// refuses them.
-func (d *Daemon) Images(ctx context.Context, filters map[string][]string) ([]imagetypes.Summary, error) {
+// refuses them. Unless withIntermediate, an untagged image that is the
+// parent of another is left out, as dockerd hides intermediate images.
+func (d *Daemon) Images(ctx context.Context, filters map[string][]string, withIntermediate bool) ([]imagetypes.Summary, error) {
 	all, err := d.images.List(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if !withIntermediate {
+		parents := map[string]bool{}
+		for _, s := range all {
+			parents[s.ParentID] = true
+		}
+		all = slices.DeleteFunc(all, func(s imagetypes.Summary) bool {
+			return parents[s.ID] && len(s.RepoTags) == 0 && len(s.RepoDigests) == 0
+		})
 	}
 	created := func(name string) (int64, error) {
 		for _, s := range all {

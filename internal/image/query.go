@@ -86,6 +86,7 @@ func (s *Store) List(ctx context.Context) ([]image.Summary, error) {
 			ID:          l.id,
 			RepoTags:    l.tags,
 			RepoDigests: l.rec.repoDigests(),
+			ParentID:    l.rec.Parent.String(),
 			Created:     created(img, l.rec).Unix(),
 			Size:        l.rec.size(),
 			Labels:      labels,

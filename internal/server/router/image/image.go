@@ -32,8 +32,10 @@ type Backend interface {
 	// and returns its ID. changes are Dockerfile-style config edits.
 	ImportImage(ctx context.Context, src io.Reader, repo, tag, message string, changes []string) (string, error)
 	// Images lists the images that pass filters (name → accepted values);
-	// an unknown filter is ErrInvalidParameter.
-	Images(ctx context.Context, filters map[string][]string) ([]image.Summary, error)
+	// an unknown filter is ErrInvalidParameter. Without all, intermediate
+	// images (untagged parents of other images) are left out, as docker
+	// images does without -a.
+	Images(ctx context.Context, filters map[string][]string, all bool) ([]image.Summary, error)
 	ImageInspect(ctx context.Context, name string) (image.InspectResponse, error)
 	ImageHistory(ctx context.Context, name string) ([]image.HistoryResponseItem, error)
 	// TagImage points repo[:tag] at the image name names.
@@ -162,7 +164,7 @@ func (s *Router) list(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	imgs, err := s.backend.Images(ctx, filters)
+	imgs, err := s.backend.Images(ctx, filters, boolValue(r.URL.Query().Get("all")))
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func (f *fakeBackend) ImportImage(ctx context.Context, src io.Reader, repo, tag,
 	return "sha256:abc", nil
 }
 
-func (f *fakeBackend) Images(ctx context.Context, filters map[string][]string) ([]image.Summary, error) {
+func (f *fakeBackend) Images(ctx context.Context, filters map[string][]string, all bool) ([]image.Summary, error) {
 	f.got, f.filters = []string{"list"}, filters
 	return nil, nil
 }
