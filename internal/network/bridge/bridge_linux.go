@@ -153,9 +153,6 @@ func AddVeth(bridge, hostName string, iface Iface) error {
 	return nil
 }
 
-// Mode is a macvlan or ipvlan mode.
-type Mode string
-
 // AddMacvlan creates a macvlan (bridge mode) on parent directly inside the
 // namespace as iface.Name and configures it.
 func AddMacvlan(parent string, iface Iface) error {
@@ -257,12 +254,6 @@ func configureInside(nsh netns.NsHandle, iface Iface) error {
 
 func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
-}
-
-// MACFromIP is docker's generated MAC: 02:42 then the IPv4 address.
-func MACFromIP(ip netip.Addr) net.HardwareAddr {
-	a := ip.As4()
-	return net.HardwareAddr{0x02, 0x42, a[0], a[1], a[2], a[3]}
 }
 
 // HostRoutes returns the IPv4 destinations of the host's routes (the
