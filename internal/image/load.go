@@ -151,8 +151,10 @@ func blobPath(d digest.Digest) string { return "blobs/" + d.Algorithm().String()
 
 // loadImage stores one image: config at cfgPath (whose digest must be
 // cfgDigest when that is set), the layer files in order (each a blob whose
-// digest must be the matching blobDigests entry when given), and tags.
-func (s *Store) loadImage(ctx context.Context, a *loadArchive, cfgPath string, cfgDigest digest.Digest, layerPaths []string, blobDigests []digest.Digest, tags []string) (Loaded, error) {
+// digest must be the matching blobDigests entry when given), and tags. When
+// it fails, the layer blobs and snapshots it added and no record uses are
+// removed again: the store is as before.
+func (s *Store) loadImage(ctx context.Context, a *loadArchive, cfgPath string, cfgDigest digest.Digest, layerPaths []string, blobDigests []digest.Digest, tags []string) (_ Loaded, retErr error) {
 	var tagged []string
 	for _, t := range tags {
 		nt, err := parseTag(t)
@@ -181,9 +183,29 @@ func (s *Store) loadImage(ctx context.Context, a *loadArchive, cfgPath string, c
 		return Loaded{}, invalidf(fmt.Sprintf("image %s is for %s, not linux", id, img.OS))
 	}
 
+	var newBlobs, newChains []digest.Digest
+	defer func() {
+		if retErr == nil {
+			return
+		}
+		cctx := context.WithoutCancel(ctx)
+		for i := len(newChains) - 1; i >= 0; i-- {
+			if s.layerSize(newChains[i]) < 0 && !s.held(newChains[i].String()) {
+				_ = s.sn.Remove(cctx, newChains[i].String())
+			}
+		}
+		for _, d := range newBlobs {
+			if !s.held(d.String()) {
+				s.dropBlob(cctx, d)
+			}
+		}
+	}()
 	// Layers are stored uncompressed: their blob digest is their diff ID,
 	// which the write checks.
 	for i, p := range layerPaths {
+		if _, err := s.content.Info(ctx, diffIDs[i]); err != nil {
+			newBlobs = append(newBlobs, diffIDs[i])
+		}
 		var want digest.Digest
 		if blobDigests != nil {
 			want = blobDigests[i]
@@ -207,6 +229,9 @@ func (s *Store) loadImage(ctx context.Context, a *loadArchive, cfgPath string, c
 	parent := ""
 	for i, d := range diffIDs {
 		chain := identity.ChainID(diffIDs[:i+1])
+		if _, err := s.sn.Stat(ctx, chain.String()); err != nil {
+			newChains = append(newChains, chain)
+		}
 		size, err := s.unpack(ctx, d, chain, parent)
 		if err != nil {
 			if errors.Is(err, archive.ErrUnsafe) || errors.Is(err, archive.ErrCorrupt) {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth-engine/berth/internal/testutil"
 )
 
 // tarFiles reads a tar's regular files by name.
@@ -181,6 +183,81 @@ func TestLoadInvalid(t *testing.T) {
 			}
 			if l, _ := dst.store.List(ctx); len(l) != 0 {
 				t.Errorf("images after a failed load: %v", l)
+			}
+		})
+	}
+}
+
+// twoLayerArchive is a docker-save tar of one image with two uncompressed
+// layers; the second is second, and its diff ID in the config is secondID
+// (the true one when empty).
+func twoLayerArchive(t *testing.T, second []byte, secondID digest.Digest) []byte {
+	t.Helper()
+	first := tarOf(t, map[string]string{"one": "first layer"})
+	if secondID == "" {
+		secondID = digest.FromBytes(second)
+	}
+	cfg, _ := json.Marshal(map[string]any{
+		"architecture": "amd64", "os": "linux",
+		"config": map[string]any{"Cmd": []string{"sh"}},
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []digest.Digest{digest.FromBytes(first), secondID}},
+	})
+	manifest, _ := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{"two:1"}, "Layers": []string{"l1/layer.tar", "l2/layer.tar"}}})
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"config.json", cfg}, {"l1/layer.tar", first}, {"l2/layer.tar", second}, {"manifest.json", manifest}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(f.data)
+	}
+	tw.Close()
+	return buf.Bytes()
+}
+
+func tarOf(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, body := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(body))
+	}
+	tw.Close()
+	return buf.Bytes()
+}
+
+// TestLoadFailureLeavesNothing: a load that fails at its second layer
+// removes the first layer's blob and snapshot again; the store's listing is
+// exactly what it was, and a good archive then loads.
+func TestLoadFailureLeavesNothing(t *testing.T) {
+	testutil.RequiresRoot(t) // overlay snapshots
+	ctx := context.Background()
+	hostile := tarOf(t, map[string]string{"../escape": "x"})
+	second := tarOf(t, map[string]string{"two": "second layer"})
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"second layer does not match its diff ID", twoLayerArchive(t, second, digest.FromString("something else"))},
+		{"second layer escapes its root", twoLayerArchive(t, hostile, "")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := openEnv(t, t.TempDir(), Options{})
+			before := listing(t, e)
+			if _, err := e.store.Load(ctx, bytes.NewReader(c.data)); !errors.Is(err, ErrInvalidParameter) {
+				t.Fatalf("load: %v", err)
+			}
+			if after := listing(t, e); after != before {
+				t.Errorf("the store changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+			if _, err := e.store.Load(ctx, bytes.NewReader(twoLayerArchive(t, second, ""))); err != nil {
+				t.Fatalf("a good load after the failed one: %v", err)
 			}
 		})
 	}
