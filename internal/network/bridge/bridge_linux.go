@@ -64,18 +64,30 @@ func EnsureBridge(name string, addr, addr6 netip.Prefix, mtu int) error {
 }
 
 // EnsureDummy creates the dummy link name if missing and brings it up (a
-// macvlan or ipvlan network's parent when none was given).
+// macvlan or ipvlan network's parent when none was given). A kernel
+// without the dummy driver gets a veth pair instead, name and a peer
+// named "dn"+name[2:], which goes with it.
 func EnsureDummy(name string) error {
 	if _, err := netlink.LinkByName(name); err != nil {
 		la := netlink.NewLinkAttrs()
 		la.Name = name
-		if err := netlink.LinkAdd(&netlink.Dummy{LinkAttrs: la}); err != nil && !errors.Is(err, unix.EEXIST) {
+		err := netlink.LinkAdd(&netlink.Dummy{LinkAttrs: la})
+		if err != nil && !errors.Is(err, unix.EEXIST) {
+			err = netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: "dn" + name[min(2, len(name)):]})
+		}
+		if err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("creating dummy link %s: %w", name, err)
 		}
 	}
 	l, err := netlink.LinkByName(name)
 	if err != nil {
 		return fmt.Errorf("dummy link %s: %w", name, err)
+	}
+	if _, isVeth := l.(*netlink.Veth); isVeth {
+		// the peer up too, or the pair has no carrier
+		if p, err := netlink.LinkByName("dn" + name[min(2, len(name)):]); err == nil {
+			_ = netlink.LinkSetUp(p)
+		}
 	}
 	return netlink.LinkSetUp(l)
 }
@@ -301,9 +313,10 @@ func probeIPvlan() error {
 			errc <- err
 			return
 		}
+		// a veth as the parent: not every kernel has the dummy driver
 		la := netlink.NewLinkAttrs()
 		la.Name = "probe0"
-		if err := netlink.LinkAdd(&netlink.Dummy{LinkAttrs: la}); err != nil {
+		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: "probe2"}); err != nil {
 			errc <- err
 			return
 		}
