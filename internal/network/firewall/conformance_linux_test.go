@@ -8,13 +8,14 @@ import (
 )
 
 // standard builds the suite's world in tp: bridges brA (10.99.0.0/24) and
-// brB (10.98.0.0/24) with containers a1 (serving on 80 and 81) and b1, and
-// a server on ext:7000.
+// brB (10.98.0.0/24) with containers a1 (serving on 80 and 81), a2 and b1,
+// and a server on ext:7000.
 func (tp *topology) standard(t *testing.T) {
 	t.Helper()
 	tp.bridge(t, "brA", "10.99.0.1/24")
 	tp.bridge(t, "brB", "10.98.0.1/24")
 	tp.container(t, "a1", "brA", "10.99.0.2/24", "10.99.0.1")
+	tp.container(t, "a2", "brA", "10.99.0.3/24", "10.99.0.1")
 	tp.container(t, "b1", "brB", "10.98.0.2/24", "10.98.0.1")
 	serve(t, tp.ns["a1"], "a1", 80)
 	serve(t, tp.ns["a1"], "a1", 81)
@@ -109,6 +110,28 @@ func conformance(t *testing.T, tp *topology, c backendCase) {
 	}
 	if err := fw.RemovePort(ctx, lo); err != nil {
 		t.Fatal(err)
+	}
+	// ICC: a2 reaches a1 on their bridge; not once brA is re-added with
+	// ICC off; again once it is back on.
+	if got := dial(t, tp.ns["a2"], "10.99.0.2:80"); got != "a1 10.99.0.3" {
+		t.Errorf("a2 → a1 = %q", got)
+	}
+	// (With bridged traffic kept off the IPv4 hooks, as on a host without
+	// it turned on: AddNetwork with ICC off must turn it on.)
+	nsRun(t, tp.host, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0")
+	netA.ICC = false
+	if err := fw.AddNetwork(ctx, netA); err != nil {
+		t.Fatal(err)
+	}
+	if got := dial(t, tp.ns["a2"], "10.99.0.2:80"); got != "" {
+		t.Errorf("a2 → a1 with ICC off = %q, want dropped", got)
+	}
+	netA.ICC = true
+	if err := fw.AddNetwork(ctx, netA); err != nil {
+		t.Fatal(err)
+	}
+	if got := dial(t, tp.ns["a2"], "10.99.0.2:80"); got != "a1 10.99.0.3" {
+		t.Errorf("a2 → a1 with ICC back on = %q", got)
 	}
 	// --internal: brB re-added as internal cannot reach out any more, and
 	// is not masqueraded.

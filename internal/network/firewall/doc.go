@@ -47,6 +47,10 @@
 //     there whatever berth's table says, so iptables is the backend that works
 //     on such hosts (DESIGN §4).
 //
+// A network with ICC off turns on net.bridge.bridge-nf-call-iptables (as
+// dockerd does): without it, packets between two ports of one bridge never
+// reach the forward hook, in either backend.
+//
 // Both backends coexist with other engines: they never modify or delete a
 // rule or chain berth did not create, they remove exactly what they added,
 // and Close removes the base chains, jumps (or the table) once nothing of

@@ -242,6 +242,11 @@ func (b *ipt) AddNetwork(ctx context.Context, n Network) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return inNetNS(b.netns, func() error {
+		if !n.ICC {
+			if err := enableBridgeNF(); err != nil {
+				return sysErr(err)
+			}
+		}
 		if err := b.ensureBase(); err != nil {
 			return err
 		}

@@ -393,6 +393,11 @@ func (b *nft) AddNetwork(ctx context.Context, n Network) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if !n.ICC {
+		if err := inNetNS(b.netns, enableBridgeNF); err != nil {
+			return sysErr(err)
+		}
+	}
 	return b.do(func(c *nftables.Conn) error {
 		if err := b.ensureBase(c); err != nil {
 			return err
