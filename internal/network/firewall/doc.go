@@ -47,6 +47,13 @@
 //     there whatever berth's table says, so iptables is the backend that works
 //     on such hosts (DESIGN §4).
 //
+// Addresses are IPv4: published ports, masquerade and the subnet checks of
+// --internal are IPv4 only. The nftables table (family inet) applies its
+// interface rules — isolation between bridges, ICC, the inbound drop, and
+// an --internal bridge's drops — to IPv6 as well; the iptables backend
+// programs no ip6tables rules, so IPv6 between berth networks is not
+// filtered by it.
+//
 // A network with ICC off turns on net.bridge.bridge-nf-call-iptables (as
 // dockerd does): without it, packets between two ports of one bridge never
 // reach the forward hook, in either backend.

@@ -102,7 +102,7 @@ func dial(t *testing.T, ns, addr string) string {
 	var c net.Conn
 	err := inNetNS("/var/run/netns/"+ns, func() error {
 		var err error
-		c, err = net.DialTimeout("tcp4", addr, 500*time.Millisecond)
+		c, err = net.DialTimeout("tcp", addr, 500*time.Millisecond)
 		return err
 	})
 	if err != nil {

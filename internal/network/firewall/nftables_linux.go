@@ -113,6 +113,13 @@ func ipv4Only() []expr.Any {
 	}
 }
 
+func ipv6Only() []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.NFPROTO_IPV6}},
+	}
+}
+
 func ifname(n string) []byte {
 	b := make([]byte, unix.IFNAMSIZ)
 	copy(b, n)
@@ -240,7 +247,11 @@ func nftNetworkRules(n Network) []nrule {
 	if n.Internal {
 		rs = append(rs,
 			nrule{nftIsolation1, p + "internal-in:" + sub.String(), cat(ipv4Only(), iif(expr.CmpOpEq, br), ipAddr(false, expr.CmpOpNeq, sub), one(drop()))},
-			nrule{nftIsolation1, p + "internal-out:" + sub.String(), cat(ipv4Only(), oif(expr.CmpOpEq, br), ipAddr(true, expr.CmpOpNeq, sub), one(drop()))})
+			nrule{nftIsolation1, p + "internal-out:" + sub.String(), cat(ipv4Only(), oif(expr.CmpOpEq, br), ipAddr(true, expr.CmpOpNeq, sub), one(drop()))},
+			// The table is inet: IPv6 leaving or entering an internal
+			// bridge is dropped too (berth knows only its IPv4 subnet).
+			nrule{nftIsolation1, p + "internal-in6", cat(ipv6Only(), iif(expr.CmpOpEq, br), oif(expr.CmpOpNeq, br), one(drop()))},
+			nrule{nftIsolation1, p + "internal-out6", cat(ipv6Only(), oif(expr.CmpOpEq, br), iif(expr.CmpOpNeq, br), one(drop()))})
 	} else {
 		rs = append(rs, nrule{nftIsolation1, p + "isolation", cat(iif(expr.CmpOpEq, br), oif(expr.CmpOpNeq, br), one(jump(nftIsolation2)))})
 	}
