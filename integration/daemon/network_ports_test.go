@@ -94,18 +94,20 @@ func (d *daemon) sigkill() {
 
 var saveCounters = regexp.MustCompile(`\[\d+:\d+\]`)
 
-// berthRules is every line of the host's iptables-save that names a BERTH
-// chain, and berth's nftables table if there is one.
+// berthRules is every line of the host's iptables-save and ip6tables-save
+// that names a BERTH chain, and berth's nftables table if there is one.
 func berthRules(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("iptables-save").Output()
-	if err != nil {
-		t.Fatalf("iptables-save: %v", err)
-	}
 	var lines []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "BERTH") {
-			lines = append(lines, saveCounters.ReplaceAllString(l, ""))
+	for _, save := range []string{"iptables-save", "ip6tables-save"} {
+		out, err := exec.Command(save).Output()
+		if err != nil {
+			t.Fatalf("%s: %v", save, err)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.Contains(l, "BERTH") {
+				lines = append(lines, saveCounters.ReplaceAllString(l, ""))
+			}
 		}
 	}
 	if nft, err := exec.Command("nft", "list", "table", "inet", "berth").CombinedOutput(); err == nil {

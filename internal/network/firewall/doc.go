@@ -48,11 +48,11 @@
 //     on such hosts (DESIGN §4).
 //
 // Addresses are IPv4: published ports, masquerade and the subnet checks of
-// --internal are IPv4 only. The nftables table (family inet) applies its
-// interface rules — isolation between bridges, ICC, the inbound drop, and
-// an --internal bridge's drops — to IPv6 as well; the iptables backend
-// programs no ip6tables rules, so IPv6 between berth networks is not
-// filtered by it.
+// --internal are IPv4 only. The interface rules — isolation between
+// bridges, ICC, the inbound drop, and an --internal bridge's drops (by
+// interface) — apply to IPv6 as well: the nftables table is of family inet,
+// and the iptables backend installs them with the ip6tables of the same
+// flavour (filter table only) where there is one.
 //
 // A network with ICC off turns on net.bridge.bridge-nf-call-iptables (as
 // dockerd does): without it, packets between two ports of one bridge never

@@ -71,8 +71,13 @@ var jumps = []struct {
 }
 
 type ipt struct {
-	netns   string
-	ipt     *iptables.IPTables
+	netns string
+	ipt   *iptables.IPTables
+	// ipt6 is ip6tables of the same flavour, nil where there is none: it
+	// gets the interface rules of each network (isolation, ICC, the
+	// inbound drop, --internal) so IPv6 between bridges is filtered as
+	// IPv4 is; addresses, NAT and ports are IPv4 only.
+	ipt6    *iptables.IPTables
 	restore string // the matching iptables-restore, "" if there is none
 
 	mu sync.Mutex
@@ -103,7 +108,17 @@ func newIPTables(ctx context.Context, opts Options) (Backend, error) {
 			return fmt.Errorf("firewall: iptables: %v: %w", err, errdefs.ErrUnavailable)
 		}
 		b.ipt = t
-		return b.ensureBase()
+		if err := b.ensureBase(); err != nil {
+			return err
+		}
+		if p6, err := exec.LookPath(strings.Replace(path, "iptables", "ip6tables", 1)); err == nil {
+			if t6, err := iptables.New(iptables.IPFamily(iptables.ProtocolIPv6), iptables.Timeout(10), iptables.Path(p6)); err == nil {
+				if err := ensureBaseOn(t6, true); err == nil {
+					b.ipt6 = t6
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -120,35 +135,44 @@ func sysErr(err error) error {
 	return fmt.Errorf("firewall: %w: %w", err, errdefs.ErrSystem)
 }
 
-// ensureBase creates berth's chains, the rules fixed in them and the jumps to
-// them, each only if missing (another berthd, or the previous run, may have
-// made them).
-func (b *ipt) ensureBase() error {
+// ensureBase is ensureBaseOn for IPv4.
+func (b *ipt) ensureBase() error { return ensureBaseOn(b.ipt, false) }
+
+// ensureBaseOn creates berth's chains, the rules fixed in them and the jumps
+// to them, each only if missing (another berthd, or the previous run, may
+// have made them). For IPv6 (v6) only the filter table's.
+func ensureBaseOn(t *iptables.IPTables, v6 bool) error {
 	for _, c := range baseChains {
-		ok, err := b.ipt.ChainExists(c.table, c.chain)
+		if v6 && c.table != "filter" {
+			continue
+		}
+		ok, err := t.ChainExists(c.table, c.chain)
 		if err != nil {
 			return sysErr(err)
 		}
 		if !ok {
-			if err := b.ipt.NewChain(c.table, c.chain); err != nil {
+			if err := t.NewChain(c.table, c.chain); err != nil {
 				// Made meanwhile by someone else?
-				if ok, _ := b.ipt.ChainExists(c.table, c.chain); !ok {
+				if ok, _ := t.ChainExists(c.table, c.chain); !ok {
 					return sysErr(err)
 				}
 			}
 		}
 	}
 	for _, r := range fixedRules {
-		if err := b.ipt.InsertUnique(r.table, r.chain, r.pos, r.spec...); err != nil {
+		if err := t.InsertUnique(r.table, r.chain, r.pos, r.spec...); err != nil {
 			return sysErr(err)
 		}
 	}
 	for _, j := range jumps {
+		if v6 && j.table != "filter" {
+			continue
+		}
 		var err error
 		if j.insert {
-			err = b.ipt.InsertUnique(j.table, j.chain, 1, j.spec...)
+			err = t.InsertUnique(j.table, j.chain, 1, j.spec...)
 		} else {
-			err = b.ipt.AppendUnique(j.table, j.chain, j.spec...)
+			err = t.AppendUnique(j.table, j.chain, j.spec...)
 		}
 		if err != nil {
 			return sysErr(err)
@@ -186,6 +210,46 @@ func networkRules(n Network) []rule {
 	rs = append(rs, rule{"filter", chainIsolation2, []string{"-o", br, "-j", "DROP"}})
 	if n.Masquerade && !n.Internal {
 		rs = append(rs, rule{"nat", chainPostrouting, []string{"-s", sub, "!", "-o", br, "-j", "MASQUERADE"}})
+	}
+	return rs
+}
+
+// networkRules6 are the IPv6 rules AddNetwork installs for n: the interface
+// rules of networkRules, with --internal's drops by interface (berth knows
+// only the IPv4 subnet) and no NAT.
+func networkRules6(n Network) []rule {
+	br := n.Bridge
+	var rs []rule
+	for _, r := range networkRules(n) {
+		if r.table == "filter" && r.chain != chainIsolation1 {
+			rs = append(rs, r)
+		}
+	}
+	if n.Internal {
+		rs = append(rs,
+			rule{"filter", chainIsolation1, []string{"-i", br, "!", "-o", br, "-j", "DROP"}},
+			rule{"filter", chainIsolation1, []string{"-o", br, "!", "-i", br, "-j", "DROP"}})
+	} else {
+		rs = append(rs, rule{"filter", chainIsolation1, []string{"-i", br, "!", "-o", br, "-j", chainIsolation2}})
+	}
+	return rs
+}
+
+// allNetworkRules6 is allNetworkRules for IPv6.
+func allNetworkRules6(n Network) []rule {
+	var rs []rule
+	seen := map[string]bool{}
+	for _, internal := range []bool{false, true} {
+		for _, icc := range []bool{false, true} {
+			m := n
+			m.Internal, m.ICC = internal, icc
+			for _, r := range networkRules6(m) {
+				if !seen[r.key()] {
+					seen[r.key()] = true
+					rs = append(rs, r)
+				}
+			}
+		}
 	}
 	return rs
 }
@@ -250,26 +314,40 @@ func (b *ipt) AddNetwork(ctx context.Context, n Network) error {
 		if err := b.ensureBase(); err != nil {
 			return err
 		}
-		// A network re-added with other flags (after a restart) loses the
-		// rules of its old flags first.
-		want := map[string]bool{}
-		for _, r := range networkRules(n) {
-			want[r.key()] = true
+		if err := setRules(b.ipt, networkRules(n), allNetworkRules(n)); err != nil {
+			return err
 		}
-		for _, r := range allNetworkRules(n) {
-			if !want[r.key()] {
-				if err := b.ipt.DeleteIfExists(r.table, r.chain, r.spec...); err != nil {
-					return sysErr(err)
-				}
-			}
+		if b.ipt6 == nil {
+			return nil
 		}
-		for _, r := range networkRules(n) {
-			if err := b.ipt.AppendUnique(r.table, r.chain, r.spec...); err != nil {
-				return sysErr(err)
-			}
+		if err := ensureBaseOn(b.ipt6, true); err != nil {
+			return err
 		}
-		return nil
+		return setRules(b.ipt6, networkRules6(n), allNetworkRules6(n))
 	})
+}
+
+// setRules makes want the rules of a network among all its variants: a
+// network re-added with other flags (after a restart) loses the rules of
+// its old flags first.
+func setRules(t *iptables.IPTables, want, all []rule) error {
+	wanted := map[string]bool{}
+	for _, r := range want {
+		wanted[r.key()] = true
+	}
+	for _, r := range all {
+		if !wanted[r.key()] {
+			if err := deleteOn(t, r); err != nil {
+				return err
+			}
+		}
+	}
+	for _, r := range want {
+		if err := t.AppendUnique(r.table, r.chain, r.spec...); err != nil {
+			return sysErr(err)
+		}
+	}
+	return nil
 }
 
 func (b *ipt) RemoveNetwork(ctx context.Context, n Network) error {
@@ -284,6 +362,13 @@ func (b *ipt) RemoveNetwork(ctx context.Context, n Network) error {
 				return err
 			}
 		}
+		if b.ipt6 != nil {
+			for _, r := range allNetworkRules6(n) {
+				if err := deleteOn(b.ipt6, r); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	})
 }
@@ -291,8 +376,11 @@ func (b *ipt) RemoveNetwork(ctx context.Context, n Network) error {
 // deleteIfExists deletes r, tolerating a rule or chain that is gone. It
 // runs one iptables -D: publishing is on the path of docker run, and each
 // run of the binary costs milliseconds.
-func (b *ipt) deleteIfExists(r rule) error {
-	err := b.ipt.Delete(r.table, r.chain, r.spec...)
+func (b *ipt) deleteIfExists(r rule) error { return deleteOn(b.ipt, r) }
+
+// deleteOn is deleteIfExists through t.
+func deleteOn(t *iptables.IPTables, r rule) error {
+	err := t.Delete(r.table, r.chain, r.spec...)
 	if notExist(err) {
 		return nil
 	}
@@ -458,52 +546,66 @@ func (b *ipt) Close(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return inNetNS(b.netns, func() error {
-		empty, err := b.baseEmpty()
-		if err != nil || !empty {
-			return err
-		}
-		for _, j := range jumps {
-			if err := b.ipt.DeleteIfExists(j.table, j.chain, j.spec...); err != nil {
-				return sysErr(err)
-			}
-		}
-		for _, r := range fixedRules {
-			if err := b.deleteIfExists(r.rule); err != nil {
+		if b.ipt6 != nil {
+			if err := closeOn(b.ipt6, true); err != nil {
 				return err
 			}
 		}
-		for i := len(baseChains) - 1; i >= 0; i-- {
-			c := baseChains[i]
-			ok, err := b.ipt.ChainExists(c.table, c.chain)
-			if err != nil {
+		return closeOn(b.ipt, false)
+	})
+}
+
+// closeOn removes berth's jumps, fixed rules and chains through t (for
+// IPv6 when v6) when baseEmpty says nothing else of berth's is in them.
+func closeOn(t *iptables.IPTables, v6 bool) error {
+	empty, err := baseEmpty(t)
+	if err != nil || !empty {
+		return err
+	}
+	for _, j := range jumps {
+		if v6 && j.table != "filter" {
+			continue
+		}
+		if err := deleteOn(t, j.rule); err != nil {
+			return err
+		}
+	}
+	for _, r := range fixedRules {
+		if err := deleteOn(t, r.rule); err != nil {
+			return err
+		}
+	}
+	for i := len(baseChains) - 1; i >= 0; i-- {
+		c := baseChains[i]
+		ok, err := t.ChainExists(c.table, c.chain)
+		if err != nil {
+			return sysErr(err)
+		}
+		if ok {
+			if err := t.DeleteChain(c.table, c.chain); err != nil {
 				return sysErr(err)
 			}
-			if ok {
-				if err := b.ipt.DeleteChain(c.table, c.chain); err != nil {
-					return sysErr(err)
-				}
-			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // baseEmpty reports whether berth's chains hold nothing but the fixed rules
 // (BERTH-USER, the administrator's, must be empty too).
-func (b *ipt) baseEmpty() (bool, error) {
+func baseEmpty(t *iptables.IPTables) (bool, error) {
 	fixed := map[string]int{}
 	for _, r := range fixedRules {
 		fixed[r.table+" "+r.chain]++
 	}
 	for _, c := range baseChains {
-		ok, err := b.ipt.ChainExists(c.table, c.chain)
+		ok, err := t.ChainExists(c.table, c.chain)
 		if err != nil {
 			return false, sysErr(err)
 		}
 		if !ok {
 			continue
 		}
-		lines, err := b.ipt.List(c.table, c.chain)
+		lines, err := t.List(c.table, c.chain)
 		if err != nil {
 			return false, sysErr(err)
 		}
