@@ -172,3 +172,48 @@ func TestExecCStageMatchesGoStage(t *testing.T) {
 		}
 	}
 }
+
+// TestExecCStageUserNamespace: an exec into a container with its own user
+// namespace, both stages, as the mapped root and as a mapped user.
+func TestExecCStageUserNamespace(t *testing.T) {
+	rt := newRuntime(t)
+	b := bundle(t, []string{"sleep", "100"}, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	})
+	c, err := rt.Create("cstage-userns", CreateOpts{Bundle: b.Dir, Stdin: devNull(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(true) })
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range []specs.User{{UID: 0, GID: 0}, {UID: 1000, GID: 1000, AdditionalGids: []uint32{5}}} {
+		var outs [2]string
+		for i, goStage := range []bool{false, true} {
+			if goStage {
+				t.Setenv("BERTH_RUNTIME_GO_EXEC", "1")
+			} else {
+				t.Setenv("BERTH_RUNTIME_GO_EXEC", "")
+			}
+			p := *b.Spec.Process
+			p.User = user
+			p.Args = []string{"sh", "-c", "cat /proc/self/uid_map; id; grep -E '^Cap(Eff|Bnd)' /proc/self/status"}
+			out := newOutput(t)
+			proc, err := c.Exec(ExecOpts{Process: &p, Stdin: devNull(t), Stdout: out.w, Stderr: out.w})
+			if err != nil {
+				t.Fatalf("exec as %v (Go stage %v): %v", user, goStage, err)
+			}
+			code, err := proc.Wait()
+			if err != nil || code != 0 {
+				t.Fatalf("exec as %v (Go stage %v): code %d, %v: %s", user, goStage, code, err, out.text(t))
+			}
+			outs[i] = out.text(t)
+		}
+		if outs[0] != outs[1] || !strings.Contains(outs[0], "100000") {
+			t.Fatalf("as %v: C stage:\n%s\nGo stage:\n%s", user, outs[0], outs[1])
+		}
+	}
+}

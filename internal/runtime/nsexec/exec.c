@@ -7,6 +7,7 @@
 // the seccomp filter and built argv and the environment.
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -364,6 +365,26 @@ static const char *look_path(struct exec_cfg *c)
 	failmsg("exec: \"%s\": executable file not found in $PATH", name);
 }
 
+// cloexec_from marks every descriptor >= from close-on-exec, for kernels
+// without close_range(CLOSE_RANGE_CLOEXEC) (before 5.11).
+static void cloexec_from(int from)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		nsexec_fail("list fds");
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end != '\0' || end == e->d_name || fd < from || fd == dirfd(d))
+			continue;
+		int fl = fcntl((int)fd, F_GETFD);
+		if (fl >= 0 && fcntl((int)fd, F_SETFD, fl | FD_CLOEXEC) < 0)
+			nsexec_fail("close-on-exec fd %ld", fd);
+	}
+	closedir(d);
+}
+
 void exec_process(struct exec_cfg *c)
 {
 	// Wait until the parent knows our pid (ExecGo): an error reported
@@ -382,7 +403,7 @@ void exec_process(struct exec_cfg *c)
 	// closed at execve (the init socket too: its EOF tells the parent the
 	// execve happened).
 	if (syscall(SYS_close_range, c->keepfds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		nsexec_fail("close_range");
+		cloexec_from(c->keepfds);
 	if (c->add_home)
 		add_home(c);
 	if (c->envp == NULL)
