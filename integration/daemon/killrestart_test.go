@@ -190,3 +190,55 @@ func TestRestoreAdoptsUnrecordedStart(t *testing.T) {
 	}
 	d.mustDocker("rm", "adopt")
 }
+
+// TestRestartSweepsOrphanLayers: a container layer whose record is gone (a
+// daemon that died while an AutoRemove removal finished in the background)
+// is removed at the next start; and `run --rm` leaves no layer, rootfs
+// mount or bundle behind once its removal has finished.
+func TestRestartSweepsOrphanLayers(t *testing.T) {
+	d := containerDaemon(t)
+	snaps := func() int {
+		ents, err := os.ReadDir(filepath.Join(d.DataRoot, "overlay2", "snapshots"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	base := snaps()
+	for range 3 {
+		if out := d.mustDocker("run", "--rm", "busybox", "echo", "gone"); out != "gone" {
+			t.Fatalf("run --rm: %q", out)
+		}
+	}
+	eventually(t, func() error {
+		if n := snaps(); n != base {
+			return fmt.Errorf("%d snapshots after run --rm, %d before", n, base)
+		}
+		if ents, _ := os.ReadDir(filepath.Join(d.ExecRoot, "containers")); len(ents) != 0 {
+			return fmt.Errorf("bundles left: %d", len(ents))
+		}
+		if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), d.ExecRoot+"/containers/") {
+			return fmt.Errorf("a rootfs is still mounted")
+		}
+		return nil
+	})
+
+	id := d.mustDocker("create", "busybox", "true")
+	if snaps() != base+1 {
+		t.Fatalf("create made %d snapshots", snaps()-base)
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-d.exited
+	if err := os.RemoveAll(filepath.Join(d.DataRoot, "containers", "containers", id)); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	if n := snaps(); n != base {
+		t.Errorf("%d snapshots after the restart, want %d: the orphan layer stayed", n, base)
+	}
+	if out := d.mustDocker("run", "--rm", "busybox", "echo", "still fine"); out != "still fine" {
+		t.Errorf("run after the sweep: %q", out)
+	}
+}

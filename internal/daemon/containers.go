@@ -479,6 +479,14 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 	oom := d.exitedByOOM(id) // before the shim's delete removes the cgroup
 	d.health.stop(id)
 	c, err := d.containers.Get(id)
+	// An AutoRemove container's layer goes in the background after its
+	// record (removeContainer): its unmount is not waited for here either.
+	autoRemove := false
+	if err == nil {
+		c.Lock()
+		autoRemove = c.HostConfig.AutoRemove && !c.State.RemovalInProgress && !shouldRestart(c, code)
+		c.Unlock()
+	}
 	if err == nil && privatePids(c) {
 		// Every process of the container died with its init: nothing
 		// holds the rootfs, and the shim's delete can finish on its own.
@@ -488,7 +496,9 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 		// killed before the rootfs is unmounted.
 		d.releaseNow(ctx, id, cl)
 	}
-	_ = mount.UnmountAll(d.rootfsDir(id))
+	if !autoRemove {
+		_ = mount.UnmountAll(d.rootfsDir(id))
+	}
 	if err != nil {
 		return
 	}
@@ -530,7 +540,7 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 		// --rm takes the anonymous volumes along, as with dockerd.
 		// Not waiting for the shim's release: a `run --rm` client waits
 		// for the record's removal only; the release finishes on its own.
-		if err := d.removeContainer(ctx, id, true, true); err != nil {
+		if err := d.removeContainer(ctx, id, true, true, true); err != nil {
 			log.G(ctx).Error("auto-remove", "id", id, "err", err)
 		}
 	}
@@ -910,7 +920,7 @@ func (d *Daemon) ContainerRemove(ctx context.Context, idOrName string, force, re
 	if err != nil {
 		return err
 	}
-	if err := d.removeContainer(ctx, c.ID, force, removeVolumes); err != nil {
+	if err := d.removeContainer(ctx, c.ID, force, removeVolumes, false); err != nil {
 		return err
 	}
 	// An explicit remove returns with the runtime's state and cgroups gone
@@ -921,7 +931,12 @@ func (d *Daemon) ContainerRemove(ctx context.Context, idOrName string, force, re
 
 // removeContainer is ContainerRemove without waiting for the shim's
 // release.
-func (d *Daemon) removeContainer(ctx context.Context, idOrName string, force, removeVolumes bool) error {
+//
+// With layerInBackground (AutoRemove) the container's rootfs unmount, its
+// snapshot and its bundle directory go after the record, in the background;
+// a daemon that dies before they are gone removes them at its next start
+// (sweepOrphanLayers).
+func (d *Daemon) removeContainer(ctx context.Context, idOrName string, force, removeVolumes, layerInBackground bool) error {
 	c, err := d.getContainer(idOrName)
 	if err != nil {
 		return err
@@ -948,15 +963,19 @@ func (d *Daemon) removeContainer(ctx context.Context, idOrName string, force, re
 			return fmt.Errorf("could not kill container %s: %w", c.ID, err)
 		}
 	}
-	_ = mount.UnmountAll(d.rootfsDir(c.ID))
-	if err := d.snapshots.Remove(ctx, c.ID); err != nil && !errors.Is(err, snapshot.ErrNotFound) {
-		c.Lock()
-		c.SetDead()
-		_ = d.containers.Save(c)
-		c.Unlock()
-		return fmt.Errorf("removing the layer of container %s: %w", c.ID, err)
+	if layerInBackground {
+		d.discards.start(func() { d.discardLayer(context.WithoutCancel(ctx), c.ID) })
+	} else {
+		_ = mount.UnmountAll(d.rootfsDir(c.ID))
+		if err := d.snapshots.Remove(ctx, c.ID); err != nil && !errors.Is(err, snapshot.ErrNotFound) {
+			c.Lock()
+			c.SetDead()
+			_ = d.containers.Save(c)
+			c.Unlock()
+			return fmt.Errorf("removing the layer of container %s: %w", c.ID, err)
+		}
+		_ = os.RemoveAll(d.bundleDir(c.ID))
 	}
-	_ = os.RemoveAll(d.bundleDir(c.ID))
 	if !d.releases.pending(c.ID) {
 		_ = os.RemoveAll(shimapi.Dir(d.cfg.ExecRoot, c.ID)) // leftovers of a crash
 	}

@@ -52,6 +52,7 @@ type Daemon struct {
 	execs    execSet
 	health   healthSet
 	releases releaseSet
+	discards discardSet // AutoRemove layers going in the background
 }
 
 // New prepares the data root (0711) and the exec root (0700), takes the
@@ -94,6 +95,7 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 	d.runtimes = findRuntimes(cfg)
 	d.initNetworking(ctx)
 	d.RestoreContainers(ctx)
+	d.sweepOrphanLayers(ctx)
 	d.restoreNetworking(ctx)
 	// Volumes mounted from options that no container holds any more (a
 	// crash between a container's exit and their unmount).
@@ -111,6 +113,7 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 // next daemon finds the same file.
 func (d *Daemon) Close() error {
 	d.releases.waitAll(10 * time.Second)
+	d.discards.waitAll(10 * time.Second)
 	d.closeNetworking(context.Background())
 	if d.events != nil {
 		d.events.Close()
