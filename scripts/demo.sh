@@ -4,8 +4,12 @@
 #   1. run a busybox OCI bundle directly with berth-runtime, and
 #   2. start berthd on a private root and socket, make a busybox image on the
 #      spot from Debian's busybox-static (no registry), and run a container
-#      from it with the berth CLI.
-# Everything it makes is removed at the end.
+#      from it with the berth CLI, and
+#   3. serve a file from a container on a user network: another container
+#      finds it by name through the embedded DNS, the host through a port
+#      published on 127.0.0.1.
+# Everything it makes is removed at the end (berthd removes its bridge and
+# firewall rules when it stops).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
@@ -52,3 +56,13 @@ for _ in $(seq 100); do bin/berth version >/dev/null 2>&1 && break; sleep 0.1; d
 tar -C "$rootfs" -c . | bin/berth image import -c 'CMD ["sh"]' - busybox:latest
 bin/berth run --rm busybox sh -c 'echo hello from berthd; cat /proc/self/cgroup | head -2'
 bin/berth images
+
+echo "== 3. networking: a user network with its DNS, and a port published on 127.0.0.1"
+bin/berth network create demo-net >/dev/null
+bin/berth run -d --name demo-web --network demo-net -p 127.0.0.1::80 busybox \
+	sh -c 'mkdir /www && echo hello from a published port > /www/index.html && exec httpd -f -p 80 -h /www' >/dev/null
+bin/berth run --rm --network demo-net busybox sh -c 'nslookup demo-web 127.0.0.11 | grep -A1 "^Name:"'
+hostport=$(bin/berth port demo-web 80/tcp)
+for _ in $(seq 50); do curl -fsS "http://$hostport/" && break; sleep 0.1; done
+bin/berth rm -f demo-web >/dev/null
+bin/berth network rm demo-net >/dev/null
