@@ -102,3 +102,35 @@ func ReadJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	return nil
 }
+
+// ParseFilters decodes a `filters` query parameter as dockerd accepts it:
+// {"key":{"value":true,...}} (the current form; values set to false are
+// dropped) or the legacy {"key":["value",...]}, into key → values. An empty
+// string is no filters; anything else is ErrInvalidParameter.
+func ParseFilters(s string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if s == "" {
+		return out, nil
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return nil, errdefs.New(errdefs.ErrInvalidParameter, "invalid filter: "+err.Error())
+	}
+	for k, v := range raw {
+		var set map[string]bool
+		if err := json.Unmarshal(v, &set); err == nil {
+			for val, on := range set {
+				if on {
+					out[k] = append(out[k], val)
+				}
+			}
+			continue
+		}
+		var list []string
+		if err := json.Unmarshal(v, &list); err != nil {
+			return nil, errdefs.New(errdefs.ErrInvalidParameter, "invalid filter '"+k+"'")
+		}
+		out[k] = append(out[k], list...)
+	}
+	return out, nil
+}

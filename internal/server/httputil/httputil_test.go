@@ -47,3 +47,36 @@ func TestReadJSON(t *testing.T) {
 		})
 	}
 }
+
+func TestParseFilters(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     map[string][]string
+		bad      bool
+	}{
+		{name: "empty", in: "", want: map[string][]string{}},
+		{name: "sets", in: `{"dangling":{"true":true}}`, want: map[string][]string{"dangling": {"true"}}},
+		{name: "lists", in: `{"reference":["a","b"]}`, want: map[string][]string{"reference": {"a", "b"}}},
+		{name: "not json", in: `dangling=true`, bad: true},
+		{name: "wrong shape", in: `{"a":1}`, bad: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ParseFilters(c.in)
+			if c.bad {
+				if errdefs.HTTPStatus(err) != 400 {
+					t.Fatalf("ParseFilters(%q) = %v, %v; want a 400", c.in, got, err)
+				}
+				return
+			}
+			if err != nil || len(got) != len(c.want) {
+				t.Fatalf("ParseFilters(%q) = %v, %v", c.in, got, err)
+			}
+			for k, v := range c.want {
+				if strings.Join(got[k], ",") != strings.Join(v, ",") {
+					t.Fatalf("ParseFilters(%q)[%s] = %v, want %v", c.in, k, got[k], v)
+				}
+			}
+		})
+	}
+}

@@ -9,7 +9,6 @@ package build
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -39,15 +38,13 @@ var pruneFilters = map[string]bool{
 }
 
 func (s *Router) prune(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	if f := r.URL.Query().Get("filters"); f != "" {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(f), &m); err != nil {
-			return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid filter: %v", err))
-		}
-		for k := range m {
-			if !pruneFilters[k] {
-				return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid filter '%s'", k))
-			}
+	filters, err := httputil.ParseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		return err
+	}
+	for k := range filters {
+		if !pruneFilters[k] {
+			return errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("invalid filter '%s'", k))
 		}
 	}
 	return httputil.WriteJSON(w, http.StatusOK, buildtypes.CachePruneReport{CachesDeleted: []string{}})

@@ -246,7 +246,7 @@ func (s *Router) list(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		}
 		limit = n
 	}
-	f, err := parseFilters(q.Get("filters"))
+	f, err := httputil.ParseFilters(q.Get("filters"))
 	if err != nil {
 		return err
 	}
@@ -264,7 +264,7 @@ func (s *Router) list(ctx context.Context, w http.ResponseWriter, r *http.Reques
 }
 
 func (s *Router) prune(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	f, err := parseFilters(r.URL.Query().Get("filters"))
+	f, err := httputil.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		return err
 	}
@@ -306,36 +306,6 @@ func (s *Router) stats(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		}
 		return nil
 	})
-}
-
-// parseFilters reads the filters parameter in both of docker's forms:
-// {"key":{"value":true}} and the older {"key":["value"]}.
-func parseFilters(s string) (map[string][]string, error) {
-	out := map[string][]string{}
-	if s == "" {
-		return out, nil
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(s), &raw); err != nil {
-		return nil, invalid("invalid filter: %v", err)
-	}
-	for k, v := range raw {
-		var set map[string]bool
-		if err := json.Unmarshal(v, &set); err == nil {
-			for val, on := range set {
-				if on {
-					out[k] = append(out[k], val)
-				}
-			}
-			continue
-		}
-		var list []string
-		if err := json.Unmarshal(v, &list); err != nil {
-			return nil, invalid("invalid filter %q", k)
-		}
-		out[k] = append(out[k], list...)
-	}
-	return out, nil
 }
 
 // parseTime reads since/until: Unix seconds with optional fraction, an

@@ -160,7 +160,7 @@ func (s *Router) delete(ctx context.Context, w http.ResponseWriter, r *http.Requ
 }
 
 func (s *Router) list(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := httputil.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		return err
 	}
@@ -193,29 +193,6 @@ func (s *Router) create(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return err
 	}
 	return httputil.WriteJSON(w, http.StatusOK, jsonstream.Message{Status: id})
-}
-
-// parseFilters reads the filters parameter in both of the shapes clients
-// send: {"name":{"value":true}} (API 1.22 and later) and {"name":["value"]}.
-func parseFilters(s string) (map[string][]string, error) {
-	out := map[string][]string{}
-	if s == "" {
-		return out, nil
-	}
-	var sets map[string]map[string]bool
-	if err := json.Unmarshal([]byte(s), &sets); err == nil {
-		for k, vs := range sets {
-			for v := range vs {
-				out[k] = append(out[k], v)
-			}
-		}
-		return out, nil
-	}
-	var lists map[string][]string
-	if err := json.Unmarshal([]byte(s), &lists); err != nil {
-		return nil, errdefs.New(errdefs.ErrInvalidParameter, "invalid filter: "+err.Error())
-	}
-	return lists, nil
 }
 
 // boolValue reads a boolean query parameter as dockerd does: empty, "0",

@@ -24,7 +24,7 @@ func (s *Router) prune(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if !ok {
 		return errdefs.New(errdefs.ErrNotImplemented, "image prune is not supported by this backend")
 	}
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := httputil.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		return err
 	}

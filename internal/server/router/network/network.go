@@ -8,7 +8,6 @@ package network
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	ntypes "github.com/moby/moby/api/types/network"
@@ -63,7 +62,7 @@ func (s *Router) Routes() []httputil.Route {
 }
 
 func (s *Router) list(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := httputil.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		return err
 	}
@@ -106,7 +105,7 @@ func (s *Router) remove(ctx context.Context, w http.ResponseWriter, r *http.Requ
 }
 
 func (s *Router) prune(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := httputil.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		return err
 	}
@@ -148,27 +147,4 @@ func (s *Router) disconnect(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
-}
-
-// parseFilters reads docker's filters parameter in both its shapes:
-// {"k":{"v":true}} and {"k":["v"]}.
-func parseFilters(s string) (map[string][]string, error) {
-	out := map[string][]string{}
-	if s == "" {
-		return out, nil
-	}
-	var sets map[string]map[string]bool
-	if err := json.Unmarshal([]byte(s), &sets); err == nil {
-		for k, vs := range sets {
-			for v := range vs {
-				out[k] = append(out[k], v)
-			}
-		}
-		return out, nil
-	}
-	var lists map[string][]string
-	if err := json.Unmarshal([]byte(s), &lists); err != nil {
-		return nil, errdefs.New(errdefs.ErrInvalidParameter, "invalid filter: "+err.Error())
-	}
-	return lists, nil
 }

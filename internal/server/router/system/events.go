@@ -54,7 +54,7 @@ func (s *Router) events(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if !since.IsZero() && !until.IsZero() && until.Before(since) {
 		return errdefs.New(errdefs.ErrInvalidParameter, "`since` time ("+q.Get("since")+") cannot be after `until` time ("+q.Get("until")+")")
 	}
-	filters, err := parseFilters(q.Get("filters"))
+	filters, err := httputil.ParseFilters(q.Get("filters"))
 	if err != nil {
 		return err
 	}
@@ -160,34 +160,4 @@ func versionBefore(a, b string) bool {
 		}
 	}
 	return false
-}
-
-// parseFilters reads the filters parameter in both of docker's forms:
-// {"key":{"value":true}} and the older {"key":["value"]}.
-func parseFilters(s string) (map[string][]string, error) {
-	out := map[string][]string{}
-	if s == "" {
-		return out, nil
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(s), &raw); err != nil {
-		return nil, errdefs.New(errdefs.ErrInvalidParameter, "invalid filter: "+err.Error())
-	}
-	for k, v := range raw {
-		var set map[string]bool
-		if err := json.Unmarshal(v, &set); err == nil {
-			for val, on := range set {
-				if on {
-					out[k] = append(out[k], val)
-				}
-			}
-			continue
-		}
-		var list []string
-		if err := json.Unmarshal(v, &list); err != nil {
-			return nil, errdefs.New(errdefs.ErrInvalidParameter, "invalid filter '"+k+"'")
-		}
-		out[k] = append(out[k], list...)
-	}
-	return out, nil
 }

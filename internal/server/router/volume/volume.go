@@ -7,14 +7,12 @@ package volume
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 
 	voltypes "github.com/moby/moby/api/types/volume"
 
-	"github.com/berth-engine/berth/internal/errdefs"
 	"github.com/berth-engine/berth/internal/server/httputil"
 )
 
@@ -58,7 +56,7 @@ func (s *Router) Routes() []httputil.Route {
 }
 
 func (s *Router) list(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := httputil.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		return err
 	}
@@ -101,7 +99,7 @@ func (s *Router) remove(ctx context.Context, w http.ResponseWriter, r *http.Requ
 }
 
 func (s *Router) prune(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	filters, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := httputil.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		return err
 	}
@@ -127,29 +125,6 @@ func versionLess(a, b string) bool {
 		return n
 	}
 	return minor(a) < minor(b)
-}
-
-// parseFilters reads docker's filters parameter in both its shapes:
-// {"k":{"v":true}} and {"k":["v"]}.
-func parseFilters(s string) (map[string][]string, error) {
-	out := map[string][]string{}
-	if s == "" {
-		return out, nil
-	}
-	var sets map[string]map[string]bool
-	if err := json.Unmarshal([]byte(s), &sets); err == nil {
-		for k, vs := range sets {
-			for v := range vs {
-				out[k] = append(out[k], v)
-			}
-		}
-		return out, nil
-	}
-	var lists map[string][]string
-	if err := json.Unmarshal([]byte(s), &lists); err != nil {
-		return nil, errdefs.New(errdefs.ErrInvalidParameter, "invalid filter: "+err.Error())
-	}
-	return lists, nil
 }
 
 // boolValue reads a boolean query parameter as dockerd does.
