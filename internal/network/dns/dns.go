@@ -1,6 +1,8 @@
 package dns
 
 import (
+	"github.com/berth-engine/berth/internal/network/netns"
+
 	"context"
 	"fmt"
 	"net"
@@ -120,7 +122,7 @@ func (s *Server) listen(ctx context.Context, redirected bool) (net.PacketConn, n
 		port = 0
 	}
 	addr := netip.AddrPortFrom(address().Addr(), port).String()
-	err := inNetNS(s.nsPath, func() error {
+	err := netns.Do(s.nsPath, func() error {
 		if err := loopbackUp(); err != nil {
 			return err
 		}

@@ -1,6 +1,8 @@
 package dns
 
 import (
+	"github.com/berth-engine/berth/internal/network/netns"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -36,7 +38,7 @@ func benchNetNS(t testing.TB) string {
 func exchangeIn(t *testing.T, nsPath, network, name string, qtype uint16) *mdns.Msg {
 	t.Helper()
 	var conn *mdns.Conn
-	err := inNetNS(nsPath, func() error {
+	err := netns.Do(nsPath, func() error {
 		var err error
 		conn, err = mdns.DialTimeout(network, address().String(), 2*time.Second)
 		return err
@@ -76,7 +78,7 @@ func TestServeInNetNS(t *testing.T) {
 	// Port 53 stays free for the container's own programs, and queries
 	// to 127.0.0.11:53 still reach berth's server.
 	var own []interface{ Close() error }
-	err = inNetNS(ns, func() error {
+	err = netns.Do(ns, func() error {
 		pc, err := net.ListenPacket("udp4", "0.0.0.0:53")
 		if err != nil {
 			return err
@@ -126,7 +128,7 @@ func TestServeInNetNS(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		t.Errorf("%d goroutines after Close, %d before", n, before)
 	}
-	err = inNetNS(ns, func() error {
+	err = netns.Do(ns, func() error {
 		_, err := mdns.DialTimeout("tcp", address().String(), time.Second)
 		return err
 	})

@@ -1,6 +1,8 @@
 package firewall
 
 import (
+	"github.com/berth-engine/berth/internal/network/netns"
+
 	"context"
 	"errors"
 	"fmt"
@@ -89,7 +91,7 @@ type ipt struct {
 
 func newIPTables(ctx context.Context, opts Options) (Backend, error) {
 	b := &ipt{netns: opts.NetNS, refs: map[string]int{}}
-	err := inNetNS(b.netns, func() error {
+	err := netns.Do(b.netns, func() error {
 		bin := opts.IPTables
 		if bin == "" {
 			bin = "iptables"
@@ -305,7 +307,7 @@ func (b *ipt) AddNetwork(ctx context.Context, n Network) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return inNetNS(b.netns, func() error {
+	return netns.Do(b.netns, func() error {
 		if !n.ICC {
 			if err := enableBridgeNF(); err != nil {
 				return sysErr(err)
@@ -356,7 +358,7 @@ func (b *ipt) RemoveNetwork(ctx context.Context, n Network) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return inNetNS(b.netns, func() error {
+	return netns.Do(b.netns, func() error {
 		for _, r := range allNetworkRules(n) {
 			if err := b.deleteIfExists(r); err != nil {
 				return err
@@ -403,7 +405,7 @@ func (b *ipt) AddPort(ctx context.Context, p Port) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return inNetNS(b.netns, func() error {
+	return netns.Do(b.netns, func() error {
 		rs := portRules(p)
 		var missing []rule
 		rebuilt := false
@@ -453,7 +455,7 @@ func (b *ipt) RemovePort(ctx context.Context, p Port) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return inNetNS(b.netns, func() error {
+	return netns.Do(b.netns, func() error {
 		var gone []rule
 		for _, r := range portRules(p) {
 			k := r.key()
@@ -545,7 +547,7 @@ func (b *ipt) restoreRun(op string, rs []rule) error {
 func (b *ipt) Close(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return inNetNS(b.netns, func() error {
+	return netns.Do(b.netns, func() error {
 		if b.ipt6 != nil {
 			if err := closeOn(b.ipt6, true); err != nil {
 				return err

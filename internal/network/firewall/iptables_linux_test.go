@@ -1,6 +1,8 @@
 package firewall
 
 import (
+	"github.com/berth-engine/berth/internal/network/netns"
+
 	"context"
 	"fmt"
 	"io"
@@ -73,7 +75,7 @@ func (tp *topology) container(t *testing.T, name, br, addr, gw string) {
 func serve(t *testing.T, ns, name string, port int) {
 	t.Helper()
 	var l net.Listener
-	err := inNetNS("/var/run/netns/"+ns, func() error {
+	err := netns.Do("/var/run/netns/"+ns, func() error {
 		var err error
 		l, err = net.Listen("tcp4", fmt.Sprintf(":%d", port))
 		return err
@@ -100,7 +102,7 @@ func serve(t *testing.T, ns, name string, port int) {
 func dial(t *testing.T, ns, addr string) string {
 	t.Helper()
 	var c net.Conn
-	err := inNetNS("/var/run/netns/"+ns, func() error {
+	err := netns.Do("/var/run/netns/"+ns, func() error {
 		var err error
 		c, err = net.DialTimeout("tcp", addr, 500*time.Millisecond)
 		return err

@@ -1,6 +1,8 @@
 package firewall
 
 import (
+	"github.com/berth-engine/berth/internal/network/netns"
+
 	"context"
 	"net"
 	"net/netip"
@@ -14,7 +16,7 @@ import (
 func serveText(t *testing.T, ns, addr, text string) {
 	t.Helper()
 	var l net.Listener
-	if err := inNetNS("/var/run/netns/"+ns, func() error {
+	if err := netns.Do("/var/run/netns/"+ns, func() error {
 		var err error
 		l, err = net.Listen("tcp", addr)
 		return err

@@ -1,6 +1,8 @@
 package firewall
 
 import (
+	"github.com/berth-engine/berth/internal/network/netns"
+
 	"context"
 	"fmt"
 	"net/netip"
@@ -405,7 +407,7 @@ func (b *nft) AddNetwork(ctx context.Context, n Network) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !n.ICC {
-		if err := inNetNS(b.netns, enableBridgeNF); err != nil {
+		if err := netns.Do(b.netns, enableBridgeNF); err != nil {
 			return sysErr(err)
 		}
 	}
