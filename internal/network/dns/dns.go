@@ -1,8 +1,6 @@
 package dns
 
 import (
-	"github.com/berth-engine/berth/internal/network/netns"
-
 	"context"
 	"fmt"
 	"net"
@@ -14,6 +12,7 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"github.com/berth-engine/berth/internal/errdefs"
+	"github.com/berth-engine/berth/internal/network/netns"
 )
 
 // Resolver is what the server asks about berth's own names. The daemon

@@ -1,8 +1,6 @@
 package dns
 
 import (
-	"github.com/berth-engine/berth/internal/network/netns"
-
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,6 +14,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 
+	"github.com/berth-engine/berth/internal/network/netns"
 	"github.com/berth-engine/berth/internal/testutil"
 )
 

@@ -1,8 +1,6 @@
 package firewall
 
 import (
-	"github.com/berth-engine/berth/internal/network/netns"
-
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"github.com/coreos/go-iptables/iptables"
 
 	"github.com/berth-engine/berth/internal/errdefs"
+	"github.com/berth-engine/berth/internal/network/netns"
 )
 
 // berth's iptables chains.

@@ -1,8 +1,6 @@
 package firewall
 
 import (
-	"github.com/berth-engine/berth/internal/network/netns"
-
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-engine/berth/internal/network/netns"
 	"github.com/berth-engine/berth/internal/testutil"
 )
 

@@ -1,8 +1,6 @@
 package firewall
 
 import (
-	"github.com/berth-engine/berth/internal/network/netns"
-
 	"context"
 	"net"
 	"net/netip"
@@ -10,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-engine/berth/internal/network/netns"
 )
 
 // serveText answers each TCP connection to addr in namespace ns with text.

@@ -1,8 +1,6 @@
 package firewall
 
 import (
-	"github.com/berth-engine/berth/internal/network/netns"
-
 	"context"
 	"fmt"
 	"net/netip"
@@ -17,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-engine/berth/internal/errdefs"
+	"github.com/berth-engine/berth/internal/network/netns"
 )
 
 // The chains of berth's nftables table. The base chains hook where
