@@ -147,28 +147,33 @@ func (s *Store) writeJSON(ctx context.Context, v any) (content.Info, error) {
 	return s.content.Write(ctx, bytes.NewReader(data), digest.FromBytes(data))
 }
 
-// unpack makes the committed snapshot chainID from the layer blob over parent
-// unless it exists, and returns the layer's size (archive.Apply's count).
+// unpack makes the committed snapshot chainID from the (uncompressed) layer
+// blob over parent unless it exists, and returns the layer's size.
 func (s *Store) unpack(ctx context.Context, blob, chainID digest.Digest, parent string) (int64, error) {
-	info, err := s.content.Info(ctx, blob)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := s.sn.Stat(ctx, chainID.String()); err == nil {
-		// Unpacked before: the size another record gave it.
-		if n := s.layerSize(chainID); n >= 0 {
-			return n, nil
-		}
-		return info.Size, nil
+	size, _, err := s.applyLayer(ctx, blob, "", chainID, parent, nil)
+	return size, err
+}
+
+// applyLayer makes the committed snapshot chain from the layer blob
+// (compressed or not) over parent: a fresh snapshot, the blob unpacked into
+// it with the safe unpacker, then committed. With diffID set, the
+// uncompressed stream must have that digest (ErrInvalidParameter
+// otherwise). progress, when set, gets the compressed bytes read so far.
+// It returns the layer's size (archive.Apply's count) and whether it made
+// the snapshot: one that exists already (another pull or image) is left as
+// it is, with the size a record gives it, else the blob's.
+func (s *Store) applyLayer(ctx context.Context, blob, diffID, chain digest.Digest, parent string, progress func(int64)) (size int64, created bool, err error) {
+	if _, err := s.sn.Stat(ctx, chain.String()); err == nil {
+		return s.knownLayerSize(ctx, chain, blob), false, nil
 	} else if !errors.Is(err, snapshot.ErrNotFound) {
-		return 0, err
+		return 0, false, err
 	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
-	key := extractPrefix + hex.EncodeToString(rnd[:]) + "-" + chainID.Encoded()
+	key := extractPrefix + hex.EncodeToString(rnd[:]) + "-" + chain.Encoded()
 	ms, err := s.sn.Prepare(ctx, key, parent)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	committed := false
 	defer func() {
@@ -176,28 +181,61 @@ func (s *Store) unpack(ctx context.Context, blob, chainID digest.Digest, parent 
 			_ = s.sn.Remove(context.WithoutCancel(ctx), key)
 		}
 	}()
-	var size int64
 	err = mount.WithTempMount(ctx, ms, func(root string) error {
 		rc, err := s.content.Open(ctx, blob)
 		if err != nil {
 			return err
 		}
 		defer rc.Close()
+		var src io.Reader = rc
+		if progress != nil {
+			src = &progressReader{r: rc, every: 1 << 20, fn: progress}
+		}
+		dr, _, err := archive.Decompress(src)
+		if err != nil {
+			return fmt.Errorf("%w: %v", archive.ErrCorrupt, err)
+		}
+		defer dr.Close()
+		dg := digest.SHA256.Digester()
 		// Image layers may carry /dev nodes, as docker allows.
-		size, err = archive.Apply(ctx, root, rc, archive.Options{AllowDevices: true})
-		return err
+		size, err = archive.Apply(ctx, root, io.TeeReader(dr, dg.Hash()), archive.Options{AllowDevices: true})
+		if err != nil || diffID == "" {
+			return err
+		}
+		if _, err := io.Copy(dg.Hash(), dr); err != nil {
+			return fmt.Errorf("%w: %v", archive.ErrCorrupt, err)
+		}
+		if got := dg.Digest(); got != diffID {
+			return invalidf(fmt.Sprintf("layer %s: its content has diff ID %s, the image config says %s", blob, got, diffID))
+		}
+		return nil
 	})
 	if err != nil {
-		return 0, err
-	}
-	if err := s.sn.Commit(ctx, chainID.String(), key); err != nil {
-		if errors.Is(err, snapshot.ErrAlreadyExists) {
-			return size, nil
+		if diffID != "" && (errors.Is(err, archive.ErrUnsafe) || errors.Is(err, archive.ErrCorrupt)) {
+			return 0, false, invalidf(fmt.Sprintf("layer %s: %v", blob, err))
 		}
-		return 0, err
+		return 0, false, err
+	}
+	if err := s.sn.Commit(ctx, chain.String(), key); err != nil {
+		if errors.Is(err, snapshot.ErrAlreadyExists) {
+			return size, false, nil
+		}
+		return 0, false, err
 	}
 	committed = true
-	return size, nil
+	return size, true, nil
+}
+
+// knownLayerSize is the size a record gives the layer chain, else the size
+// of its blob.
+func (s *Store) knownLayerSize(ctx context.Context, chain, blob digest.Digest) int64 {
+	if n := s.layerSize(chain); n >= 0 {
+		return n
+	}
+	if info, err := s.content.Info(ctx, blob); err == nil {
+		return info.Size
+	}
+	return 0
 }
 
 // srcReader remembers the source's read error: a broken upload is the

@@ -3,8 +3,6 @@ package image
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,11 +19,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/berth-engine/berth/internal/archive"
 	"github.com/berth-engine/berth/internal/content"
-	"github.com/berth-engine/berth/internal/mount"
 	"github.com/berth-engine/berth/internal/registry"
-	"github.com/berth-engine/berth/internal/snapshot"
 )
 
 // Fetcher reads one repository of a registry (registry.Repository).
@@ -738,68 +733,19 @@ func (s *Store) layerSize(chain digest.Digest) int64 {
 }
 
 // unpack makes snapshot chain from blob l over parent, checking that the
-// uncompressed stream is diffID before committing it.
+// uncompressed stream is diffID before committing it, and reports the
+// extraction's progress.
 func (p *pull) unpack(ctx context.Context, l ocispec.Descriptor, diffID, chain digest.Digest, parent, short string) (int64, error) {
-	s := p.s
-	if _, err := s.sn.Stat(ctx, chain.String()); err == nil {
-		return max(s.layerSize(chain), 0), nil // another pull unpacked it meanwhile
-	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	key := extractPrefix + hex.EncodeToString(rnd[:]) + "-" + chain.Encoded()
-	ms, err := s.sn.Prepare(ctx, key, parent)
-	if err != nil {
-		return 0, err
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = s.sn.Remove(context.WithoutCancel(ctx), key)
-		}
-	}()
-	var size int64
-	err = mount.WithTempMount(ctx, ms, func(root string) error {
-		rc, err := s.content.Open(ctx, l.Digest)
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		pr := &progressReader{r: rc, every: 1 << 20, fn: func(n int64) {
-			p.report(Progress{ID: short, Status: "Extracting", Current: n, Total: l.Size})
-		}}
-		dr, _, err := archive.Decompress(pr)
-		if err != nil {
-			return fmt.Errorf("%w: %v", archive.ErrCorrupt, err)
-		}
-		defer dr.Close()
-		dg := digest.SHA256.Digester()
-		size, err = archive.Apply(ctx, root, io.TeeReader(dr, dg.Hash()), archive.Options{AllowDevices: true})
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(dg.Hash(), dr); err != nil {
-			return fmt.Errorf("%w: %v", archive.ErrCorrupt, err)
-		}
-		if got := dg.Digest(); got != diffID {
-			return invalidf(fmt.Sprintf("layer %s: its content has diff ID %s, the image config says %s", l.Digest, got, diffID))
-		}
-		return nil
+	size, created, err := p.s.applyLayer(ctx, l.Digest, diffID, chain, parent, func(n int64) {
+		p.report(Progress{ID: short, Status: "Extracting", Current: n, Total: l.Size})
 	})
 	if err != nil {
-		if errors.Is(err, archive.ErrUnsafe) || errors.Is(err, archive.ErrCorrupt) {
-			return 0, invalidf(fmt.Sprintf("layer %s: %v", l.Digest, err))
-		}
 		return 0, err
 	}
-	if err := s.sn.Commit(ctx, chain.String(), key); err != nil {
-		if errors.Is(err, snapshot.ErrAlreadyExists) {
-			return size, nil
-		}
-		return 0, err
+	if created {
+		p.pmu.Lock()
+		p.newSnaps = append(p.newSnaps, chain.String())
+		p.pmu.Unlock()
 	}
-	committed = true
-	p.pmu.Lock()
-	p.newSnaps = append(p.newSnaps, chain.String())
-	p.pmu.Unlock()
 	return size, nil
 }
