@@ -12,8 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/berth-engine/berth/internal/testutil"
 )
 
 var (
@@ -26,21 +24,7 @@ var (
 // at the end removes every container it still has.
 func containerDaemon(t *testing.T) *daemon {
 	t.Helper()
-	testutil.RequiresRoot(t)
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("docker CLI not installed")
-	}
-	d := newDaemon(t)
-	// The shim's socket is <exec-root>/shims/<64-hex id>/shim.sock and a
-	// unix socket path holds at most 107 bytes: keep the exec root short.
-	short, err := os.MkdirTemp("", "bx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(short) })
-	d.ExecRoot = short
-	buildShim(t, d)
-	seedBusybox(t, d)
+	d := containerDaemonNoStart(t)
 	d.start()
 	t.Cleanup(func() {
 		select {

@@ -345,6 +345,8 @@ func containerDaemonNoStart(t *testing.T) *daemon {
 		t.Skip("docker CLI not installed")
 	}
 	d := newDaemon(t)
+	// The shim's socket is <exec-root>/shims/<64-hex id>/shim.sock and a
+	// unix socket path holds at most 107 bytes: keep the exec root short.
 	short, err := os.MkdirTemp("", "bx")
 	if err != nil {
 		t.Fatal(err)
