@@ -474,6 +474,11 @@ func TestNetworkConnectDisconnect(t *testing.T) {
 	}
 	d.mustDocker("exec", "peer", "ping", "-c1", "-W1", "rover")
 	d.mustDocker("exec", "peer", "ping", "-c1", "-W1", "roamer")
+	// The new address joins the container's /etc/hosts, as with dockerd.
+	short := d.mustDocker("inspect", "-f", "{{.Config.Hostname}}", "roamer")
+	if hosts := d.mustDocker("exec", "roamer", "cat", "/etc/hosts"); !slices.Contains(strings.Split(hosts, "\n"), "10.75."+third+".50\t"+short) {
+		t.Errorf("/etc/hosts after a live connect lacks the new address:\n%s", hosts)
+	}
 	d.dockerFails("already exists in network side", "network", "connect", "side", "roamer")
 	d.mustDocker("network", "disconnect", "side", "roamer")
 	if out := d.mustDocker("exec", "roamer", "ip", "-o", "-4", "addr"); strings.Contains(out, "eth1") {

@@ -180,6 +180,11 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	}
 
 	c := container.New(container.NewID(), name, cfg, hc, time.Now())
+	if c.Config.Hostname == "" {
+		// As dockerd: the short ID is the recorded hostname (inspect
+		// shows it; the host network mode took the host's name above).
+		c.Config.Hostname = container.ShortID(c.ID)
+	}
 	c.Image = imgInfo.ID
 	c.ImageRef = cfg.Image
 	c.Driver = "overlay2"

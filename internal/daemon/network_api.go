@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -333,6 +334,7 @@ func (d *Daemon) NetworkConnect(ctx context.Context, ref string, req ntypes.Conn
 		if _, err := d.attachOne(ctx, mgr, c, n, es, ifName, c.NetworkSettings.SandboxKey, false); err != nil {
 			return err
 		}
+		d.addSelfHosts(ctx, c, es)
 		if n.UserDefined() && !d.hasDNS(c.ID) {
 			// As dockerd: the container now asks the embedded DNS.
 			ups := d.rewriteResolvConf(c)
@@ -420,4 +422,40 @@ func containerOnNetwork(c *container.Container, v string) bool {
 		}
 	}
 	return false
+}
+
+// addSelfHosts appends the container's new addresses (a live connect) to
+// its /etc/hosts with its hostname, as dockerd does. The file is
+// bind-mounted, so it is written in place. c must be locked.
+func (d *Daemon) addSelfHosts(ctx context.Context, c *container.Container, es *ntypes.EndpointSettings) {
+	if c.HostsPath == "" {
+		return
+	}
+	hostname := c.Config.Hostname
+	if hostname == "" {
+		hostname = container.ShortID(c.ID)
+	}
+	names := hostname
+	if dn := c.Config.Domainname; dn != "" {
+		names = hostname + "." + dn + " " + hostname
+	}
+	var add strings.Builder
+	for _, ip := range []netip.Addr{es.IPAddress, es.GlobalIPv6Address} {
+		if ip.IsValid() {
+			fmt.Fprintf(&add, "%s\t%s\n", ip, names)
+		}
+	}
+	if add.Len() == 0 {
+		return
+	}
+	f, err := os.OpenFile(c.HostsPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err == nil {
+		_, err = f.WriteString(add.String())
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		log.G(ctx).Warn("adding a connected network's address to /etc/hosts", "id", c.ID, "err", err)
+	}
 }
