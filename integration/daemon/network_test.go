@@ -455,10 +455,14 @@ func TestNetworkModes(t *testing.T) {
 	if strings.Count(out, "\n")+1 != len(hostLinks) || !strings.Contains(out, "eth0") {
 		t.Fatalf("host: %d links, the host has %d\n%s", strings.Count(out, "\n")+1, len(hostLinks), out)
 	}
-	d.mustDocker("run", "-d", "--name", "owner", "busybox", "sleep", "300")
+	d.mustDocker("run", "-d", "--name", "owner", "--hostname", "ownerhost", "busybox", "sleep", "300")
 	ip := d.ipOf("owner", "bridge")
 	if out := d.mustDocker("run", "--rm", "--network", "container:owner", "busybox", "ip", "-o", "-4", "addr"); !strings.Contains(out, ip+"/") {
 		t.Fatalf("container:owner does not share the address %s: %s", ip, out)
+	}
+	// Its hostname and /etc/hosts come along, as with dockerd.
+	if out := d.mustDocker("run", "--rm", "--network", "container:owner", "busybox", "sh", "-c", "hostname; grep ownerhost /etc/hosts"); out != "ownerhost\n"+ip+"\townerhost" {
+		t.Errorf("container:owner's hostname and hosts: %q", out)
 	}
 }
 

@@ -307,6 +307,9 @@ func (d *Daemon) setupNetwork(ctx context.Context, c *container.Container) (_ ne
 		if other, err := d.containers.Get(ref); err == nil && other != c {
 			other.Lock()
 			f.HostsPath, f.ResolvConfPath, f.HostnamePath = other.HostsPath, other.ResolvConfPath, other.HostnamePath
+			// As dockerd: its hostname too (in a UTS namespace of
+			// this container's own).
+			c.Config.Hostname, c.Config.Domainname = other.Config.Hostname, other.Config.Domainname
 			other.Unlock()
 		}
 		c.HostsPath, c.ResolvConfPath, c.HostnamePath = f.HostsPath, f.ResolvConfPath, f.HostnamePath
