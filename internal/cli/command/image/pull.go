@@ -90,27 +90,46 @@ func NewPullCommand(cli *command.Cli) *cobra.Command {
 	return cmd
 }
 
-func runPull(ctx context.Context, cli *command.Cli, name string, opts pullOptions) error {
+// registryRef normalises name for pull and push as the docker CLI does:
+// docker.io/library/ for a bare name, :latest unless all (-a) is asked
+// (announced unless quiet), and no tag together with -a.
+func registryRef(cli *command.Cli, name string, all, quiet bool) (reference.Named, error) {
 	named, err := reference.ParseNormalizedNamed(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if opts.all && !reference.IsNameOnly(named) {
-		return errors.New("tag can't be used with --all-tags/-a")
+	if all && !reference.IsNameOnly(named) {
+		return nil, errors.New("tag can't be used with --all-tags/-a")
 	}
-	if !opts.all && reference.IsNameOnly(named) {
+	if !all && reference.IsNameOnly(named) {
 		named = reference.TagNameOnly(named)
-		if !opts.quiet {
-			if t, ok := named.(reference.Tagged); ok {
-				fmt.Fprintf(cli.Out(), "Using default tag: %s\n", t.Tag())
-			}
+		if t, ok := named.(reference.Tagged); ok && !quiet {
+			fmt.Fprintf(cli.Out(), "Using default tag: %s\n", t.Tag())
 		}
+	}
+	return named, nil
+}
+
+// registryCall is what pull and push need before their request: the
+// normalised reference, the API client and the credentials for its registry.
+func registryCall(cli *command.Cli, name string, all, quiet bool) (reference.Named, registryAPI, string, error) {
+	named, err := registryRef(cli, name, all, quiet)
+	if err != nil {
+		return nil, nil, "", err
 	}
 	api, err := registryClient(cli)
 	if err != nil {
-		return err
+		return nil, nil, "", err
 	}
 	auth, err := encodedAuth(named)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return named, api, auth, nil
+}
+
+func runPull(ctx context.Context, cli *command.Cli, name string, opts pullOptions) error {
+	named, api, auth, err := registryCall(cli, name, opts.all, opts.quiet)
 	if err != nil {
 		return err
 	}

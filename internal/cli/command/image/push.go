@@ -2,7 +2,6 @@ package image
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/distribution/reference"
@@ -35,24 +34,7 @@ func NewPushCommand(cli *command.Cli) *cobra.Command {
 }
 
 func runPush(ctx context.Context, cli *command.Cli, name string, opts pushOptions) error {
-	named, err := reference.ParseNormalizedNamed(name)
-	if err != nil {
-		return err
-	}
-	if opts.all && !reference.IsNameOnly(named) {
-		return errors.New("tag can't be used with --all-tags/-a")
-	}
-	if !opts.all && reference.IsNameOnly(named) {
-		named = reference.TagNameOnly(named)
-		if t, ok := named.(reference.Tagged); ok && !opts.quiet {
-			fmt.Fprintf(cli.Out(), "Using default tag: %s\n", t.Tag())
-		}
-	}
-	api, err := registryClient(cli)
-	if err != nil {
-		return err
-	}
-	auth, err := encodedAuth(named)
+	named, api, auth, err := registryCall(cli, name, opts.all, opts.quiet)
 	if err != nil {
 		return err
 	}
