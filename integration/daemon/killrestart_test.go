@@ -223,6 +223,25 @@ func TestRestartSweepsOrphanLayers(t *testing.T) {
 		return nil
 	})
 
+	// An image deleted right after a run --rm of it takes its layers along:
+	// the container's layer, still going in the background, must not pin
+	// them.
+	d.mustDocker("commit", d.mustDocker("create", "busybox", "true"), "soon-gone:1")
+	withImage := snaps()
+	for range 3 {
+		d.mustDocker("run", "--rm", "soon-gone:1", "true")
+		d.mustDocker("rmi", "soon-gone:1")
+		if n := snaps(); n != withImage-1 {
+			t.Fatalf("%d snapshots after rmi of a just-run image, want %d: its layer stayed", n, withImage-1)
+		}
+		d.mustDocker("commit", d.mustDocker("ps", "-aq", "-l"), "soon-gone:1")
+	}
+	d.mustDocker("rmi", "soon-gone:1")
+	d.mustDocker("rm", d.mustDocker("ps", "-aq", "-l"))
+	if n := snaps(); n != base {
+		t.Fatalf("%d snapshots after the image test, want %d", n, base)
+	}
+
 	id := d.mustDocker("create", "busybox", "true")
 	if snaps() != base+1 {
 		t.Fatalf("create made %d snapshots", snaps()-base)

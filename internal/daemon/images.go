@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/distribution/reference"
 	eventtypes "github.com/moby/moby/api/types/events"
@@ -99,6 +100,10 @@ func (d *Daemon) TagImage(ctx context.Context, name, repo, tag string) error {
 
 // ImageDelete untags or deletes with docker rmi's rules.
 func (d *Daemon) ImageDelete(ctx context.Context, name string, force, prune bool) ([]imagetypes.DeleteResponse, error) {
+	// An AutoRemove container's layer still going in the background sits on
+	// the image's: it would keep that layer (a child snapshot) past the
+	// image's deletion.
+	d.discards.waitAll(10 * time.Second)
 	id, _ := d.images.Resolve(ctx, name)
 	items, err := d.images.Delete(ctx, name, image.DeleteOptions{Force: force, PruneChildren: prune})
 	if err != nil {
