@@ -328,7 +328,7 @@ func benchRun(ctx context.Context, o options, p pair, res *results) error {
 	for _, e := range p.all() {
 		subjects = append(subjects,
 			&subject{engine: e, name: "docker CLI", start: cliRun(e, o.docker, args)},
-			newAPIRun(e))
+			newAPIRun(e, "none"))
 	}
 	subjects = append(subjects, &subject{engine: p.berth, name: "berth CLI", start: cliRun(p.berth, o.berth, args)})
 	if err := rounds(ctx, o, subjects); err != nil {
@@ -357,15 +357,19 @@ func benchRun(ctx context.Context, o options, p pair, res *results) error {
 }
 
 // benchRunBridge times `run --rm busybox true` on each engine's default
-// bridge through the docker CLI, and berth's --network none in the same
-// rounds: bridge networking may cost berth at most 1.3x its none run, and
-// must stay within 1/10 of dockerd's bridge run.
+// bridge through the docker CLI and through the Engine API from Go (the
+// docker CLI process costs ~15 ms on either side, which the API row leaves
+// out), and berth's --network none in the same rounds: bridge networking
+// may cost berth at most 1.3x its none run, and must stay within 1/10 of
+// dockerd's bridge run.
 func benchRunBridge(ctx context.Context, o options, p pair, res *results) error {
 	bridge := []string{"run", "--rm", image, "true"}
 	none := []string{"run", "--rm", "--network", "none", image, "true"}
 	var subjects []*subject
 	for _, e := range p.all() {
-		subjects = append(subjects, &subject{engine: e, name: "bridge", start: cliRun(e, o.docker, bridge)})
+		subjects = append(subjects,
+			&subject{engine: e, name: "bridge", start: cliRun(e, o.docker, bridge)},
+			newAPIRun(e, "default"))
 	}
 	subjects = append(subjects, &subject{engine: p.berth, name: "none", start: cliRun(p.berth, o.docker, none)})
 	if err := rounds(ctx, o, subjects); err != nil {
@@ -381,6 +385,15 @@ func benchRunBridge(ctx context.Context, o options, p pair, res *results) error 
 	}
 	res.add(row{Bench: "run-bridge", Name: "run --rm true, default bridge: docker CLI", Stat: "median", Unit: "ms",
 		Docker: get(p.docker, "bridge"), Berth: get(p.berth, "bridge"), Budget: &budget{MaxRatio: 0.1}})
+	var steps []string
+	for _, s := range subjects {
+		if s.phases != nil {
+			steps = append(steps, s.engine.name+": "+s.phases.String())
+		}
+	}
+	res.add(row{Bench: "run-bridge", Name: "run --rm true, default bridge: Engine API from Go", Stat: "median", Unit: "ms",
+		Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: &budget{MaxRatio: 0.1},
+		Note: "median ms per step: " + strings.Join(steps, "; ")})
 	res.add(row{Bench: "run-bridge", Name: "berth: bridge vs --network none (docker column: berth none)", Stat: "median", Unit: "ms",
 		Docker: get(p.berth, "none"), Berth: get(p.berth, "bridge"), Budget: &budget{MaxRatio: 1.3}})
 	return nil
@@ -422,12 +435,13 @@ func cliRun(e *engine, bin string, args []string) func(context.Context) (time.Du
 	}
 }
 
-// newAPIRun makes the docker CLI's HTTP calls for `run --rm`: create
-// (AutoRemove), attach stdout+stderr (hijacked), wait condition=removed,
-// start; done when the attach stream ends and the wait has answered. It
-// times each step: the start call, then the stream's end (the container's
-// run and exit) and the wait's answer (the removal).
-func newAPIRun(e *engine) *subject {
+// newAPIRun makes the docker CLI's HTTP calls for `run --rm` on network
+// mode network ("none", or "default" as the CLI sends without --network):
+// create (AutoRemove), attach stdout+stderr (hijacked), wait
+// condition=removed, start; done when the attach stream ends and the wait
+// has answered. It times each step: the start call, then the stream's end
+// (the container's run and exit) and the wait's answer (the removal).
+func newAPIRun(e *engine, network string) *subject {
 	ph := &phases{names: []string{"create", "attach", "start", "exit→EOF", "→removed"}}
 	s := &subject{engine: e, name: "API", phases: ph}
 	s.start = func(ctx context.Context) (time.Duration, error) {
@@ -435,7 +449,7 @@ func newAPIRun(e *engine) *subject {
 		ph.begin(t0)
 		id, err := e.create(ctx, client.ContainerCreateOptions{
 			Config:     &container.Config{Image: image, Cmd: []string{"true"}, AttachStdout: true, AttachStderr: true},
-			HostConfig: &container.HostConfig{AutoRemove: true, NetworkMode: "none"},
+			HostConfig: &container.HostConfig{AutoRemove: true, NetworkMode: container.NetworkMode(network)},
 		})
 		if err != nil {
 			return 0, err

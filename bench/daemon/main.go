@@ -6,8 +6,8 @@
 //	         both (create, attach, wait condition=removed, start: the CLI's
 //	         sequence), and the berth CLI against berthd
 //	run-bridge `run --rm busybox true` on the default bridge (veth, address,
-//	         namespace) with the docker CLI against both, beside berth's
-//	         --network none in the same rounds
+//	         namespace) with the docker CLI and the Engine API from Go against
+//	         both, beside berth's --network none in the same rounds
 //	start50  50 detached `sleep 3600` containers created and started, 8 at a time
 //	shim     RSS and PSS of the per-container monitor, 10 idle containers running
 //	idle     the daemon's idle RSS and PSS after an image import (dockerd counts
