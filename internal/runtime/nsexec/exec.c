@@ -396,6 +396,11 @@ void exec_process(struct exec_cfg *c)
 		;
 	if (n != 1 || go != EXEC_GO)
 		_exit(1);
+	exec_final(c, exec_prepare(c));
+}
+
+const char *exec_prepare(struct exec_cfg *c)
+{
 	if (c->argc == 0)
 		failmsg("exec: process args must not be empty");
 	// No descriptor of the runtime's may reach the container
@@ -428,7 +433,11 @@ void exec_process(struct exec_cfg *c)
 			failmsg("current working directory \"%s\" is outside of the container's root", cwd);
 	}
 	apply_caps(c);
-	const char *path = look_path(c);
+	return look_path(c);
+}
+
+void exec_final(struct exec_cfg *c, const char *path)
+{
 	// Last, so a small RLIMIT_AS or RLIMIT_NPROC limits the container's
 	// process, not the setup.
 	for (int i = 0; i < c->nrlimits; i++)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -55,6 +56,10 @@ void nsexec_fail(const char *fmt, ...)
 	if (saved != 0) {
 		size_t l = strlen(msg);
 		snprintf(msg + l, sizeof(msg) - l, ": %s", strerror(saved));
+		// Go's spelling ("no such file or directory"), as the Go stage
+		// reports the same failures.
+		if (l + 2 < sizeof(msg) && msg[l + 2] >= 'A' && msg[l + 2] <= 'Z')
+			msg[l + 2] = (char)(msg[l + 2] - 'A' + 'a');
 	}
 	n = snprintf(line, sizeof(line), "{\"type\":\"error\",\"message\":\"");
 	for (i = 0; msg[i] != '\0' && n + 4 < (int)sizeof(line); i++) {
@@ -67,8 +72,13 @@ void nsexec_fail(const char *fmt, ...)
 	}
 	(void)j;
 	n += snprintf(line + n, sizeof(line) - n, "\"}\n");
-	if (initfd >= 0 && write(initfd, line, n) < 0) {
-		/* nothing more to do: the parent sees the exit status */
+	// MSG_NOSIGNAL: after create has returned nobody reads the socket
+	// (an init waiting for start); the container's stderr is then the
+	// only place left to say why.
+	if (initfd < 0 || send(initfd, line, n, MSG_NOSIGNAL) < 0) {
+		if (write(2, "berth-runtime init: ", 20) < 0 || write(2, msg, strlen(msg)) < 0 || write(2, "\n", 1) < 0) {
+			/* nothing more to do: the parent sees the exit status */
+		}
 	}
 	_exit(1);
 }
@@ -138,6 +148,17 @@ static void join(struct ns *n)
 	n->fd = -1;
 }
 
+// run_stage hands over to the exec or init part when the bootstrap asked for
+// one (neither returns); otherwise the Go stage takes over.
+static void run_stage(struct exec_cfg *ex, struct init_cfg *in)
+{
+	ex->initfd = initfd;
+	if (in->on)
+		init_container(ex, in);
+	if (ex->on)
+		exec_process(ex);
+}
+
 __attribute__((constructor)) static void berth_nsexec(void)
 {
 	const char *env = getenv("_BERTH_INITPIPE");
@@ -153,8 +174,10 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	pid_t child;
 	char line[64];
 	struct exec_cfg ex;
+	struct init_cfg in;
 
 	memset(&ex, 0, sizeof(ex));
+	memset(&in, 0, sizeof(in));
 
 	if (env == NULL)
 		return;
@@ -211,8 +234,8 @@ __attribute__((constructor)) static void berth_nsexec(void)
 			cgtasks[ncg++] = eq + 1;
 		} else if (!strcmp(p, "cgv2")) {
 			cgv2 = eq + 1;
-		} else {
-			exec_entry(&ex, p, eq + 1);
+		} else if (!exec_entry(&ex, p, eq + 1)) {
+			init_entry(&in, p, eq + 1);
 		}
 	}
 
@@ -298,8 +321,7 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	if (!mustfork) {
 		snprintf(line, sizeof(line), "{\"type\":\"pid\",\"pid\":%d}\n", getpid());
 		write_full(initfd, line, strlen(line));
-		if (ex.on)
-			ex.initfd = initfd, exec_process(&ex);
+		run_stage(&ex, &in);
 		free(buf);
 		return;
 	}
@@ -322,8 +344,7 @@ __attribute__((constructor)) static void berth_nsexec(void)
 		if (child == 0) {
 			close(cgv2fd);
 			close(cgv2procs);
-			if (ex.on)
-				ex.initfd = initfd, exec_process(&ex);
+			run_stage(&ex, &in);
 			free(buf);
 			return;
 		}
@@ -342,8 +363,7 @@ __attribute__((constructor)) static void berth_nsexec(void)
 				close(cgv2fd);
 			if (cgv2procs >= 0)
 				close(cgv2procs);
-			if (ex.on)
-				ex.initfd = initfd, exec_process(&ex);
+			run_stage(&ex, &in);
 			free(buf);
 			return;
 		}

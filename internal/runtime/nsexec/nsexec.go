@@ -73,6 +73,185 @@ type Bootstrap struct {
 	CgroupTasks []string // v1 tasks files, joined before any namespace
 	CgroupV2    string   // v2 (or hybrid unified) cgroup directory
 	Exec        *Exec    // when set, the C stage execs this process itself
+	// Init, with Exec, makes the C stage the whole container init: it
+	// sets up the root filesystem and everything else the Go init does,
+	// reports "ready" and execs Exec's process once `start` releases it.
+	Init *Init
+}
+
+// Init is a container init the C stage performs without the Go runtime
+// (see init.c): what container.initContainer does, with every decision
+// that needs only the spec already taken (rootfs.Compile). It travels as
+// these entries, after Exec's, in this order:
+//
+//	init=1                          the C stage is the init
+//	fifofd=<n>                      the exec fifo's O_PATH descriptor
+//	cglate=<path>                   a v1 tasks file joined after ExecGo (one per hierarchy)
+//	cgroupns=1                      unshare a cgroup namespace after joining
+//	incgroupns=1                    the container has a cgroup namespace (cgroup mounts)
+//	rootfs=<path> prop=<flags>      the rootfs and the first propagation of "/"
+//	m=<kind>                        a mount (MountKind), then its m.* entries:
+//	m.src= m.dst= m.type= m.flags= m.data= m.file=1 m.keepmode=1
+//	m.remount=<flags> m.clear=<flags> m.prop=<flags>... m.rec=<set>,<clr> m.cgattrs=<n>
+//	dev=<kind>,<major>,<minor>,<mode>,<uid>,<gid>,<path>
+//	devlinks=1
+//	hostname= domainname= mkcwd=<dir> lo=1
+//	sysctl=<path under /proc/sys>=<value>
+//	ropath= mask= delayro=<0|1>:<dest> rootro=1 finalprop=<flags>
+//
+// The C stage then answers {"type":"ready"} (or an error) on the socket,
+// after ExecGo, which the parent sends once the cgroups exist.
+type Init struct {
+	FifoFd           int
+	CgroupTasks      []string
+	NewCgroupNS      bool
+	CgroupNS         bool
+	Rootfs           string
+	Propagation      uintptr
+	Mounts           []Mount
+	Devices          []Device
+	DevLinks         bool
+	Hostname         string
+	Domainname       string
+	MkdirCwd         string
+	Loopback         bool
+	Sysctls          [][2]string // path under /proc/sys, value
+	ReadonlyPaths    []string
+	MaskedPaths      []string
+	DelayedRO        []DelayedRO
+	ReadonlyRoot     bool
+	FinalPropagation uintptr
+}
+
+// Mount is one mount of Init (see rootfs.PlannedMount).
+type Mount struct {
+	Kind         int
+	Source       string
+	Dest         string
+	FSType       string
+	Flags        uintptr
+	Data         string
+	File         bool
+	KeepMode     bool
+	Remount      bool
+	RemountFlags uintptr
+	Clear        uintptr
+	Propagation  []uintptr
+	Rec          bool
+	RecSet       uint64
+	RecClr       uint64
+	CgroupAttrs  int
+}
+
+// Device is a node Init creates.
+type Device struct {
+	Path                               string
+	Kind, Major, Minor, Mode, UID, GID uint32
+}
+
+// DelayedRO is a mount Init turns read-only at the end.
+type DelayedRO struct {
+	Dest string
+	Rec  bool
+}
+
+func (in *Init) encode(add func(k, v string) error) error {
+	var kv [][2]string
+	put := func(k, v string) { kv = append(kv, [2]string{k, v}) }
+	num := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	put("init", "1")
+	put("fifofd", strconv.Itoa(in.FifoFd))
+	for _, t := range in.CgroupTasks {
+		put("cglate", t)
+	}
+	if in.NewCgroupNS {
+		put("cgroupns", "1")
+	}
+	if in.CgroupNS {
+		put("incgroupns", "1")
+	}
+	put("rootfs", in.Rootfs)
+	put("prop", num(uint64(in.Propagation)))
+	for _, m := range in.Mounts {
+		put("m", strconv.Itoa(m.Kind))
+		put("m.src", m.Source)
+		put("m.dst", m.Dest)
+		if m.FSType != "" {
+			put("m.type", m.FSType)
+		}
+		put("m.flags", num(uint64(m.Flags)))
+		if m.Data != "" {
+			put("m.data", m.Data)
+		}
+		if m.File {
+			put("m.file", "1")
+		}
+		if m.KeepMode {
+			put("m.keepmode", "1")
+		}
+		if m.Remount {
+			put("m.remount", num(uint64(m.RemountFlags)))
+			put("m.clear", num(uint64(m.Clear)))
+		}
+		for _, p := range m.Propagation {
+			put("m.prop", num(uint64(p)))
+		}
+		if m.Rec {
+			put("m.rec", num(m.RecSet)+","+num(m.RecClr))
+		}
+		if m.CgroupAttrs != 0 {
+			put("m.cgattrs", strconv.Itoa(m.CgroupAttrs))
+		}
+	}
+	for _, d := range in.Devices {
+		put("dev", fmt.Sprintf("%d,%d,%d,%d,%d,%d,%s", d.Kind, d.Major, d.Minor, d.Mode, d.UID, d.GID, d.Path))
+	}
+	if in.DevLinks {
+		put("devlinks", "1")
+	}
+	if in.Hostname != "" {
+		put("hostname", in.Hostname)
+	}
+	if in.Domainname != "" {
+		put("domainname", in.Domainname)
+	}
+	if in.MkdirCwd != "" {
+		put("mkcwd", in.MkdirCwd)
+	}
+	if in.Loopback {
+		put("lo", "1")
+	}
+	for _, s := range in.Sysctls {
+		if strings.Contains(s[0], "=") {
+			return fmt.Errorf("nsexec: sysctl %q contains '='", s[0])
+		}
+		put("sysctl", s[0]+"="+s[1])
+	}
+	for _, p := range in.ReadonlyPaths {
+		put("ropath", p)
+	}
+	for _, p := range in.MaskedPaths {
+		put("mask", p)
+	}
+	for _, d := range in.DelayedRO {
+		r := "0:"
+		if d.Rec {
+			r = "1:"
+		}
+		put("delayro", r+d.Dest)
+	}
+	if in.ReadonlyRoot {
+		put("rootro", "1")
+	}
+	if in.FinalPropagation != 0 {
+		put("finalprop", num(uint64(in.FinalPropagation)))
+	}
+	for _, p := range kv {
+		if err := add(p[0], p[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Exec is a process the C stage sets up and execs without the Go runtime:
@@ -156,6 +335,14 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 	}
 	if e := b.Exec; e != nil {
 		if err := e.encode(add); err != nil {
+			return nil, err
+		}
+	}
+	if in := b.Init; in != nil {
+		if b.Exec == nil {
+			return nil, fmt.Errorf("nsexec: an init needs its process (Exec)")
+		}
+		if err := in.encode(add); err != nil {
 			return nil, err
 		}
 	}

@@ -46,4 +46,74 @@ int exec_entry(struct exec_cfg *c, const char *key, char *val);
 // execs it. It does not return.
 void exec_process(struct exec_cfg *c) __attribute__((noreturn));
 
+// exec_prepare does everything exec_process does before execve (fds,
+// HOME, no_new_privs, an early seccomp filter, user, cwd, capabilities)
+// and returns the resolved executable; exec_final sets the rlimits, loads
+// a late seccomp filter and execs. The init (init.c) waits for `start`
+// between the two.
+const char *exec_prepare(struct exec_cfg *c);
+void exec_final(struct exec_cfg *c, const char *path) __attribute__((noreturn));
+
+// init_cfg is the bootstrap's init part (see Init in nsexec.go).
+#define INIT_MAX_PROP 8
+enum { INIT_MOUNT_BIND = 1, INIT_MOUNT_FS, INIT_MOUNT_PROCSYS, INIT_MOUNT_CGROUP };
+
+struct init_mount {
+	int kind;
+	const char *src, *dst, *type, *data;
+	unsigned long flags, remount, clear;
+	int file, keepmode, has_remount;
+	unsigned long prop[INIT_MAX_PROP];
+	int nprop;
+	int rec;
+	uint64_t recset, recclr;
+	int cgattrs;
+};
+
+struct init_dev {
+	unsigned int kind, major, minor, mode, uid, gid;
+	const char *path;
+};
+
+struct init_delayro {
+	const char *dest;
+	int rec;
+};
+
+struct init_cfg {
+	int on;
+	int fifofd;
+	const char *rootfs;
+	unsigned long prop, finalprop;
+	int cgroupns;     // unshare a new cgroup namespace after joining the cgroups
+	int cgroupns_any; // the container has a cgroup namespace (new or joined)
+	const char **cglate;
+	int ncglate;
+	struct init_mount *mounts;
+	int nmounts;
+	struct init_dev *devs;
+	int ndevs;
+	int devlinks;
+	const char *hostname, *domainname, *mkcwd;
+	int lo;
+	const char **sysctls;
+	int nsysctls;
+	const char **ropaths;
+	int nropaths;
+	const char **masks;
+	int nmasks;
+	struct init_delayro *delayro;
+	int ndelayro;
+	int rootro;
+	int joined; // join_cgroups has run
+};
+
+// init_entry takes one bootstrap key=value of the init part; 0 when the key
+// is not one of them.
+int init_entry(struct init_cfg *c, const char *key, char *val);
+
+// init_container sets the container up and execs its process once `start`
+// releases it (see init.c). It does not return.
+void init_container(struct exec_cfg *ex, struct init_cfg *c) __attribute__((noreturn));
+
 #endif
