@@ -644,38 +644,45 @@ static void stream_read(struct shim *s, struct stream *st)
 	proc_check_done(s, p);
 }
 
+/* write_exit_file records the init's exit in two halves around the answers
+ * to waiters: first the file, written and renamed into place (visible to a
+ * reader at once, even if this shim is killed right after), returning the
+ * open temp fd; then exit_file_sync makes it durable (fsync of the file
+ * and the directory), after the answers are on their sockets. A power loss
+ * between the halves can leave no file or an empty one, which a reader
+ * takes as no exit status (255), as for a shim that died first. */
 static int write_exit_file(struct shim *s, struct proc *p)
 {
 	char *path = path_join(s->dir, "exit"), *tmp = path_join(s->dir, ".exit.tmp");
 	struct buf b = {0};
-	int rc = -1;
-	buf_fmt(&b, "{\"code\":%d,\"at\":\"%s\"}", p->code, p->at);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		/* temp, fsync, rename, fsync the directory: a reader sees the
-		 * whole record or none, also after a power loss. */
-		if (write(fd, b.p, b.len) == (ssize_t)b.len && fsync(fd) == 0 && close(fd) == 0) {
-			fd = -1;
-			if (rename(tmp, path) == 0) {
-				int d = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				if (d >= 0) {
-					fsync(d);
-					close(d);
-				}
-				rc = 0;
-			}
-		}
-		if (fd >= 0)
-			close(fd);
+	buf_fmt(&b, "{\"code\":%d,\"at\":\"%s\"}", p->code, p->at);
+	if (fd >= 0 && (write(fd, b.p, b.len) != (ssize_t)b.len || rename(tmp, path) < 0)) {
+		close(fd);
+		fd = -1;
 	}
-	if (rc < 0) {
+	if (fd < 0) {
 		fprintf(stderr, "berth-shim: write exit file: %s\n", strerror(errno));
 		unlink(tmp);
 	}
 	buf_free(&b);
 	free(path);
 	free(tmp);
-	return rc;
+	return fd;
+}
+
+static void exit_file_sync(struct shim *s, int fd)
+{
+	if (fd < 0)
+		return;
+	if (fsync(fd) < 0)
+		fprintf(stderr, "berth-shim: fsync exit file: %s\n", strerror(errno));
+	close(fd);
+	int d = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d >= 0) {
+		fsync(d);
+		close(d);
+	}
 }
 
 static void finish_delete(struct shim *s, struct conn *c);
@@ -693,8 +700,7 @@ static void proc_check_done(struct shim *s, struct proc *p)
 	stream_close(s, &p->err);
 	stdin_fd_close(s, p);
 	p->done = true;
-	if (p->is_init)
-		write_exit_file(s, p);
+	int exitfd = p->is_init ? write_exit_file(s, p) : -1;
 	struct conn *c, *next, *del = NULL;
 	for (c = s->conns; c; c = next) {
 		next = c->next;
@@ -710,6 +716,11 @@ static void proc_check_done(struct shim *s, struct proc *p)
 			del = c;
 		}
 	}
+	/* The exit file's fsyncs after the answers, which are already on
+	 * their sockets: waiters and attached clients need not wait for the
+	 * disk, and the loop serves nothing else (a delete, say) until the
+	 * file is durable. */
+	exit_file_sync(s, exitfd);
 	/* Last: a delete ends the process, after the waiters had their
 	 * answer. */
 	if (del)

@@ -48,8 +48,9 @@ const Version = 1
 //	  │◀─ EOF once the exec's output is drained ───│◀──────────── exit (reaped) ───│
 //	  │ connect ──── {"op":"kill","signal":9} ────▶│ kill(2) ─────────────────────▶│
 //	  │◀──────────── {"version":1} ────────────────│◀──────────── exit (reaped) ───│
-//	  │                                            │ drain pipes (≤ 2 s), write "exit" file (atomic)
-//	  │◀── (wait) {"exit":{"code":137,"at":...}} ──│ attach streams get EOF; keep serving
+//	  │                                            │ drain pipes (≤ 2 s), write "exit" file
+//	  │◀── (wait) {"exit":{"code":137,"at":...}} ──│ attach streams get EOF; fsync the exit
+//	  │                                            │ file (after the answers); keep serving
 //	  │ connect ──── {"op":"delete"} ─────────────▶│ RUNTIME delete ID, remove its dir
 //	  │◀──────────── {"exit":{...}} ───────────────│ exit(0)
 //
