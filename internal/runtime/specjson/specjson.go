@@ -1,0 +1,56 @@
+package specjson
+
+import (
+	"encoding/json"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// UnmarshalSpec is json.Unmarshal(data, s) for a config.json.
+func UnmarshalSpec(data []byte, s *specs.Spec) error {
+	if s == nil || !zeroSpec(s) {
+		return json.Unmarshal(data, s)
+	}
+	d := NewDecoder(data)
+	decodeSpec(d, s)
+	if d.Finish() != nil {
+		*s = specs.Spec{}
+		return json.Unmarshal(data, s)
+	}
+	return nil
+}
+
+// UnmarshalProcess is json.Unmarshal(data, p) for a process.json.
+func UnmarshalProcess(data []byte, p *specs.Process) error {
+	if p == nil || !zeroProcess(p) {
+		return json.Unmarshal(data, p)
+	}
+	d := NewDecoder(data)
+	decodeProcess(d, p)
+	if d.Finish() != nil {
+		*p = specs.Process{}
+		return json.Unmarshal(data, p)
+	}
+	return nil
+}
+
+// UnmarshalState is json.Unmarshal(data, st) for an OCI state.
+func UnmarshalState(data []byte, st *specs.State) error {
+	if st == nil || !zeroState(st) {
+		return json.Unmarshal(data, st)
+	}
+	d := NewDecoder(data)
+	decodeState(d, st)
+	if d.Finish() != nil {
+		*st = specs.State{}
+		return json.Unmarshal(data, st)
+	}
+	return nil
+}
+
+// SpecPtr decodes a spec into *p with encoding/json's rules for a *specs.Spec
+// field: null sets nil, an object decodes into *p (allocated if nil).
+func SpecPtr(d *Decoder, p **specs.Spec) { Ptr(d, p, decodeSpec) }
+
+// ProcessPtr is SpecPtr for a *specs.Process.
+func ProcessPtr(d *Decoder, p **specs.Process) { Ptr(d, p, decodeProcess) }
