@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-engine/berth/internal/runtime/container"
+	"github.com/berth-engine/berth/internal/runtime/specjson"
 )
 
 type execOpts struct {
@@ -92,7 +92,7 @@ func (o *execOpts) process(spec *specs.Spec, args []string, cmd *cobra.Command) 
 			return nil, fmt.Errorf("read process.json: %w", err)
 		}
 		var p specs.Process
-		if err := json.Unmarshal(data, &p); err != nil {
+		if err := specjson.UnmarshalProcess(data, &p); err != nil {
 			return nil, fmt.Errorf("parse process.json: %w", err)
 		}
 		if len(p.Args) == 0 {

@@ -1,7 +1,6 @@
 package container
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"github.com/berth-engine/berth/internal/runtime/caps"
 	"github.com/berth-engine/berth/internal/runtime/nsexec"
 	"github.com/berth-engine/berth/internal/runtime/seccomp"
+	"github.com/berth-engine/berth/internal/runtime/specjson"
 )
 
 // initConfig is what the parent sends the init once the init is in its
@@ -67,7 +67,7 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 		return nil, fmt.Errorf("bundle %s: %w", bundle, err)
 	}
 	var s specs.Spec
-	if err := json.Unmarshal(data, &s); err != nil {
+	if err := specjson.UnmarshalSpec(data, &s); err != nil {
 		return nil, fmt.Errorf("bundle %s: invalid config.json: %w", bundle, err)
 	}
 	return &s, nil

@@ -89,7 +89,7 @@ func (r *Runtime) Load(id string) (*Container, error) {
 		return nil, fmt.Errorf("container %s: read state: %w", id, err)
 	}
 	c := &Container{rt: r, dir: dir}
-	if err := json.Unmarshal(data, &c.rec); err != nil {
+	if err := decodeRecord(data, &c.rec); err != nil {
 		return nil, fmt.Errorf("container %s: corrupt state.json: %w", id, err)
 	}
 	return c, nil
