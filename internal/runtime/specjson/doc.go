@@ -29,4 +29,4 @@
 // specjson imports only the standard library and the runtime-spec module.
 package specjson
 
-//go:generate go run ./internal/gen -o decode_gen.go
+//go:generate go run ./internal/gen -decode decode_gen.go -encode encode_gen.go

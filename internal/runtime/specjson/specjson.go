@@ -54,3 +54,47 @@ func SpecPtr(d *Decoder, p **specs.Spec) { Ptr(d, p, decodeSpec) }
 
 // ProcessPtr is SpecPtr for a *specs.Process.
 func ProcessPtr(d *Decoder, p **specs.Process) { Ptr(d, p, decodeProcess) }
+
+// MarshalSpec is json.Marshal(s), byte for byte.
+func MarshalSpec(s *specs.Spec) ([]byte, error) {
+	var e Encoder
+	EncodeSpec(&e, s)
+	if b, ok := e.Bytes(); ok {
+		return b, nil
+	}
+	return json.Marshal(s)
+}
+
+// MarshalProcess is json.Marshal(p), byte for byte.
+func MarshalProcess(p *specs.Process) ([]byte, error) {
+	var e Encoder
+	encodePtrProcess(&e, p)
+	if b, ok := e.Bytes(); ok {
+		return b, nil
+	}
+	return json.Marshal(p)
+}
+
+// MarshalState is json.Marshal(st), byte for byte.
+func MarshalState(st *specs.State) ([]byte, error) {
+	var e Encoder
+	if st == nil {
+		e.Null()
+	} else {
+		encodeState(&e, st)
+	}
+	if b, ok := e.Bytes(); ok {
+		return b, nil
+	}
+	return json.Marshal(st)
+}
+
+// EncodeSpec appends s as json.Marshal writes a *specs.Spec (null for nil).
+// If e fails, the caller must marshal the whole value with encoding/json.
+func EncodeSpec(e *Encoder, s *specs.Spec) {
+	if s == nil {
+		e.Null()
+		return
+	}
+	encodeSpec(e, s)
+}

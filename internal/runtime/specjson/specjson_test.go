@@ -333,21 +333,23 @@ func TestGeneratedFileUpToDate(t *testing.T) {
 	if err != nil {
 		t.Skip("go is not on PATH")
 	}
-	out := filepath.Join(t.TempDir(), "decode_gen.go")
-	cmd := exec.Command(goBin, "run", "./internal/gen", "-o", out)
+	dir := t.TempDir()
+	cmd := exec.Command(goBin, "run", "./internal/gen", "-decode", filepath.Join(dir, "decode_gen.go"), "-encode", filepath.Join(dir, "encode_gen.go"))
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go run ./internal/gen: %v\n%s", err, msg)
 	}
-	want, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile("decode_gen.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Error("decode_gen.go is stale: run go generate ./internal/runtime/specjson")
+	for _, name := range []string{"decode_gen.go", "encode_gen.go"} {
+		want, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is stale: run go generate ./internal/runtime/specjson", name)
+		}
 	}
 }
 
@@ -370,7 +372,8 @@ func TestImports(t *testing.T) {
 }
 
 // FuzzUnmarshalSpec checks the contract on arbitrary input: the same value
-// and error as encoding/json.
+// and error as encoding/json, and the same bytes from MarshalSpec as from
+// json.Marshal for whatever was decoded.
 func FuzzUnmarshalSpec(f *testing.F) {
 	for _, data := range testdataSpecs(f) {
 		f.Add(data)
@@ -396,6 +399,12 @@ func FuzzUnmarshalSpec(f *testing.F) {
 		}
 		if d.Finish() == nil && !reflect.DeepEqual(direct, want) {
 			t.Fatalf("generated decoder %+v, encoding/json %+v", direct, want)
+		}
+		// And the encoder writes what json.Marshal writes for that value.
+		wantOut, wantErr := json.Marshal(&want)
+		gotOut, gotErr := MarshalSpec(&want)
+		if !bytes.Equal(gotOut, wantOut) || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("MarshalSpec %s (%v), json.Marshal %s (%v)", gotOut, gotErr, wantOut, wantErr)
 		}
 	})
 }
