@@ -1,6 +1,7 @@
 package container
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/berth-engine/berth/internal/runtime/specjson"
@@ -113,4 +114,56 @@ func recordField(d *specjson.Decoder, key []byte) string {
 		return "systemd_cgroup"
 	}
 	return ""
+}
+
+// encodeRecord is json.Marshal(r), byte for byte, without encoding/json's
+// reflection: create saves the record, spec included, in a fresh process
+// where a first json.Marshal of the spec costs ~0.5 ms.
+func encodeRecord(r *record) ([]byte, error) {
+	var e specjson.Encoder
+	e.Raw(`{"id":`)
+	e.String(r.ID)
+	e.Raw(`,"init_pid":`)
+	e.Int(int64(r.InitPid))
+	e.Raw(`,"init_start_time":`)
+	e.Uint(r.InitStartTime)
+	e.Raw(`,"bundle":`)
+	e.String(r.Bundle)
+	e.Raw(`,"rootfs":`)
+	e.String(r.Rootfs)
+	// time.Time's JSON is an RFC 3339 string: nothing in it for encoding/json
+	// to compact or escape.
+	created, err := r.Created.MarshalJSON()
+	if err != nil {
+		return json.Marshal(r)
+	}
+	e.Raw(`,"created":`)
+	e.RawBytes(created)
+	e.Raw(`,"owner":`)
+	e.String(r.Owner)
+	e.Raw(`,"spec":`)
+	specjson.EncodeSpec(&e, r.Spec)
+	if len(r.Cgroup) != 0 {
+		// encoding/json compacts a json.RawMessage and escapes it for HTML.
+		var compact, escaped bytes.Buffer
+		if json.Compact(&compact, r.Cgroup) != nil {
+			return json.Marshal(r)
+		}
+		json.HTMLEscape(&escaped, compact.Bytes())
+		e.Raw(`,"cgroup":`)
+		e.RawBytes(escaped.Bytes())
+	}
+	if len(r.NamespacePaths) != 0 {
+		e.Raw(`,"namespace_paths":`)
+		specjson.EncodeStringMap(&e, r.NamespacePaths)
+	}
+	if r.SystemdCgroup {
+		e.Raw(`,"systemd_cgroup":true`)
+	}
+	e.Raw("}")
+	data, ok := e.Bytes()
+	if !ok {
+		return json.Marshal(r)
+	}
+	return data, nil
 }

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -94,5 +95,27 @@ func TestDecodeRecord(t *testing.T) {
 		{"truncated", `{"id":"x"`},
 	} {
 		compareRecord(t, tc.name, []byte(tc.doc))
+	}
+}
+
+func TestEncodeRecord(t *testing.T) {
+	withZone := fullRecord()
+	withZone.Created = time.Now().In(time.FixedZone("x", 5400)) // monotonic reading and a zone
+	withZone.Spec.Windows = &specs.Windows{CredentialSpec: map[string]any{"<": 1.5}}
+	html := record{ID: "<&>\u2028\xff", Owner: "\"\\\n", Cgroup: json.RawMessage(" { \"a\" : [ \"<b>\", 1 ] , \"\u2029\":null } ")}
+	for name, r := range map[string]record{
+		"full":        fullRecord(),
+		"zero":        {},
+		"zone":        withZone,
+		"html":        html,
+		"bad cgroup":  {Cgroup: json.RawMessage(`{"a":`)},
+		"bad time":    {Created: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"empty paths": {NamespacePaths: map[string]string{}, Cgroup: json.RawMessage{}},
+	} {
+		want, wantErr := json.Marshal(&r)
+		got, gotErr := encodeRecord(&r)
+		if !bytes.Equal(got, want) || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Errorf("%s: encodeRecord\n%s (%v)\njson.Marshal\n%s (%v)", name, got, gotErr, want, wantErr)
+		}
 	}
 }

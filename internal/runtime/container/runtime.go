@@ -1,7 +1,6 @@
 package container
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -122,7 +121,7 @@ func (r *Runtime) List() ([]*Container, error) {
 }
 
 func (c *Container) save() error {
-	data, err := json.Marshal(&c.rec)
+	data, err := encodeRecord(&c.rec)
 	if err != nil {
 		return err
 	}

@@ -98,3 +98,7 @@ func EncodeSpec(e *Encoder, s *specs.Spec) {
 	}
 	encodeSpec(e, s)
 }
+
+// EncodeStringMap appends m as json.Marshal writes a map[string]string: keys
+// sorted, null for nil.
+func EncodeStringMap(e *Encoder, m map[string]string) { encodeMapStringString(e, m) }
