@@ -261,3 +261,62 @@ func TestRestartSweepsOrphanLayers(t *testing.T) {
 		t.Errorf("run after the sweep: %q", out)
 	}
 }
+
+// TestRestoreRecordsUnrecordedRun: a daemon killed before a start's record
+// landed (it is written after the start's answer), whose containers then
+// ran to their end, finds them recorded "created" beside a shim that saw
+// them exit: each is recorded as run and exited, with its exit code, and
+// an AutoRemove one is removed.
+func TestRestoreRecordsUnrecordedRun(t *testing.T) {
+	d := containerDaemon(t)
+	d.mustDocker("run", "-d", "--name", "ran", "busybox", "sh", "-c", "sleep 1; exit 3")
+	d.mustDocker("run", "-d", "--rm", "--name", "ranrm", "busybox", "sleep", "1")
+	var ids, pids []string
+	for _, name := range []string{"ran", "ranrm"} {
+		ids = append(ids, d.mustDocker("inspect", "-f", "{{.Id}}", name))
+		pids = append(pids, d.mustDocker("inspect", "-f", "{{.State.Pid}}", name))
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-d.exited
+	for _, id := range ids {
+		rec := filepath.Join(d.DataRoot, "containers", "containers", id, "config.v2.json")
+		data, err := os.ReadFile(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		st := m["State"].(map[string]any)
+		st["Running"], st["Pid"], st["Status"] = false, 0, "created"
+		if data, err = json.Marshal(m); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(rec, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both inits end while no daemon runs; their shims stay.
+	eventually(t, func() error {
+		for _, pid := range pids {
+			if _, err := os.Stat("/proc/" + pid); err == nil {
+				return fmt.Errorf("pid %s still runs", pid)
+			}
+		}
+		return nil
+	})
+	d.start()
+	if got := d.mustDocker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "ran"); got != "exited 3" {
+		t.Errorf("after the restart: %q, want exited 3", got)
+	}
+	eventually(t, func() error {
+		if out, err := d.docker("inspect", "ranrm"); err == nil {
+			return fmt.Errorf("the AutoRemove container is still there: %s", out)
+		}
+		return nil
+	})
+	d.mustDocker("rm", "ran")
+}

@@ -275,6 +275,16 @@ func TestNetworkDefaultBridge(t *testing.T) {
 	if h := d.mustDocker("exec", "nb", "cat", "/etc/hostname"); h != "bee" {
 		t.Fatalf("/etc/hostname %q", h)
 	}
+	// An interface's sysctl, which the runtime writes at create: the
+	// endpoint is there by then (it is set up beside the create
+	// otherwise), and its address is in /etc/hosts from the start.
+	if out := d.mustDocker("run", "--rm", "--hostname", "sy", "--sysctl", "net.ipv4.conf.eth0.rp_filter=2", "busybox", "sh", "-c",
+		"cat /proc/sys/net/ipv4/conf/eth0/rp_filter; grep -c sy /etc/hosts"); out != "2\n1" {
+		t.Fatalf("interface sysctl and hosts: %q", out)
+	}
+	if out := d.mustDocker("run", "--rm", "--hostname", "fast", "busybox", "grep", "-c", "fast", "/etc/hosts"); out != "1" {
+		t.Fatalf("a run's own address in /etc/hosts: %q", out)
+	}
 	if rc := d.mustDocker("exec", "nb", "cat", "/etc/resolv.conf"); !strings.Contains(rc, "nameserver ") || strings.Contains(rc, "127.0.0.11") {
 		t.Fatalf("resolv.conf on the default bridge:\n%s", rc)
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -36,7 +37,9 @@ type State struct {
 // Fields are read and written under mu by the methods of this package;
 // callers that touch them directly hold Lock.
 type Container struct {
-	mu sync.Mutex
+	mu      sync.Mutex
+	saveSeq uint64      // the Store's write sequence of this record
+	deleted atomic.Bool // the Store deleted it: write it no more
 
 	ID         string
 	Name       string // with docker's leading "/"

@@ -436,3 +436,86 @@ func TestStoreChanged(t *testing.T) {
 		t.Fatal("Delete did not signal")
 	}
 }
+
+// SaveLater's background write never overwrites a newer Save, nor brings
+// back a record Delete removed; Flush waits for it.
+func TestStoreSaveLater(t *testing.T) {
+	root := t.TempDir()
+	s, _, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newTestContainer(t, "delta")
+	if err := s.Add(c); err != nil {
+		t.Fatal(err)
+	}
+	read := func() *Container {
+		t.Helper()
+		got, err := readRecord(s.Dir(c.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	ch := s.Changed()
+	c.Lock()
+	c.SetRunning(11, t0)
+	errs := make(chan error, 1)
+	s.SaveLater(c, func(err error) { errs <- err })
+	c.Unlock()
+	select {
+	case <-ch:
+	default:
+		t.Fatal("SaveLater did not signal at once")
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); !got.State.Running || got.State.Pid != 11 {
+		t.Fatalf("after SaveLater: %+v", got.State)
+	}
+
+	// Many background writes racing newer synchronous ones: the newest
+	// version is what stays on disk.
+	for i := range 20 {
+		c.Lock()
+		c.State.Pid = 100 + 2*i
+		s.SaveLater(c, nil)
+		c.State.Pid = 101 + 2*i
+		err := s.Save(c)
+		c.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Flush()
+	if got := read(); got.State.Pid != 139 {
+		t.Fatalf("pid on disk %d, want the last Save's 139", got.State.Pid)
+	}
+
+	// A write still to come when the record is deleted writes nothing.
+	c.Lock()
+	c.State.Pid = 200
+	s.SaveLater(c, nil)
+	c.Unlock()
+	if err := s.Delete(c.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.Flush()
+	if _, err := os.Stat(s.Dir(c.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("deleted record's directory: %v", err)
+	}
+	c.Lock()
+	err = s.Save(c)
+	c.Unlock()
+	if err != nil {
+		t.Fatalf("Save of a deleted record: %v", err)
+	}
+	if _, err := os.Stat(s.Dir(c.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a Save after Delete brought the directory back: %v", err)
+	}
+	if len(s.writers) != 0 {
+		t.Fatalf("writers left: %d", len(s.writers))
+	}
+}

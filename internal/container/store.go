@@ -31,6 +31,21 @@ type Store struct {
 
 	changeMu sync.Mutex
 	changed  chan struct{} // closed (and replaced) at each Save and Delete
+
+	// Writes of one record are ordered: each Save takes the record's next
+	// sequence number under its lock, and a write older than the one on
+	// disk, or one for a deleted record, is dropped (SaveLater's writes
+	// finish in the background).
+	writersMu sync.Mutex
+	writers   map[string]*recordWriter
+	later     sync.WaitGroup // SaveLater writes in flight
+}
+
+// recordWriter serialises the file writes of one record.
+type recordWriter struct {
+	mu      sync.Mutex
+	written uint64 // sequence of the newest data on disk
+	users   int    // writes holding or waiting for mu
 }
 
 // Changed returns a channel that is closed at the next Save or Delete of
@@ -178,18 +193,124 @@ func (s *Store) NameTaken(name string) bool {
 // A crash at any point leaves either the old or the new record. The
 // caller holds c's lock.
 func (s *Store) Save(c *Container) error {
-	data, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
+	seq, data, err := s.snapshot(c)
 	// Waiters look at the record in memory, which the caller has already
 	// changed: tell them whatever the write's fate.
 	defer s.notify()
+	if err != nil {
+		return err
+	}
+	return s.write(c, seq, data, true)
+}
+
+// SaveLater is Save with the write in the background: the record is taken
+// now, under the caller's lock on c, and written after the caller goes on;
+// done (if not nil) gets the write's error. A later Save or Delete of c
+// supersedes it: it never overwrites newer data, nor brings back a
+// deleted record. Only for a change whose loss a restart repairs: a daemon
+// killed before the write finds the previous record, and so may a machine
+// that crashes within seconds of it, since the directory is not synced
+// after the rename (the file is, before it: the record is the old one or
+// the new one, whole).
+func (s *Store) SaveLater(c *Container, done func(error)) {
+	seq, data, err := s.snapshot(c)
+	s.notify()
+	s.later.Add(1)
+	go func() {
+		defer s.later.Done()
+		if err == nil {
+			err = s.write(c, seq, data, false)
+		}
+		if done != nil {
+			done(err)
+		}
+	}()
+}
+
+// Flush waits for the writes SaveLater started.
+func (s *Store) Flush() { s.later.Wait() }
+
+// snapshot marshals c and gives it the record's next write sequence. The
+// caller holds c's lock.
+func (s *Store) snapshot(c *Container) (uint64, []byte, error) {
+	c.saveSeq++
+	data, err := json.Marshal(c)
+	return c.saveSeq, data, err
+}
+
+// write puts data, the record's version seq, on disk unless a newer
+// version is there or the record was deleted; dirSync makes the rename
+// durable too.
+func (s *Store) write(c *Container, seq uint64, data []byte, dirSync bool) error {
+	w := s.writer(c.ID)
+	defer s.releaseWriter(c.ID, w)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c.deleted.Load() || seq <= w.written {
+		return nil
+	}
 	dir := s.Dir(c.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(dir, ConfigFile), data, 0o600)
+	write := atomicfile.WriteFile
+	if !dirSync {
+		write = writeNoDirSync
+	}
+	if err := write(filepath.Join(dir, ConfigFile), data, 0o600); err != nil {
+		return err
+	}
+	w.written = seq
+	return nil
+}
+
+// writeNoDirSync is atomicfile.WriteFile without the directory's fsync
+// after the rename: a crash leaves the old file or the new one, whole.
+func writeNoDirSync(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), tempPrefix)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+func (s *Store) writer(id string) *recordWriter {
+	s.writersMu.Lock()
+	defer s.writersMu.Unlock()
+	if s.writers == nil {
+		s.writers = map[string]*recordWriter{}
+	}
+	w := s.writers[id]
+	if w == nil {
+		w = &recordWriter{}
+		s.writers[id] = w
+	}
+	w.users++
+	return w
+}
+
+func (s *Store) releaseWriter(id string, w *recordWriter) {
+	s.writersMu.Lock()
+	defer s.writersMu.Unlock()
+	if w.users--; w.users == 0 {
+		delete(s.writers, id)
+	}
 }
 
 // Get finds a container by full ID, exact name (with or without "/"), or
@@ -282,9 +403,21 @@ func (s *Store) Delete(id string) error {
 	if !ok {
 		return notFound("No such container: " + id)
 	}
+	c.deleted.Store(true)
 	s.notify()
+	// After a write in progress (one that started before the record left
+	// the maps); any later one finds it gone and writes nothing.
+	w := s.writer(id)
+	defer s.releaseWriter(id, w)
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if err := os.RemoveAll(s.Dir(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil
 }
+
+// Notify tells waiters (Changed) that a record changed in memory without
+// writing it: for a change a Delete is about to supersede, where the
+// record on disk, older, is one a restart handles.
+func (s *Store) Notify() { s.notify() }

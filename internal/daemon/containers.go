@@ -368,7 +368,7 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 		return nil, err
 	}
 	_ = mount.UnmountAll(rootfs) // a mount left by a crash
-	if err := mount.All(ms, rootfs); err != nil {
+	if err := mountRootfs(ms, rootfs, c.HostConfig.AutoRemove); err != nil {
 		return nil, fmt.Errorf("mounting the container's rootfs: %w", err)
 	}
 	defer func() {
@@ -439,11 +439,34 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 	if !ok {
 		return nil, errdefs.New(errdefs.ErrInvalidParameter, fmt.Sprintf("unknown or invalid runtime name: %s", rtName))
 	}
+	// The endpoints (veth, addresses, routes, the network's record:
+	// ~2 ms) are set up while the shim has the runtime create the
+	// container, which waits for its start; first only when the runtime
+	// needs the interfaces at create (their sysctls).
+	var netDone chan error
+	if nf.Attach != nil {
+		if interfaceSysctls(spec) {
+			if err := nf.Attach(); err != nil {
+				return nil, err
+			}
+		} else {
+			netDone = make(chan error, 1)
+			go func() { netDone <- nf.Attach() }()
+		}
+	}
 	cl, err := shim.Start(ctx, shim.Options{
 		ID: c.ID, Bundle: bundle, ExecRoot: d.cfg.ExecRoot, Runtime: rt.Path,
 		LogPath: c.LogPath, LogOpts: c.HostConfig.LogConfig.Config, LogDriver: logDriver(c.HostConfig),
 		Terminal: spec.Process.Terminal, Stdin: c.Config.OpenStdin,
 	})
+	if netDone != nil {
+		if nerr := <-netDone; nerr != nil && err == nil {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			_, _ = cl.Delete(dctx, true)
+			cancel()
+			return nil, nerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -456,13 +479,43 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 		return nil, err
 	}
 	c.SetRunning(cl.Pid(), time.Now())
+	d.execs.setBase(c.ID, execBase{proc: spec.Process, host: host})
 	d.startHealth(c)
-	if err := d.containers.Save(c); err != nil {
-		log.G(ctx).Error("saving running container", "id", c.ID, "err", err)
-	}
+	// The running record is written after the response (an fsync, and
+	// none of the directory: the old record or the new one survives a
+	// crash): a daemon killed before it lands finds the record "created"
+	// beside a live shim, which settleStrayShims adopts (or, if the
+	// container has exited meanwhile, records as run and exited); after
+	// a reboot a "created" record is what it would be had the start
+	// never happened.
+	lg := log.G(ctx)
+	d.containers.SaveLater(c, func(err error) {
+		if err != nil {
+			lg.Error("saving running container", "id", c.ID, "err", err)
+		}
+	})
 	d.logContainerEventLocked(c, eventtypes.ActionStart, nil)
 	log.G(ctx).Info("container started", "id", c.ID, "pid", cl.Pid())
 	return cl, nil
+}
+
+// mountRootfs mounts the container's layer on rootfs. An AutoRemove
+// container's overlay is volatile (kernel 5.10+; without it, a plain
+// mount): its layer is thrown away at the exit, so nothing in it needs to
+// reach the disk, and without the option the overlay's unmount syncs the
+// whole upper filesystem (2-3 ms here, each run --rm, contending with
+// whatever comes next). A volatile overlay cut off by a crash cannot be
+// mounted again, which an AutoRemove container's layer never is: restore
+// removes it.
+func mountRootfs(ms []mount.Mount, rootfs string, autoRemove bool) error {
+	if autoRemove && len(ms) == 1 && ms[0].Type == "overlay" {
+		v := ms[0]
+		v.Options = append(slices.Clone(v.Options), "volatile")
+		if err := v.Mount(rootfs); err == nil {
+			return nil
+		}
+	}
+	return mount.All(ms, rootfs)
 }
 
 // monitor waits for the container's exit, records it, releases the shim
@@ -523,7 +576,15 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 	} else if restart {
 		c.SetRestarting(code, at)
 	}
-	if err := d.containers.Save(c); err != nil {
+	auto := c.HostConfig.AutoRemove && !removing
+	if auto && !restart {
+		// The removal below deletes the record: the exited state is
+		// not written, only shown to waiters. A daemon killed before
+		// the removal finds the record running and its shim gone or
+		// stopped, and RestoreContainers records the exit and removes
+		// it then.
+		d.containers.Notify()
+	} else if err := d.containers.Save(c); err != nil {
 		log.G(ctx).Error("saving exited container", "id", id, "err", err)
 	}
 	if oom {
@@ -532,7 +593,6 @@ func (d *Daemon) recordExit(ctx context.Context, id string, cl *shim.Client, cod
 	d.logContainerEventLocked(c, eventtypes.ActionDie, map[string]string{
 		"exitCode": strconv.Itoa(code), "execDuration": strconv.Itoa(int(ran.Seconds())),
 	})
-	auto := c.HostConfig.AutoRemove && !removing
 	delay := restartDelay(c.RestartCount, ran)
 	c.Unlock()
 	log.G(ctx).Info("container exited", "id", id, "code", code, "restart", restart)
@@ -957,7 +1017,16 @@ func (d *Daemon) removeContainer(ctx context.Context, idOrName string, force, re
 		c.State.Status = ctypes.StateRemoving
 	}
 	running := c.State.Running
-	_ = d.containers.Save(c)
+	if running {
+		_ = d.containers.Save(c)
+	} else {
+		// Nothing slow comes before the Delete but the layer's removal,
+		// whose failure is recorded (SetDead): the removing state is not
+		// written. A daemon killed meanwhile finds the record as it was
+		// (exited), which can be removed again; a record written
+		// "removing" could not be.
+		d.containers.Notify()
+	}
 	c.Unlock()
 	if running {
 		if err := d.stop(ctx, c, syscall.SIGKILL, 0); err != nil {
@@ -988,6 +1057,10 @@ func (d *Daemon) removeContainer(ctx context.Context, idOrName string, force, re
 	for _, p := range d.attaches.take(c.ID) {
 		p.deliver(nil)
 	}
+	// The destroy event before the record goes, as dockerd logs it
+	// before it answers the waits for the removal: a `run --rm` client
+	// that returns finds it in the events.
+	d.LogContainerEvent(c, eventtypes.ActionDestroy, nil)
 	if err := d.containers.Delete(c.ID); err != nil {
 		return classify(err)
 	}
@@ -995,7 +1068,6 @@ func (d *Daemon) removeContainer(ctx context.Context, idOrName string, force, re
 	vols := slices.Clone(c.Volumes)
 	c.Unlock()
 	d.removeContainerVolumes(ctx, c.ID, vols, removeVolumes)
-	d.LogContainerEvent(c, eventtypes.ActionDestroy, nil)
 	log.G(ctx).Info("container removed", "id", c.ID)
 	return nil
 }

@@ -114,6 +114,9 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 func (d *Daemon) Close() error {
 	d.releases.waitAll(10 * time.Second)
 	d.discards.waitAll(10 * time.Second)
+	if d.containers != nil {
+		d.containers.Flush()
+	}
 	d.closeNetworking(context.Background())
 	if d.events != nil {
 		d.events.Close()

@@ -74,8 +74,34 @@ func (e *execRecord) inspect() *ctypes.ExecInspectResponse {
 
 // execSet indexes execs by ID.
 type execSet struct {
-	mu sync.Mutex
-	m  map[string]*execRecord
+	mu    sync.Mutex
+	m     map[string]*execRecord
+	bases map[string]execBase // by container ID
+}
+
+// execBase is what a container's execs derive their process from: its own
+// process as the spec of its current run has it, and the host's facts
+// then. Kept from the start, so that an exec neither reads nor decodes the
+// whole spec (mounts, seccomp profile) from the bundle.
+type execBase struct {
+	proc *specs.Process
+	host *oci.Host
+}
+
+func (s *execSet) setBase(id string, b execBase) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bases == nil {
+		s.bases = map[string]execBase{}
+	}
+	s.bases[id] = b
+}
+
+func (s *execSet) base(id string) (execBase, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.bases[id]
+	return b, ok
 }
 
 func (s *execSet) add(e *execRecord) {
@@ -100,6 +126,7 @@ func (s *execSet) get(id string) (*execRecord, error) {
 func (s *execSet) dropContainer(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	delete(s.bases, id)
 	for k, e := range s.m {
 		if e.containerID == id {
 			delete(s.m, k)
@@ -220,10 +247,9 @@ func (d *Daemon) ContainerExecStart(ctx context.Context, execID string, cfg stre
 	if err != nil {
 		return err
 	}
-	cl, err := d.shimOf(ctx, c.ID)
-	if err != nil {
-		return fmt.Errorf("container %s: %w", c.ID, err)
-	}
+	// The container runs, so its shim serves: no state round trip
+	// first (shimOf); a shim gone meanwhile fails the exec request.
+	cl := shim.NewClient(shimapi.SocketPath(d.cfg.ExecRoot, c.ID))
 	attach := !cfg.Detach && (req.AttachStdin || req.AttachStdout || req.AttachStderr)
 	opts := shim.ExecOpts{Terminal: req.Tty, Stdin: req.AttachStdin && !cfg.Detach}
 	var conn streams.Conn
@@ -300,9 +326,13 @@ func (d *Daemon) ContainerExecStart(ctx context.Context, execID string, cfg stre
 	return nil
 }
 
-// execProcess builds the exec's OCI process from the container's spec in
-// its bundle.
+// execProcess builds the exec's OCI process from the container's own: the
+// one its start kept, else (after a daemon restart) the spec in its bundle.
 func (d *Daemon) execProcess(c *container.Container, req *ctypes.ExecCreateRequest) (*specs.Process, error) {
+	if b, ok := d.execs.base(c.ID); ok {
+		p, err := oci.ExecProcess(b.proc, d.rootfsDir(c.ID), req, b.host)
+		return p, classify(err)
+	}
 	data, err := os.ReadFile(filepath.Join(d.bundleDir(c.ID), "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("reading the spec of container %s: %w", c.ID, err)

@@ -17,6 +17,7 @@ import (
 	eventtypes "github.com/moby/moby/api/types/events"
 	ntypes "github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/system"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-engine/berth/internal/container"
 	"github.com/berth-engine/berth/internal/errdefs"
@@ -288,14 +289,24 @@ func checkEndpointConfig(n *network.Network, es *ntypes.EndpointSettings) error 
 	return nil
 }
 
-// netFiles are what setupNetwork gives the spec.
+// netFiles are what setupNetwork gives the spec, and the rest of the
+// set-up.
 type netFiles struct {
 	NetnsPath, HostsPath, ResolvConfPath, HostnamePath string
+	// Attach, when not nil, puts the container on its networks in the
+	// namespace at NetnsPath (endpoints, their addresses in its hosts
+	// file, published ports, embedded DNS). It must have returned before
+	// the container's process starts; it may run while the runtime
+	// creates the container, since it touches nothing the runtime reads
+	// (the hosts file is rewritten in place, under its bind mount).
+	// Its caller holds c's lock for it; on its error, teardownNetwork
+	// undoes what it did.
+	Attach func() error
 }
 
-// setupNetwork gives a starting container its network: the namespace and
-// endpoints when it is on networks, and its three files. The caller holds
-// c's lock; on error nothing is left.
+// setupNetwork gives a starting container its network: the namespace, its
+// three files, and in Attach its endpoints when it is on networks. The
+// caller holds c's lock; on error nothing is left.
 func (d *Daemon) setupNetwork(ctx context.Context, c *container.Container) (_ netFiles, retErr error) {
 	var f netFiles
 	t0 := time.Now()
@@ -339,9 +350,10 @@ func (d *Daemon) setupNetwork(ctx context.Context, c *container.Container) (_ ne
 	if len(ropts.DNSOptions) == 0 {
 		ropts.DNSOptions = d.cfg.DNSOptions
 	}
+	var mgr *network.Manager
 	if kind == netAttached {
-		mgr, err := d.netReady()
-		if err != nil {
+		var err error
+		if mgr, err = d.netReady(); err != nil {
 			return f, err
 		}
 		ns, err := d.net.getNS()
@@ -355,20 +367,8 @@ func (d *Daemon) setupNetwork(ctx context.Context, c *container.Container) (_ ne
 		}()
 		c.NetworkSettings.SandboxID, c.NetworkSettings.SandboxKey = ns.ID, ns.Path
 		f.NetnsPath = ns.Path
-		if err := d.attachAll(ctx, mgr, c, ns.Path); err != nil {
-			return f, err
-		}
-		for _, es := range c.NetworkSettings.Networks {
-			names := []string{hostname}
-			if dn := c.Config.Domainname; dn != "" {
-				names = []string{hostname + "." + dn, hostname}
-			}
-			if es.IPAddress.IsValid() {
-				hosts.Self = append(hosts.Self, sandbox.HostEntry{IP: es.IPAddress.String(), Names: names})
-			}
-			if es.GlobalIPv6Address.IsValid() {
-				hosts.Self = append(hosts.Self, sandbox.HostEntry{IP: es.GlobalIPv6Address.String(), Names: names})
-			}
+		if len(c.NetworkSettings.Networks) == 0 {
+			c.NetworkSettings.Networks[primaryNetwork(c.HostConfig.NetworkMode)] = &ntypes.EndpointSettings{}
 		}
 		ropts.Internal = d.usesEmbeddedDNS(c)
 	}
@@ -399,11 +399,48 @@ func (d *Daemon) setupNetwork(ctx context.Context, c *container.Container) (_ ne
 	}
 	c.HostsPath, c.ResolvConfPath, c.HostnamePath = f.HostsPath, f.ResolvConfPath, f.HostnamePath
 	if kind == netAttached {
-		if err := d.net.extra.start(ctx, d, c, upstream); err != nil {
-			return f, err
+		f.Attach = func() error {
+			if err := d.attachAll(ctx, mgr, c, f.NetnsPath); err != nil {
+				return err
+			}
+			for _, es := range c.NetworkSettings.Networks {
+				names := []string{hostname}
+				if dn := c.Config.Domainname; dn != "" {
+					names = []string{hostname + "." + dn, hostname}
+				}
+				if es.IPAddress.IsValid() {
+					hosts.Self = append(hosts.Self, sandbox.HostEntry{IP: es.IPAddress.String(), Names: names})
+				}
+				if es.GlobalIPv6Address.IsValid() {
+					hosts.Self = append(hosts.Self, sandbox.HostEntry{IP: es.GlobalIPv6Address.String(), Names: names})
+				}
+			}
+			// In place (not a rename): the runtime may have bind
+			// mounted the file already.
+			if err := os.WriteFile(f.HostsPath, sandbox.BuildHosts(hosts), 0o644); err != nil {
+				return err
+			}
+			return d.net.extra.start(ctx, d, c, upstream)
 		}
 	}
 	return f, nil
+}
+
+// interfaceSysctls reports whether the spec sets a sysctl of a network
+// interface (net.ipv4.conf.eth0.*, say), which the runtime writes at
+// create: the container's interfaces must exist by then.
+func interfaceSysctls(spec *specs.Spec) bool {
+	if spec.Linux == nil {
+		return false
+	}
+	for k := range spec.Linux.Sysctl {
+		for _, p := range []string{"net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."} {
+			if strings.HasPrefix(k, p) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // attachOrder is the order of a container's networks: the mode's first

@@ -12,10 +12,12 @@ import (
 
 // settleStrayShims handles the shims of containers recorded as not running:
 // a berthd that died between a start's shim spawn and its record's save
-// left them. A container whose process runs (the start got through) is
-// recorded running so that RestoreContainers adopts it; one still waiting
-// in "created" (the start never happened) has its shim deleted, which
-// removes its runtime state and cgroup, and its rootfs mount released.
+// (which lands after the start's answer) left them. A container whose
+// process runs, or ran and exited (the start got through), is recorded
+// running so that RestoreContainers adopts it or records its exit (and an
+// AutoRemove container is removed); one still waiting in "created" (the
+// start never happened) has its shim deleted, which removes its runtime
+// state and cgroup, and its rootfs mount released.
 func (d *Daemon) settleStrayShims(ctx context.Context) {
 	for _, c := range d.containers.List() {
 		c.Lock()
@@ -32,7 +34,7 @@ func (d *Daemon) settleStrayShims(ctx context.Context) {
 		}
 		st, err := cl.State(cctx)
 		switch {
-		case err == nil && (st.Status == shimapi.StatusRunning || st.Status == shimapi.StatusPaused):
+		case err == nil && (st.Status == shimapi.StatusRunning || st.Status == shimapi.StatusPaused || st.Status == shimapi.StatusStopped):
 			c.Lock()
 			c.SetRunning(st.Pid, time.Now())
 			if err := d.containers.Save(c); err != nil {

@@ -186,6 +186,12 @@ func Connect(ctx context.Context, socket string) (*Client, error) {
 	return c, nil
 }
 
+// NewClient is a client for the shim listening on socket, without the
+// state round trip of Connect: for a caller that knows the shim serves (its
+// container runs). Pid and ShimPid are 0; a shim that is gone fails the
+// first call as Connect would.
+func NewClient(socket string) *Client { return &Client{socket: socket} }
+
 // ReadExitFile returns the exit status the shim of id recorded, for when the
 // shim is gone; it wraps os.ErrNotExist when there is none.
 func ReadExitFile(execRoot, id string) (*shimapi.Exit, error) {
