@@ -30,8 +30,9 @@ type Decoder struct {
 	str  string // data as a string: undecorated strings are substrings of it
 	off  int
 	err  error
-	buf  []byte // scratch for strings with escapes
-	fold []byte // scratch for folded keys
+	buf   []byte // scratch for strings with escapes
+	fold  []byte // scratch for folded keys
+	fold2 []byte // scratch for folded names (Match)
 }
 
 // NewDecoder returns a Decoder at the start of data.
@@ -461,12 +462,37 @@ func (d *Decoder) Raw() []byte {
 	return d.data[start:d.off]
 }
 
+// Match returns the index in names, a struct's JSON field names in field
+// order, of the field that key selects by encoding/json's rules: the exact
+// name, else the first name equal to key under its case folding; -1 for none.
+// It is the lookup for hand-written decoders; the generated ones switch on
+// names folded ahead of time.
+func (d *Decoder) Match(key []byte, names []string) int {
+	for i, n := range names {
+		if string(key) == n {
+			return i
+		}
+	}
+	folded := d.Fold(key)
+	for i, n := range names {
+		d.fold2 = appendFolded(d.fold2[:0], []byte(n))
+		if string(folded) == string(d.fold2) {
+			return i
+		}
+	}
+	return -1
+}
+
 // Fold returns key folded as encoding/json folds names for its
 // case-insensitive match: ASCII letters to upper case, other runes to the
 // smallest rune of their Unicode simple-fold orbit. The result is valid
 // until the next call.
 func (d *Decoder) Fold(key []byte) []byte {
-	out := d.fold[:0]
+	d.fold = appendFolded(d.fold[:0], key)
+	return d.fold
+}
+
+func appendFolded(out, key []byte) []byte {
 	for i := 0; i < len(key); {
 		c := key[i]
 		if c < utf8.RuneSelf {
@@ -481,7 +507,6 @@ func (d *Decoder) Fold(key []byte) []byte {
 		out = utf8.AppendRune(out, foldRune(r))
 		i += n
 	}
-	d.fold = out
 	return out
 }
 

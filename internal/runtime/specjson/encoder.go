@@ -1,6 +1,7 @@
 package specjson
 
 import (
+	"encoding/base64"
 	"strconv"
 	"unicode/utf8"
 )
@@ -39,6 +40,18 @@ func (e *Encoder) Int(n int64) { e.buf = strconv.AppendInt(e.buf, n, 10) }
 
 // Uint appends an unsigned integer.
 func (e *Encoder) Uint(n uint64) { e.buf = strconv.AppendUint(e.buf, n, 10) }
+
+// Base64 appends b as json.Marshal writes a []byte: a string of standard
+// base64, null for nil.
+func (e *Encoder) Base64(b []byte) {
+	if b == nil {
+		e.Null()
+		return
+	}
+	e.buf = append(e.buf, '"')
+	e.buf = base64.StdEncoding.AppendEncode(e.buf, b)
+	e.buf = append(e.buf, '"')
+}
 
 // String appends s quoted, escaped as json.Marshal escapes strings.
 func (e *Encoder) String(s string) {

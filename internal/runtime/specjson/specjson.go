@@ -102,3 +102,10 @@ func EncodeSpec(e *Encoder, s *specs.Spec) {
 // EncodeStringMap appends m as json.Marshal writes a map[string]string: keys
 // sorted, null for nil.
 func EncodeStringMap(e *Encoder, m map[string]string) { encodeMapStringString(e, m) }
+
+// EncodeProcess appends p as json.Marshal writes a *specs.Process (null for
+// nil).
+func EncodeProcess(e *Encoder, p *specs.Process) { encodePtrProcess(e, p) }
+
+// EncodeStrings appends s as json.Marshal writes a []string (null for nil).
+func EncodeStrings(e *Encoder, s []string) { encodeSliceString(e, s) }

@@ -1,6 +1,9 @@
 package specjson
 
-import "math"
+import (
+	"encoding/base64"
+	"math"
+)
 
 // The generic decoders below are what the generated code is made of, and what
 // a hand-written decoder of a type that holds a spec uses for its own fields.
@@ -79,6 +82,27 @@ func Uint[T ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr](d *Decoder,
 		return
 	}
 	*p = T(mag)
+}
+
+// Base64 decodes a string of standard base64 into a []byte, as
+// encoding/json does for []byte: null sets nil, an empty string gives a
+// non-nil empty slice, and a string base64 refuses fails.
+func Base64(d *Decoder, p *[]byte) {
+	if d.Null() {
+		*p = nil
+		return
+	}
+	s, _ := d.stringBytes()
+	if d.err != nil {
+		return
+	}
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(b, s)
+	if err != nil {
+		d.Fail()
+		return
+	}
+	*p = b[:n]
 }
 
 // Ptr decodes into *p through dec, allocating it if nil, as encoding/json
