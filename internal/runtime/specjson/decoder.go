@@ -26,10 +26,10 @@ const maxSkipDepth = 1000
 // pointer, slice or map sets nil, objects merge into existing structs and
 // maps). Any mismatch between the JSON value and the Go type is a failure.
 type Decoder struct {
-	data []byte
-	str  string // data as a string: undecorated strings are substrings of it
-	off  int
-	err  error
+	data  []byte
+	str   string // data as a string: undecorated strings are substrings of it
+	off   int
+	err   error
 	buf   []byte // scratch for strings with escapes
 	fold  []byte // scratch for folded keys
 	fold2 []byte // scratch for folded names (Match)
