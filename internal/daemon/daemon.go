@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/types/system"
@@ -21,6 +22,7 @@ import (
 	"github.com/berth-engine/berth/internal/events"
 	"github.com/berth-engine/berth/internal/image"
 	"github.com/berth-engine/berth/internal/log"
+	"github.com/berth-engine/berth/internal/oci"
 	"github.com/berth-engine/berth/internal/snapshot/overlay"
 	"github.com/berth-engine/berth/internal/volume"
 )
@@ -53,6 +55,10 @@ type Daemon struct {
 	health   healthSet
 	releases releaseSet
 	discards discardSet // AutoRemove layers going in the background
+
+	hostOnce sync.Once // the host's facts, read once (hostDefaults)
+	host     *oci.Host
+	hostErr  error
 }
 
 // New prepares the data root (0711) and the exec root (0700), takes the

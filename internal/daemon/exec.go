@@ -341,7 +341,7 @@ func (d *Daemon) execProcess(c *container.Container, req *ctypes.ExecCreateReque
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return nil, fmt.Errorf("the spec of container %s: %w", c.ID, err)
 	}
-	host, err := oci.DetectHost()
+	host, _, err := d.hostDefaults()
 	if err != nil {
 		return nil, err
 	}
