@@ -307,7 +307,7 @@ type initProc struct {
 }
 
 func (p *initProc) send(m syncMsg) error {
-	data, err := json.Marshal(m)
+	data, err := encodeSyncMsg(&m)
 	if err != nil {
 		return err
 	}
@@ -328,7 +328,7 @@ func (p *initProc) recv() (syncMsg, error) {
 		}
 		return m, fmt.Errorf("init: %w", err)
 	}
-	if err := json.Unmarshal(line, &m); err != nil {
+	if err := decodeSyncMsg(line, &m); err != nil {
 		return m, fmt.Errorf("init: bad message %q: %w", line, err)
 	}
 	if m.Type == msgTrace {

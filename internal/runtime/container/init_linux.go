@@ -68,7 +68,7 @@ func (s *initSock) phase(name string) {
 }
 
 func (s *initSock) send(m syncMsg) error {
-	data, err := json.Marshal(m)
+	data, err := encodeSyncMsg(&m)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (s *initSock) recv(want string) (syncMsg, error) {
 	if err != nil {
 		return m, fmt.Errorf("read from parent: %w", err)
 	}
-	if err := json.Unmarshal(line, &m); err != nil {
+	if err := decodeSyncMsg(line, &m); err != nil {
 		return m, err
 	}
 	if m.Type != want {
