@@ -454,3 +454,54 @@ func TestV1ApplyRefusedLimit(t *testing.T) {
 		}
 	}
 }
+
+// Where, decoded from a saved State, joins and reads the freezer as the
+// Manager does.
+func TestV1WhereMatchesManager(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if IsV2() {
+		t.Skip("host is cgroup v2 only")
+	}
+	m, err := New("w1", &specs.Spec{Linux: &specs.Linux{CgroupsPath: sandboxPath(t)}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanupCgroup(t, m)
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(m.State())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := DecodeWhere(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, wv2 := w.SelfJoin()
+	mt, mv2 := m.SelfJoin()
+	if !slices.Equal(wt, mt) || wv2 != mv2 {
+		t.Fatalf("SelfJoin: Where %v %q, Manager %v %q", wt, wv2, mt, mv2)
+	}
+	if _, ok := w.Paths["freezer"]; !ok {
+		t.Skip("no v1 freezer hierarchy")
+	}
+	for _, freeze := range []bool{true, false} {
+		if freeze {
+			err = m.Freeze()
+		} else {
+			err = m.Thaw()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		paused, known, err := w.Paused()
+		st, merr := m.FreezerState()
+		if err != nil || merr != nil || !known || paused != (st == "paused") || paused != freeze {
+			t.Fatalf("freeze=%v: Where paused=%v known=%v err=%v; Manager %q %v", freeze, paused, known, err, st, merr)
+		}
+	}
+	if _, err := DecodeWhere([]byte(`{"version":9,"paths":{"":"/x"}}`)); err == nil {
+		t.Fatal("DecodeWhere accepted another state version")
+	}
+}

@@ -48,6 +48,7 @@ func (p *Process) Wait() (int, error) {
 		if err != nil {
 			return -1, fmt.Errorf("wait for process %d: %w", p.Pid, err)
 		}
+		trace("exec: process exited")
 		return exitCode(ws), nil
 	}
 }
@@ -74,6 +75,7 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 	if err := validateRlimits(p.Rlimits); err != nil {
 		return nil, err
 	}
+	trace("exec")
 	spec := c.rec.Spec
 	boot := &nsexec.Bootstrap{}
 	base := "/proc/" + strconv.Itoa(c.rec.InitPid) + "/ns/"
@@ -81,11 +83,16 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		t := nsTypes[ns.Type]
 		boot.Join = append(boot.Join, nsexec.Join{Type: t.proc, Path: base + t.proc})
 	}
-	cg, err := c.cgroup()
-	if err != nil {
-		return nil, err
+	if w := c.cgroupWhere(); w != nil {
+		boot.CgroupTasks, boot.CgroupV2 = w.SelfJoin()
+	} else {
+		cg, err := c.cgroup()
+		if err != nil {
+			return nil, err
+		}
+		boot.CgroupTasks, boot.CgroupV2 = cg.SelfJoin()
 	}
-	boot.CgroupTasks, boot.CgroupV2 = cg.SelfJoin()
+	var err error
 	console := opts.Console
 	if opts.ConsoleSocket != "" {
 		if console, err = dialConsoleSocket(opts.ConsoleSocket); err != nil {
@@ -103,11 +110,13 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 	if boot.Exec, err = cExec(p, opts.PreserveFDs, cfg.SeccompBPF); err != nil {
 		return nil, err
 	}
+	trace("exec: bootstrap ready")
 	proc, err := c.rt.spawn(boot, nil, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, nil, console, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer proc.close()
+	trace("exec: pid known")
 	kill := func(err error) (*Process, error) {
 		_ = unix.Kill(proc.pid, unix.SIGKILL)
 		reapOrWait(proc.pid)
@@ -127,6 +136,7 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		}
 		return kill(err)
 	}
+	trace("exec: process running")
 	if opts.PidFile != "" {
 		if err := writePidFile(opts.PidFile, proc.pid); err != nil {
 			return kill(err)

@@ -43,12 +43,29 @@ func (c *Container) Status() string {
 	if _, err := os.Lstat(filepath.Join(c.dir, fifoName)); err == nil {
 		return Created
 	}
+	if w := c.cgroupWhere(); w != nil && c.cg == nil {
+		if paused, known, err := w.Paused(); known {
+			if err == nil && paused {
+				return Paused
+			}
+			return Running
+		}
+	}
 	if cg, err := c.cgroup(); err == nil {
 		if st, err := cg.FreezerState(); err == nil && st == Paused {
 			return Paused
 		}
 	}
 	return Running
+}
+
+// cgroupWhere is where the container's cgroups are, decoded without the
+// driver (see cgroups.Where); nil when the record has none readable.
+func (c *Container) cgroupWhere() *cgroups.Where {
+	if c.where == nil && len(c.rec.Cgroup) > 0 {
+		c.where, _ = cgroups.DecodeWhere(c.rec.Cgroup)
+	}
+	return c.where
 }
 
 // State returns the container's state as `berth-runtime state` prints it.

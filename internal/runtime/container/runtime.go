@@ -68,6 +68,8 @@ type Container struct {
 	dir string
 	rec record
 	cg  *cgroups.Manager // loaded from rec.Cgroup on first use
+	// where is rec.Cgroup's paths alone, for what needs no Manager.
+	where *cgroups.Where
 }
 
 // ID is the container's ID.
