@@ -5,7 +5,6 @@ package seccomp
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-engine/berth/internal/runtime/specjson"
 )
 
 // CompileCached is Compile with an on-disk cache of encoded Programs in dir,
@@ -61,7 +62,7 @@ func CompileCached(dir string, cfg *specs.LinuxSeccomp) (*Program, error) {
 }
 
 func cacheKey(cfg *specs.LinuxSeccomp) (string, error) {
-	js, err := json.Marshal(cfg)
+	js, err := specjson.MarshalSeccomp(cfg) // json.Marshal's bytes, without its cold reflection
 	if err != nil {
 		return "", fmt.Errorf("encode profile: %w", err)
 	}

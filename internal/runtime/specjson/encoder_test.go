@@ -97,3 +97,17 @@ func TestMarshalFull(t *testing.T) {
 		t.Errorf("round trip: %v", err)
 	}
 }
+
+// The seccomp cache key hashes this output: it must stay json.Marshal's.
+func TestMarshalSeccomp(t *testing.T) {
+	var s specs.Spec
+	if err := json.Unmarshal(testdataSpecs(t)["docker-seccomp.json"], &s); err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range []*specs.LinuxSeccomp{s.Linux.Seccomp, nil, {}} {
+		want, _ := json.Marshal(sc)
+		if got, err := MarshalSeccomp(sc); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("MarshalSeccomp: %s (%v), want %s", got, err, want)
+		}
+	}
+}

@@ -109,3 +109,13 @@ func EncodeProcess(e *Encoder, p *specs.Process) { encodePtrProcess(e, p) }
 
 // EncodeStrings appends s as json.Marshal writes a []string (null for nil).
 func EncodeStrings(e *Encoder, s []string) { encodeSliceString(e, s) }
+
+// MarshalSeccomp is json.Marshal(s), byte for byte.
+func MarshalSeccomp(s *specs.LinuxSeccomp) ([]byte, error) {
+	var e Encoder
+	encodePtrLinuxSeccomp(&e, s)
+	if b, ok := e.Bytes(); ok {
+		return b, nil
+	}
+	return json.Marshal(s)
+}
