@@ -473,16 +473,19 @@ static void do_fs(const char *ctx, struct init_mount *m)
 	char data[4096];
 	open_mountpoint(&mp, ctx, m->dst, 0);
 	check_proc(ctx, mp.rel, m->type, NULL);
-	snprintf(data, sizeof(data), "%s", m->data ? m->data : "");
+	int n = snprintf(data, sizeof(data), "%s", m->data ? m->data : "");
 	if (m->keepmode && !mp.created) {
 		struct stat st;
 		if (fstat(mp.fd, &st) < 0)
 			fail("%s: stat", ctx);
 		if (data[0] == '\0')
-			snprintf(data, sizeof(data), "mode=%o", st.st_mode & 07777);
+			n = snprintf(data, sizeof(data), "mode=%o", st.st_mode & 07777);
 		else
-			snprintf(data, sizeof(data), "mode=%o,%s", st.st_mode & 07777, m->data);
+			n = snprintf(data, sizeof(data), "mode=%o,%s", st.st_mode & 07777, m->data);
 	}
+	// mount(2) takes at most a page of options.
+	if (n < 0 || n >= (int)sizeof(data))
+		errmsg("%s: mount options too long", ctx);
 	if (mount(m->src ? m->src : "", fdpath(mp.fd), m->type, m->flags, data) < 0)
 		fail("%s", ctx);
 	after_mount(ctx, &mp, m, 0, m->rec);
