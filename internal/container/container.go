@@ -38,8 +38,12 @@ type State struct {
 // callers that touch them directly hold Lock.
 type Container struct {
 	mu      sync.Mutex
-	saveSeq uint64      // the Store's write sequence of this record
-	deleted atomic.Bool // the Store deleted it: write it no more
+	saveSeq uint64 // the Store's write sequence of this record (under mu)
+	// The Store's writes of the record: one at a time, the newest data
+	// only (written is its sequence), none once deleted.
+	writeMu sync.Mutex
+	written uint64
+	deleted atomic.Bool
 
 	ID         string
 	Name       string // with docker's leading "/"

@@ -32,20 +32,7 @@ type Store struct {
 	changeMu sync.Mutex
 	changed  chan struct{} // closed (and replaced) at each Save and Delete
 
-	// Writes of one record are ordered: each Save takes the record's next
-	// sequence number under its lock, and a write older than the one on
-	// disk, or one for a deleted record, is dropped (SaveLater's writes
-	// finish in the background).
-	writersMu sync.Mutex
-	writers   map[string]*recordWriter
-	later     sync.WaitGroup // SaveLater writes in flight
-}
-
-// recordWriter serialises the file writes of one record.
-type recordWriter struct {
-	mu      sync.Mutex
-	written uint64 // sequence of the newest data on disk
-	users   int    // writes holding or waiting for mu
+	later sync.WaitGroup // SaveLater writes in flight
 }
 
 // Changed returns a channel that is closed at the next Save or Delete of
@@ -204,14 +191,12 @@ func (s *Store) Save(c *Container) error {
 }
 
 // SaveLater is Save with the write in the background: the record is taken
-// now, under the caller's lock on c, and written after the caller goes on;
-// done (if not nil) gets the write's error. A later Save or Delete of c
-// supersedes it: it never overwrites newer data, nor brings back a
-// deleted record. Only for a change whose loss a restart repairs: a daemon
-// killed before the write finds the previous record, and so may a machine
-// that crashes within seconds of it, since the directory is not synced
-// after the rename (the file is, before it: the record is the old one or
-// the new one, whole).
+// now, under the caller's lock on c, and written while the caller goes on;
+// done (if not nil) gets the write's error. A Save or Delete of c made
+// meanwhile supersedes it: it never overwrites newer data, nor brings back
+// a deleted record. The directory is not synced after the rename (the file
+// is, before it): a crash leaves the old record or the new one, whole, so
+// it is only for a change a restart handles either way.
 func (s *Store) SaveLater(c *Container, done func(error)) {
 	seq, data, err := s.snapshot(c)
 	s.notify()
@@ -242,11 +227,9 @@ func (s *Store) snapshot(c *Container) (uint64, []byte, error) {
 // version is there or the record was deleted; dirSync makes the rename
 // durable too.
 func (s *Store) write(c *Container, seq uint64, data []byte, dirSync bool) error {
-	w := s.writer(c.ID)
-	defer s.releaseWriter(c.ID, w)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if c.deleted.Load() || seq <= w.written {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.deleted.Load() || seq <= c.written {
 		return nil
 	}
 	dir := s.Dir(c.ID)
@@ -260,7 +243,7 @@ func (s *Store) write(c *Container, seq uint64, data []byte, dirSync bool) error
 	if err := write(filepath.Join(dir, ConfigFile), data, 0o600); err != nil {
 		return err
 	}
-	w.written = seq
+	c.written = seq
 	return nil
 }
 
@@ -288,29 +271,6 @@ func writeNoDirSync(path string, data []byte, perm os.FileMode) error {
 		os.Remove(f.Name())
 	}
 	return err
-}
-
-func (s *Store) writer(id string) *recordWriter {
-	s.writersMu.Lock()
-	defer s.writersMu.Unlock()
-	if s.writers == nil {
-		s.writers = map[string]*recordWriter{}
-	}
-	w := s.writers[id]
-	if w == nil {
-		w = &recordWriter{}
-		s.writers[id] = w
-	}
-	w.users++
-	return w
-}
-
-func (s *Store) releaseWriter(id string, w *recordWriter) {
-	s.writersMu.Lock()
-	defer s.writersMu.Unlock()
-	if w.users--; w.users == 0 {
-		delete(s.writers, id)
-	}
 }
 
 // Get finds a container by full ID, exact name (with or without "/"), or
@@ -405,12 +365,10 @@ func (s *Store) Delete(id string) error {
 	}
 	c.deleted.Store(true)
 	s.notify()
-	// After a write in progress (one that started before the record left
-	// the maps); any later one finds it gone and writes nothing.
-	w := s.writer(id)
-	defer s.releaseWriter(id, w)
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	// After a write in progress; any later one finds the record deleted
+	// and writes nothing.
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
 	if err := os.RemoveAll(s.Dir(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}

@@ -477,28 +477,32 @@ func (d *Daemon) startLocked(ctx context.Context, c *container.Container) (_ *sh
 	}
 	// Attaches made before the start get the output from its first byte.
 	d.wireAttaches(ctx, c.ID, cl)
+	// The record says running before the start is asked for, and is
+	// written while the shim runs the runtime's start: its fsync (of the
+	// file; not of the directory: the old record or the new one survives
+	// a crash) is off the response's path. A daemon killed before the
+	// start got through finds the record running beside a shim whose
+	// container is still created, and RestoreContainers finishes the
+	// start; one killed before the write landed finds the record
+	// "created" beside a started container, which settleStrayShims
+	// adopts.
+	prevState, prevStarted, prevStopped := c.State, c.HasBeenStartedBefore, c.HasBeenManuallyStopped
+	c.SetRunning(cl.Pid(), time.Now())
+	saved := make(chan error, 1)
+	d.containers.SaveLater(c, func(err error) { saved <- err })
 	if err := cl.Start(ctx); err != nil {
+		<-saved
+		c.State, c.HasBeenStartedBefore, c.HasBeenManuallyStopped = prevState, prevStarted, prevStopped
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		_, _ = cl.Delete(dctx, true)
 		cancel()
 		return nil, err
 	}
-	c.SetRunning(cl.Pid(), time.Now())
+	if err := <-saved; err != nil {
+		log.G(ctx).Error("saving running container", "id", c.ID, "err", err)
+	}
 	d.execs.setBase(c.ID, execBase{proc: spec.Process, host: host})
 	d.startHealth(c)
-	// The running record is written after the response (an fsync, and
-	// none of the directory: the old record or the new one survives a
-	// crash): a daemon killed before it lands finds the record "created"
-	// beside a live shim, which settleStrayShims adopts (or, if the
-	// container has exited meanwhile, records as run and exited); after
-	// a reboot a "created" record is what it would be had the start
-	// never happened.
-	lg := log.G(ctx)
-	d.containers.SaveLater(c, func(err error) {
-		if err != nil {
-			lg.Error("saving running container", "id", c.ID, "err", err)
-		}
-	})
 	d.logContainerEventLocked(c, eventtypes.ActionStart, nil)
 	log.G(ctx).Info("container started", "id", c.ID, "pid", cl.Pid())
 	return cl, nil
@@ -729,6 +733,17 @@ func (d *Daemon) RestoreContainers(ctx context.Context) {
 		cl, err := shim.Connect(cctx, shimapi.SocketPath(d.cfg.ExecRoot, c.ID))
 		if err == nil {
 			st, serr := cl.State(cctx)
+			if serr == nil && st.Status == shimapi.StatusCreated {
+				// The record is written running before the start is
+				// asked for: a daemon that died in between left the
+				// start to finish.
+				if serr = cl.Start(cctx); serr == nil {
+					log.G(ctx).Warn("container found created though recorded running: started", "id", c.ID)
+					st.Status = shimapi.StatusRunning
+				} else {
+					log.G(ctx).Warn("finishing an interrupted start", "id", c.ID, "err", serr)
+				}
+			}
 			if serr == nil && st.Status != shimapi.StatusStopped {
 				cancel()
 				log.G(ctx).Info("container reattached", "id", c.ID, "pid", st.Pid)
