@@ -53,7 +53,7 @@ func cInit(spec *specs.Spec, plan *namespacePlan, rootfsPath, bundle string, opt
 		Hostname: spec.Hostname, Domainname: spec.Domainname, MkdirCwd: p.Cwd,
 		Loopback:      plan.newOf[specs.NetworkNamespace],
 		ReadonlyPaths: rp.ReadonlyPaths, MaskedPaths: rp.MaskedPaths,
-		ReadonlyRoot: rp.ReadonlyRoot, FinalPropagation: rp.FinalPropagation,
+		ReadonlyRoot: rp.ReadonlyRoot, FinalPropagation: rp.FinalPropagation, Trace: traceOn,
 	}
 	for _, m := range rp.Mounts {
 		in.Mounts = append(in.Mounts, nsexec.Mount{

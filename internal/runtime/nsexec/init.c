@@ -32,6 +32,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nsexec.h"
@@ -162,6 +163,8 @@ int init_entry(struct init_cfg *c, const char *key, char *val)
 		d->dest = val + 2;
 	} else if (!strcmp(key, "rootro")) {
 		c->rootro = 1;
+	} else if (!strcmp(key, "trace")) {
+		c->trace = 1;
 	} else {
 		return 0;
 	}
@@ -826,6 +829,23 @@ static void privatize_parent(const char *rootfs, unsigned long rootprop)
 }
 
 static int initfd_ = -1;
+static int tracing;
+
+static void send_line(int fd, const char *s);
+
+// ctrace reports a phase with its CLOCK_MONOTONIC time, as the Go init's
+// trace messages do (BERTH_RUNTIME_TRACE=1 in create's environment).
+static void ctrace(const char *phase)
+{
+	struct timespec ts;
+	char line[160];
+	if (!tracing)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(line, sizeof(line), "{\"type\":\"trace\",\"message\":\"C %s\",\"time\":%lld}\n", phase,
+		 (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	send_line(initfd_, line);
+}
 
 // join_cgroups waits for EXEC_GO, which the parent sends once it knows our
 // pid and has made the cgroups, joins them (the v1 ones; the C stage joined
@@ -840,10 +860,12 @@ static void join_cgroups(struct init_cfg *c)
 	if (c->joined)
 		return;
 	c->joined = 1;
+	ctrace("waiting for cgroups");
 	while ((n = read(initfd_, &go, 1)) < 0 && errno == EINTR)
 		;
 	if (n != 1 || go != EXEC_GO)
 		_exit(1);
+	ctrace("cgroups ready");
 	// "0" in a v1 tasks file moves only this (single) thread, without the
 	// kernel's global lock that moving a whole process takes.
 	for (int i = 0; i < c->ncglate; i++)
@@ -892,6 +914,7 @@ static void prepare_rootfs(struct init_cfg *c)
 		}
 	}
 	join_cgroups(c);
+	ctrace("mounts done");
 	for (int i = 0; i < c->ndevs; i++)
 		make_device(&c->devs[i]);
 	if (c->devlinks)
@@ -1040,10 +1063,14 @@ static void send_line(int fd, const char *s)
 void init_container(struct exec_cfg *ex, struct init_cfg *c)
 {
 	initfd_ = ex->initfd;
+	tracing = c->trace;
+	ctrace("entered");
 	if (setsid() < 0)
 		fail("setsid");
 	prepare_rootfs(c);
+	ctrace("rootfs prepared");
 	pivot(c->rootfs);
+	ctrace("pivoted");
 	if (c->hostname != NULL && sethostname(c->hostname, strlen(c->hostname)) < 0)
 		fail("set hostname");
 	if (c->domainname != NULL && setdomainname(c->domainname, strlen(c->domainname)) < 0)
@@ -1065,7 +1092,9 @@ void init_container(struct exec_cfg *ex, struct init_cfg *c)
 		close(fd);
 	}
 	finish_rootfs(c);
+	ctrace("rootfs finished");
 	const char *path = exec_prepare(ex);
+	ctrace("process prepared");
 	// Check now that we may open the fifo, while create still listens: a
 	// non-blocking open fails with ENXIO (no reader yet) only after the
 	// permission check passed.

@@ -98,6 +98,7 @@ type Bootstrap struct {
 //	hostname= domainname= mkcwd=<dir> lo=1
 //	sysctl=<path under /proc/sys>=<value>
 //	ropath= mask= delayro=<0|1>:<dest> rootro=1 finalprop=<flags>
+//	trace=1                         report phases (as the Go init's trace messages)
 //
 // The C stage then answers {"type":"ready"} (or an error) on the socket,
 // after ExecGo, which the parent sends once the cgroups exist.
@@ -121,6 +122,7 @@ type Init struct {
 	DelayedRO        []DelayedRO
 	ReadonlyRoot     bool
 	FinalPropagation uintptr
+	Trace            bool // report phases as {"type":"trace"} lines
 }
 
 // Mount is one mount of Init (see rootfs.PlannedMount).
@@ -245,6 +247,9 @@ func (in *Init) encode(add func(k, v string) error) error {
 	}
 	if in.FinalPropagation != 0 {
 		put("finalprop", num(uint64(in.FinalPropagation)))
+	}
+	if in.Trace {
+		put("trace", "1")
 	}
 	for _, p := range kv {
 		if err := add(p[0], p[1]); err != nil {

@@ -106,6 +106,7 @@ struct init_cfg {
 	int ndelayro;
 	int rootro;
 	int joined; // join_cgroups has run
+	int trace;  // report phases on the init socket
 };
 
 // init_entry takes one bootstrap key=value of the init part; 0 when the key
