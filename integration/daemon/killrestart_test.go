@@ -320,3 +320,72 @@ func TestRestoreRecordsUnrecordedRun(t *testing.T) {
 	})
 	d.mustDocker("rm", "ran")
 }
+
+// TestRestoreFinishesInterruptedStart: the record says running before the
+// start is asked for (it is written while the runtime starts the
+// container). A daemon killed after that write, while the start is still
+// pending, leaves a shim whose container is only created: the next daemon
+// finishes the start. The runtime here is berth-runtime behind a script
+// whose first `start` fails slowly, so that the daemon can be killed in
+// that window and the shim is left with its container created.
+func TestRestoreFinishesInterruptedStart(t *testing.T) {
+	d := containerDaemonNoStart(t)
+	rt, err := filepath.EvalSymlinks(filepath.Join(filepath.Dir(d.bin), "berth-runtime"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(d.dir, "started-once")
+	script := filepath.Join(d.dir, "slowstart")
+	body := fmt.Sprintf(`#!/bin/sh
+for a; do
+	if [ "$a" = start ] && [ ! -e %[1]s ]; then
+		: > %[1]s
+		sleep 2
+		echo "first start refused" >&2
+		exit 1
+	fi
+done
+exec %[2]s "$@"
+`, marker, rt)
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d.start("--add-runtime", "slowstart="+script)
+	t.Cleanup(func() { _, _ = d.docker("rm", "-f", "pending") })
+	d.mustDocker("create", "--name", "pending", "--runtime", "slowstart", "busybox", "sleep", "300")
+	id := d.mustDocker("inspect", "-f", "{{.Id}}", "pending")
+	startErr := make(chan error, 1)
+	go func() { _, err := d.docker("start", "pending"); startErr <- err }()
+	// The first start is pending once the script has left its marker;
+	// the record was written running before that.
+	eventually(t, func() error {
+		if _, err := os.Stat(marker); err != nil {
+			return err
+		}
+		return nil
+	})
+	rec := filepath.Join(d.DataRoot, "containers", "containers", id, "config.v2.json")
+	eventually(t, func() error {
+		data, err := os.ReadFile(rec)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(data), `"Running":true`) {
+			return fmt.Errorf("record not yet running")
+		}
+		return nil
+	})
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-d.exited
+	<-startErr // the client's connection died with the daemon
+	d.start("--add-runtime", "slowstart="+script)
+	if got := d.mustDocker("inspect", "-f", "{{.State.Status}}", "pending"); got != "running" {
+		t.Fatalf("after the restart: %s, want running", got)
+	}
+	if out := d.mustDocker("exec", "pending", "echo", "alive"); out != "alive" {
+		t.Fatalf("exec in the finished start: %q", out)
+	}
+	d.mustDocker("rm", "-f", "pending")
+}
