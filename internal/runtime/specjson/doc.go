@@ -20,15 +20,17 @@
 // structs, maps and slice elements, null rules, integer range checks,
 // strings' escapes and invalid UTF-8. Everything else — any syntax error,
 // type mismatch or overflow, and the few Go types whose rules it does not
-// reproduce (interface{}, floats, ",string" fields) — makes it give up, and
+// reproduce (interface{}, floats, ",string" fields), and the sections for
+// other platforms than Linux (solaris, windows, vm, zos, freebsd: never seen
+// by berth-runtime, and a quarter of the code) — makes it give up, and
 // the whole document is decoded again by encoding/json from a zero value, so
 // encoding/json writes every error message. The entry points decode into zero
 // values only; a non-zero target goes straight to encoding/json.
 //
 // Encoding: the bytes are json.Marshal's (field order, omitempty, sorted map
 // keys, HTML-safe escaping, invalid UTF-8 as \ufffd); a value the generated
-// code cannot write so (a set interface{} field) is marshalled by
-// encoding/json.
+// code does not write (another platform's section, a set interface{} field)
+// is marshalled by encoding/json.
 //
 // Decoder, Encoder and the generic helpers (String, Int, Ptr, Map, ...) are
 // exported for hand-written codecs of berth-runtime's own messages that carry

@@ -124,6 +124,15 @@ func (g *generator) emitEncoder(t reflect.Type) {
 				continue
 			}
 			expr := "v." + path
+			if f.other {
+				// Another platform's section: encoding/json's, when set.
+				if f.omitEmpty {
+					fmt.Fprintf(&g.buf, "\tif %s {\n\t\te.Fail()\n\t}\n", nonEmpty(f.typ, expr))
+				} else {
+					g.buf.WriteString("\te.Fail()\n")
+				}
+				continue
+			}
 			key, err := json.Marshal(f.name)
 			if err != nil {
 				panic(err)
