@@ -391,6 +391,11 @@ func TestImports(t *testing.T) {
 // FuzzUnmarshalSpec checks the contract on arbitrary input: the same value
 // and error as encoding/json, and the same bytes from MarshalSpec as from
 // json.Marshal for whatever was decoded.
+//
+// CI runs its seeds only. Locally, for a minute (a short minimization time:
+// the seeds are up to 12 KB, and minimizing one takes the default minute):
+//
+//	go test -run='^$' -fuzz=FuzzUnmarshalSpec -fuzztime=60s -fuzzminimizetime=2s ./internal/runtime/specjson
 func FuzzUnmarshalSpec(f *testing.F) {
 	for _, data := range testdataSpecs(f) {
 		f.Add(data)
