@@ -390,11 +390,16 @@ func TestStoreTornWrite(t *testing.T) {
 	if _, err := s2.Get(good.ID); err != nil {
 		t.Fatalf("good record lost: %v", err)
 	}
-	if len(s2.List()) != 1 || len(bad) != 2 {
+	// The torn record is reported; the directory with nothing but a temp
+	// file (a first write cut off: a create never answered) is removed.
+	if len(s2.List()) != 1 || len(bad) != 1 || bad[0].Dir != torn {
 		t.Fatalf("List = %d records, bad = %v", len(s2.List()), bad)
 	}
 	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
 		t.Fatal("temp file not cleaned up")
+	}
+	if _, err := os.Stat(onlyTmp); !os.IsNotExist(err) {
+		t.Fatal("directory of a cut-off first write not removed")
 	}
 }
 
@@ -514,5 +519,117 @@ func TestStoreSaveLater(t *testing.T) {
 	}
 	if _, err := os.Stat(s.Dir(c.ID)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a Save after Delete brought the directory back: %v", err)
+	}
+}
+
+// Stage writes a record ahead of its AddStaged; a crash in between (no
+// AddStaged) leaves nothing Open reports; Discard and conflicts leave no
+// temporary file.
+func TestStoreStage(t *testing.T) {
+	root := t.TempDir()
+	s, _, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := func(id string) []string {
+		t.Helper()
+		ents, _ := os.ReadDir(s.Dir(id))
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+
+	a := newTestContainer(t, "staged")
+	st, err := s.Stage(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(a.ID); err == nil {
+		t.Fatal("a staged record is registered before AddStaged")
+	}
+	ch := s.Changed()
+	if err := s.AddStaged(a, st); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	default:
+		t.Fatal("AddStaged did not signal")
+	}
+	if got := entries(a.ID); len(got) != 1 || got[0] != ConfigFile {
+		t.Fatalf("after AddStaged: %v", got)
+	}
+	if got, err := readRecord(s.Dir(a.ID)); err != nil || got.Name != a.Name {
+		t.Fatalf("record on disk: %+v, %v", got, err)
+	}
+	// A later Save supersedes it as usual.
+	a.Lock()
+	a.SetRunning(5, t0)
+	err = s.Save(a)
+	a.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The name changed after staging (a generated name taken meanwhile):
+	// written anew.
+	b := newTestContainer(t, "before")
+	st, err = s.Stage(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Name = "/after"
+	if err := s.AddStaged(b, st); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readRecord(s.Dir(b.ID)); err != nil || got.Name != "/after" {
+		t.Fatalf("renamed before AddStaged: %+v, %v", got, err)
+	}
+	if got := entries(b.ID); len(got) != 1 {
+		t.Fatalf("files left: %v", got)
+	}
+
+	// A taken name: a conflict, and the staged file is gone.
+	c := newTestContainer(t, "staged")
+	st, err = s.Stage(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddStaged(c, st); !errors.Is(err, ErrConflict) {
+		t.Fatalf("AddStaged with a taken name: %v", err)
+	}
+	if got := entries(c.ID); len(got) != 0 {
+		t.Fatalf("files left after the conflict: %v", got)
+	}
+
+	// Discarded: nothing left.
+	d := newTestContainer(t, "discarded")
+	if st, err = s.Stage(d); err != nil {
+		t.Fatal(err)
+	}
+	s.Discard(st)
+	if _, err := os.Stat(s.Dir(d.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("discarded record's directory: %v", err)
+	}
+
+	// Cut off after Stage: the next Open removes it quietly and loads
+	// the others.
+	e := newTestContainer(t, "cutoff")
+	if _, err := s.Stage(e); err != nil {
+		t.Fatal(err)
+	}
+	s2, bad, err := Open(root)
+	if err != nil || len(bad) != 0 {
+		t.Fatalf("open after a cut-off stage: %v, %v", err, bad)
+	}
+	if _, err := os.Stat(s2.Dir(e.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("cut-off stage's directory: %v", err)
+	}
+	for _, id := range []string{a.ID, b.ID} {
+		if _, err := s2.Get(id); err != nil {
+			t.Fatalf("record %s not loaded: %v", id, err)
+		}
 	}
 }

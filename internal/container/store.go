@@ -68,7 +68,8 @@ func (e *LoadError) Unwrap() error { return e.Err }
 
 // Open loads every record under <root>/containers, creating the directory
 // if needed. Leftover temp files from an interrupted Save are removed (the
-// rename never happened, so the previous config.v2.json is intact).
+// rename never happened, so the previous config.v2.json is intact), and a
+// directory they leave empty (an interrupted Stage) too.
 // Directories with no readable record are skipped and returned as
 // LoadErrors; the error return is for the directory itself being unusable.
 func Open(root string) (*Store, []*LoadError, error) {
@@ -87,6 +88,12 @@ func Open(root string) (*Store, []*LoadError, error) {
 		}
 		cdir := filepath.Join(s.dir, e.Name())
 		removeTemps(cdir)
+		if ents, err := os.ReadDir(cdir); err == nil && len(ents) == 0 {
+			// A create cut off after Stage, before its record was in
+			// place: never answered, nothing to load.
+			os.Remove(cdir)
+			continue
+		}
 		c, err := readRecord(cdir)
 		if err == nil && c.ID != e.Name() {
 			err = fmt.Errorf("record has ID %q", c.ID)
@@ -161,6 +168,110 @@ func (s *Store) Add(c *Container) error {
 		os.RemoveAll(s.Dir(c.ID))
 	}
 	return err
+}
+
+// Staged is a record written ahead of its AddStaged: on disk, synced,
+// under a temporary name in the container's directory.
+type Staged struct {
+	tmp  string
+	name string
+	seq  uint64
+}
+
+// Stage writes c's record as it is now to a temporary file in its
+// directory and syncs it, without registering c, so that the write can
+// overlap other work (the layer's preparation) and AddStaged has only a
+// rename and the directory's sync left. A crash before that leaves the
+// temporary file, which Open removes with the directory it made. c is not
+// in the store yet: no lock is needed.
+func (s *Store) Stage(c *Container) (*Staged, error) {
+	seq, data, err := s.snapshot(c)
+	if err != nil {
+		return nil, err
+	}
+	dir := s.Dir(c.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, tempPrefix)
+	if err != nil {
+		return nil, err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		removeIfEmpty(dir)
+		return nil, err
+	}
+	return &Staged{tmp: f.Name(), name: c.Name, seq: seq}, nil
+}
+
+// Discard removes a staged record that is not to be added, and its
+// directory if nothing else is in it.
+func (s *Store) Discard(st *Staged) {
+	os.Remove(st.tmp)
+	removeIfEmpty(filepath.Dir(st.tmp))
+}
+
+// AddStaged is Add for a record Stage wrote: registered (the same
+// conflicts as Add), then put in place and the directory synced. It
+// consumes st; a record whose name changed since it was staged is written
+// anew.
+func (s *Store) AddStaged(c *Container, st *Staged) error {
+	if c.Name != st.name {
+		s.Discard(st)
+		return s.Add(c)
+	}
+	if !validID.MatchString(c.ID) {
+		s.Discard(st)
+		return invalid(fmt.Sprintf("invalid container ID %q", c.ID))
+	}
+	s.mu.Lock()
+	if other, ok := s.byName[c.Name]; ok {
+		s.mu.Unlock()
+		s.Discard(st)
+		return nameConflict(c.Name, other)
+	}
+	if _, ok := s.byID[c.ID]; ok {
+		s.mu.Unlock()
+		s.Discard(st)
+		return conflict(fmt.Sprintf("container ID %s already exists", c.ID))
+	}
+	s.byID[c.ID] = c
+	s.byName[c.Name] = c.ID
+	s.mu.Unlock()
+	dir := s.Dir(c.ID)
+	c.writeMu.Lock()
+	err := os.Rename(st.tmp, filepath.Join(dir, ConfigFile))
+	if err == nil {
+		c.written = st.seq
+		err = atomicfile.SyncDir(dir)
+	}
+	c.writeMu.Unlock()
+	s.notify()
+	if err != nil {
+		s.mu.Lock()
+		delete(s.byID, c.ID)
+		delete(s.byName, c.Name)
+		s.mu.Unlock()
+		os.RemoveAll(dir)
+	}
+	return err
+}
+
+func removeIfEmpty(dir string) {
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) == 0 {
+		os.Remove(dir)
+	}
 }
 
 func nameConflict(name, id string) error {

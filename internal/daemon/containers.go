@@ -214,11 +214,33 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req *ctypes.C
 	if c.Volumes, err = d.createVolumes(ctx, c.ID, planned); err != nil {
 		return resp, err
 	}
-	if _, err := d.snapshots.Prepare(ctx, c.ID, parent); err != nil {
-		d.removeContainerVolumes(context.WithoutCancel(ctx), c.ID, c.Volumes, true)
-		return resp, fmt.Errorf("preparing the container's layer: %w", err)
+	// The record is written (and synced) while the layer is prepared,
+	// and put in place only once the layer is there: a crash leaves no
+	// record without its layer (a layer without a record is swept at the
+	// next start, a staged record removed).
+	type staged struct {
+		st  *container.Staged
+		err error
 	}
-	err = d.containers.Add(c)
+	stage := make(chan staged, 1)
+	go func() {
+		st, err := d.containers.Stage(c)
+		stage <- staged{st, err}
+	}()
+	_, perr := d.snapshots.Prepare(ctx, c.ID, parent)
+	sr := <-stage
+	if perr != nil {
+		if sr.st != nil {
+			d.containers.Discard(sr.st)
+		}
+		d.removeContainerVolumes(context.WithoutCancel(ctx), c.ID, c.Volumes, true)
+		return resp, fmt.Errorf("preparing the container's layer: %w", perr)
+	}
+	if sr.err == nil {
+		err = d.containers.AddStaged(c, sr.st)
+	} else {
+		err = d.containers.Add(c)
+	}
 	// A generated name is only reserved here: a concurrent create may
 	// have taken it meanwhile. Pick another rather than fail a request
 	// that named nothing.
