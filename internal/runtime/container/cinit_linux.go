@@ -14,8 +14,8 @@ import (
 
 // cInit returns the container init for the C stage to perform by itself
 // (nsexec.Init with its process), or nil when the spec needs the Go init:
-// a user namespace, a joined or missing mount namespace, --no-pivot, a
-// terminal (the console handshake), hooks that run in or wait for the init,
+// a user namespace, a joined or missing mount namespace, --no-pivot,
+// hooks that run in or wait for the init,
 // a personality, an I/O priority or scheduler, or anything rootfs.Compile
 // leaves to Go (spec errors included, so they keep the Go init's
 // messages). Skipping the Go init saves its runtime start and the JSON
@@ -29,14 +29,14 @@ func cInit(spec *specs.Spec, plan *namespacePlan, rootfsPath, bundle string, opt
 		return nil, nil, nil
 	}
 	p := spec.Process
-	if p.Terminal || spec.Linux.Personality != nil {
+	if spec.Linux.Personality != nil {
 		return nil, nil, nil
 	}
 	if h := spec.Hooks; h != nil && (len(h.Prestart) > 0 || len(h.CreateRuntime) > 0 || //nolint:staticcheck // prestart is deprecated but still honoured
 		len(h.CreateContainer) > 0 || len(h.StartContainer) > 0) {
 		return nil, nil, nil
 	}
-	ex, err := cExec(p, opts.PreserveFDs, bpf)
+	ex, err := cProcess(p, opts.PreserveFDs, bpf)
 	if err != nil || ex == nil {
 		return nil, nil, err
 	}
@@ -54,6 +54,9 @@ func cInit(spec *specs.Spec, plan *namespacePlan, rootfsPath, bundle string, opt
 		Loopback:      plan.newOf[specs.NetworkNamespace],
 		ReadonlyPaths: rp.ReadonlyPaths, MaskedPaths: rp.MaskedPaths,
 		ReadonlyRoot: rp.ReadonlyRoot, FinalPropagation: rp.FinalPropagation, Trace: traceOn,
+	}
+	if sz := p.ConsoleSize; p.Terminal && sz != nil && sz.Height > 0 && sz.Width > 0 && sz.Height <= 0xffff && sz.Width <= 0xffff {
+		in.ConsoleRows, in.ConsoleCols = uint16(sz.Height), uint16(sz.Width)
 	}
 	for _, m := range rp.Mounts {
 		in.Mounts = append(in.Mounts, nsexec.Mount{

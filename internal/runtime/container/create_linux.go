@@ -442,7 +442,7 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, whileStarting func() error, pres
 		return fail(err)
 	}
 	if boot.Init != nil {
-		boot.Init.FifoFd = cfg.FifoFd
+		boot.Init.FifoFd, boot.Init.ConsoleFd = cfg.FifoFd, cfg.ConsoleFd
 	}
 	data, err := boot.Encode()
 	if err != nil {

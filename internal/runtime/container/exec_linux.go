@@ -169,7 +169,16 @@ func execProcess(s *initSock, cfg *initConfig) error {
 // saves a Go runtime start (~2.5 ms here) per exec. BERTH_RUNTIME_GO_EXEC=1
 // forces the Go stage, for comparison.
 func cExec(p *specs.Process, preserve int, bpf []byte) (*nsexec.Exec, error) {
-	if p.Terminal || p.IOPriority != nil || p.Scheduler != nil || os.Getenv("BERTH_RUNTIME_GO_EXEC") == "1" {
+	if p.Terminal || os.Getenv("BERTH_RUNTIME_GO_EXEC") == "1" {
+		return nil, nil
+	}
+	return cProcess(p, preserve, bpf)
+}
+
+// cProcess is cExec's process setup for the C stage, terminal aside (the C
+// init handles the console itself; an exec's console stays with Go).
+func cProcess(p *specs.Process, preserve int, bpf []byte) (*nsexec.Exec, error) {
+	if p.IOPriority != nil || p.Scheduler != nil {
 		return nil, nil
 	}
 	e := &nsexec.Exec{

@@ -73,7 +73,20 @@ func TestFailingHookFailsCreate(t *testing.T) {
 
 // A terminal container sends its pty master over the console socket; what
 // the container writes arrives on it, with /dev/console and a tty.
+// The C init and the Go init both hand the pty master over the console
+// socket and make its slave the process's terminal and /dev/console.
 func TestConsoleSocket(t *testing.T) {
+	for _, mode := range []string{"c", "go"} {
+		t.Run(mode, func(t *testing.T) {
+			if mode == "go" {
+				t.Setenv("BERTH_RUNTIME_GO_INIT", "1")
+			}
+			testConsoleSocket(t, mode == "c")
+		})
+	}
+}
+
+func testConsoleSocket(t *testing.T, wantC bool) {
 	rt := newRuntime(t)
 	sockPath := filepath.Join(t.TempDir(), "console.sock")
 	l, err := net.Listen("unix", sockPath)
@@ -102,6 +115,17 @@ func TestConsoleSocket(t *testing.T) {
 		s.Process.Terminal = true
 		s.Process.ConsoleSize = &specs.Box{Height: 30, Width: 100}
 	})
+	spec, err := LoadSpec(b.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := planNamespaces(spec.Linux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, _, err := cInit(spec, plan, filepath.Join(b.Dir, "rootfs"), b.Dir, CreateOpts{}, nil); err != nil || (in != nil) != wantC {
+		t.Fatalf("C init chosen: %v (%v), want %v", in != nil, err, wantC)
+	}
 	c, err := rt.Create("tty", CreateOpts{Bundle: b.Dir, ConsoleSocket: sockPath})
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +135,9 @@ func TestConsoleSocket(t *testing.T) {
 		t.Fatal("no pty master received")
 	}
 	defer master.Close()
+	if master.Name() != "/dev/ptmx" {
+		t.Errorf("console message body %q, want /dev/ptmx (runc's)", master.Name())
+	}
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -165,6 +166,11 @@ int init_entry(struct init_cfg *c, const char *key, char *val)
 		c->rootro = 1;
 	} else if (!strcmp(key, "trace")) {
 		c->trace = 1;
+	} else if (!strcmp(key, "consolefd")) {
+		c->consolefd = atoi(val);
+	} else if (!strcmp(key, "consolesize")) {
+		if (sscanf(val, "%hu,%hu", &c->rows, &c->cols) != 2)
+			fail("init: bad consolesize %s", val);
 	} else {
 		return 0;
 	}
@@ -1046,6 +1052,66 @@ static void mkdir_cwd(const char *cwd)
 	rootfd = -1;
 }
 
+// setup_console makes a pty in the container's devpts, sends the master to
+// the console socket (SCM_RIGHTS, "/dev/ptmx" as the body, as runc does),
+// makes the slave this process's stdio and controlling terminal and binds it
+// over /dev/console (container.setupConsole and rootfs.BindConsole).
+static void setup_console(struct init_cfg *c)
+{
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, n;
+	char slave[64];
+	if (master < 0)
+		fail("open /dev/ptmx");
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		fail("unlock pty");
+	if (ioctl(master, TIOCGPTN, &n) < 0)
+		fail("get pty number");
+	snprintf(slave, sizeof(slave), "/dev/pts/%d", n);
+	int sfd = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (sfd < 0)
+		fail("open pty slave %s", slave);
+	if (c->rows > 0 && c->cols > 0) {
+		struct winsize ws = {.ws_row = c->rows, .ws_col = c->cols};
+		if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+			fail("set console size");
+	}
+	char body[] = "/dev/ptmx";
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = body, .iov_len = sizeof(body) - 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	memset(cbuf, 0, sizeof(cbuf));
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	if (sendmsg(c->consolefd, &msg, MSG_NOSIGNAL) < 0)
+		fail("send pty master to console socket");
+	close(c->consolefd);
+	close(master);
+	for (int i = 0; i < 3; i++)
+		if (dup3(sfd, i, 0) < 0)
+			fail("dup pty slave");
+	close(sfd);
+	if (ioctl(0, TIOCSCTTY, 0) < 0)
+		fail("set controlling terminal");
+	struct stat st, cst;
+	if (stat(slave, &st) < 0)
+		fail("console %s", slave);
+	if (!S_ISCHR(st.st_mode))
+		errmsg("console %s is not a character device", slave);
+	if (lstat("/dev/console", &cst) < 0) {
+		if (errno != ENOENT)
+			fail("stat /dev/console");
+		if (mknod("/dev/console", S_IFREG | 0600, 0) < 0 && errno != EEXIST)
+			fail("create /dev/console");
+	} else if (S_ISLNK(cst.st_mode) || S_ISDIR(cst.st_mode)) {
+		errmsg("/dev/console is a symlink or a directory");
+	}
+	if (mount(slave, "/dev/console", "", MS_BIND, "") < 0)
+		fail("mount %s on /dev/console", slave);
+}
+
 static void send_line(int fd, const char *s)
 {
 	size_t len = strlen(s);
@@ -1071,6 +1137,8 @@ void init_container(struct exec_cfg *ex, struct init_cfg *c)
 	ctrace("rootfs prepared");
 	pivot(c->rootfs);
 	ctrace("pivoted");
+	if (c->consolefd > 0)
+		setup_console(c);
 	if (c->hostname != NULL && sethostname(c->hostname, strlen(c->hostname)) < 0)
 		fail("set hostname");
 	if (c->domainname != NULL && setdomainname(c->domainname, strlen(c->domainname)) < 0)

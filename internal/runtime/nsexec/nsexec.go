@@ -99,6 +99,7 @@ type Bootstrap struct {
 //	sysctl=<path under /proc/sys>=<value>
 //	ropath= mask= delayro=<0|1>:<dest> rootro=1 finalprop=<flags>
 //	trace=1                         report phases (as the Go init's trace messages)
+//	consolefd=<n> consolesize=<rows>,<cols>  terminal: the console socket and size
 //
 // The C stage then answers {"type":"ready"} (or an error) on the socket,
 // after ExecGo, which the parent sends once the cgroups exist.
@@ -123,6 +124,11 @@ type Init struct {
 	ReadonlyRoot     bool
 	FinalPropagation uintptr
 	Trace            bool // report phases as {"type":"trace"} lines
+	// ConsoleFd is the console socket the pty master goes to (the
+	// process has a terminal), with the initial size when both are set.
+	ConsoleFd   int
+	ConsoleRows uint16
+	ConsoleCols uint16
 }
 
 // Mount is one mount of Init (see rootfs.PlannedMount).
@@ -250,6 +256,12 @@ func (in *Init) encode(add func(k, v string) error) error {
 	}
 	if in.Trace {
 		put("trace", "1")
+	}
+	if in.ConsoleFd > 0 {
+		put("consolefd", strconv.Itoa(in.ConsoleFd))
+		if in.ConsoleRows > 0 && in.ConsoleCols > 0 {
+			put("consolesize", fmt.Sprintf("%d,%d", in.ConsoleRows, in.ConsoleCols))
+		}
 	}
 	for _, p := range kv {
 		if err := add(p[0], p[1]); err != nil {

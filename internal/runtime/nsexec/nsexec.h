@@ -107,6 +107,8 @@ struct init_cfg {
 	int rootro;
 	int joined; // join_cgroups has run
 	int trace;  // report phases on the init socket
+	int consolefd;            // the console socket (terminal: true), else 0
+	unsigned short rows, cols; // the initial console size, when set
 };
 
 // init_entry takes one bootstrap key=value of the init part; 0 when the key
