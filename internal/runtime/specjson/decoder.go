@@ -25,6 +25,10 @@ const maxSkipDepth = 1000
 // that Go type (null into a scalar or struct leaves it unchanged, null into a
 // pointer, slice or map sets nil, objects merge into existing structs and
 // maps). Any mismatch between the JSON value and the Go type is a failure.
+//
+// Strings without escapes are slices of one string copy of the document, so
+// a decoded value keeps that copy alive (at most the document's size) instead
+// of holding one allocation per string.
 type Decoder struct {
 	data  []byte
 	str   string // data as a string: undecorated strings are substrings of it
