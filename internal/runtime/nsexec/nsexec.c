@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nsexec.h"
@@ -40,6 +41,16 @@ struct berth_clone_args {
 #define MAX_CG 32
 
 static int initfd = -1;
+
+// Phase times of this stage, reported with trace=1 (see stage_trace).
+static long long t_entered, t_bootstrap, t_unshared;
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 // fail reports a message to the parent as a JSON line and exits. The parent
 // reads it as the reason the container could not be set up.
@@ -148,6 +159,21 @@ static void join(struct ns *n)
 	n->fd = -1;
 }
 
+// stage_trace reports this stage's phases as trace lines (before the pid
+// line, which the parent reads them with).
+static void stage_trace(void)
+{
+	const char *names[] = {"C stage entered", "C bootstrap read", "C namespaces made"};
+	long long at[] = {t_entered, t_bootstrap, t_unshared};
+	char line[160];
+	for (int i = 0; i < 3; i++) {
+		if (at[i] == 0)
+			continue;
+		snprintf(line, sizeof(line), "{\"type\":\"trace\",\"message\":\"%s\",\"time\":%lld}\n", names[i], at[i]);
+		write_full(initfd, line, strlen(line));
+	}
+}
+
 // run_stage hands over to the exec or init part when the bootstrap asked for
 // one (neither returns); otherwise the Go stage takes over.
 static void run_stage(struct exec_cfg *ex, struct init_cfg *in)
@@ -181,6 +207,7 @@ __attribute__((constructor)) static void berth_nsexec(void)
 
 	if (env == NULL)
 		return;
+	t_entered = mono_ns();
 	initfd = atoi(env);
 	if (initfd < 3)
 		fail("bad _BERTH_INITPIPE %s", env);
@@ -194,6 +221,7 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	if (read_full(initfd, buf, len) < 0)
 		fail("read bootstrap");
 	buf[len] = '\0';
+	t_bootstrap = mono_ns();
 
 	// The bootstrap is a list of NUL-terminated key=value entries.
 	// The next entry's start is taken before the '=' is cut: values may
@@ -313,11 +341,14 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	cloneflags &= ~CLONE_NEWPID;
 	if (cloneflags != 0 && unshare(cloneflags) < 0)
 		fail("unshare namespaces 0x%lx", cloneflags);
+	t_unshared = mono_ns();
 	if (forkflags != 0 || (cloneflags & CLONE_NEWTIME))
 		mustfork = 1;
 	if (timens != NULL && (cloneflags & CLONE_NEWTIME))
 		write_file("/proc/self/timens_offsets", timens);
 
+	if (in.trace)
+		stage_trace();
 	if (!mustfork) {
 		snprintf(line, sizeof(line), "{\"type\":\"pid\",\"pid\":%d}\n", getpid());
 		write_full(initfd, line, strlen(line));
