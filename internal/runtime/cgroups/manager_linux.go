@@ -63,6 +63,9 @@ type Manager struct {
 	// ancestors). It is fs2.CreateCgroupPath, which only works under
 	// /sys/fs/cgroup; tests against a fake tree replace it.
 	createV2 func(dir string, c *cgroups.Cgroup) error
+	// created are the directories CreateDirs made (SetLimits writes device
+	// rules only there; Create removes them when SetLimits fails).
+	created []string
 }
 
 // IsV2 reports whether the host runs the unified (cgroup v2 only) hierarchy.
@@ -132,8 +135,13 @@ func newManager(id string, spec *specs.Spec, opts Options, v2 bool, v2Dir string
 	}
 
 	m := &Manager{v2: v2, config: cg, kernelTCP: kernelTCP, sysfs: "/sys", createV2: fs2.CreateCgroupPath}
-	if err := m.init(nil, v2Dir); err != nil {
+	lc := layoutCacheFor(opts, v2, cgPath)
+	paths := lc.paths()
+	if err := m.init(paths, v2Dir); err != nil {
 		return nil, fmt.Errorf("container %s: %w", id, err)
+	}
+	if paths == nil {
+		lc.save(m.paths)
 	}
 	if !v2 {
 		if err := checkV1Controllers(res, kernelTCP, m.paths); err != nil {
@@ -244,7 +252,26 @@ func (m *Manager) Apply(pid int) error {
 // device, a blkio weight without BFQ) fail with ErrHostUnsupported. On v1,
 // the device rules of a cgroup it creates are written in the spec's order
 // (see writeV1DeviceRules).
-func (m *Manager) Create() (retErr error) {
+func (m *Manager) Create() error {
+	if err := m.CreateDirs(); err != nil {
+		return err
+	}
+	if err := m.SetLimits(); err != nil {
+		for _, dir := range m.created {
+			_ = cgroups.RemovePath(dir)
+		}
+		return err
+	}
+	return nil
+}
+
+// CreateDirs is Create's first half: it checks the limits against the host
+// and makes the directories (v1 cpusets seeded from their parent), which a
+// process may join from then on. SetLimits is the second half; a process
+// that joined in between is not yet limited, so nothing of the container's
+// may run before SetLimits returns. On error the directories it made are
+// removed.
+func (m *Manager) CreateDirs() (retErr error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := checkHost(m.config.Resources, m.sysfs); err != nil {
@@ -274,6 +301,15 @@ func (m *Manager) Create() (retErr error) {
 		// hierarchies it may not write to; carry on with the rest.
 		m.paths = maps.Clone(m.mgr.GetPaths())
 	}
+	m.created = created
+	return nil
+}
+
+// SetLimits writes every limit into the directories CreateDirs made; the
+// caller removes them (Destroy) when it fails.
+func (m *Manager) SetLimits() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	res := m.config.Resources
 	if !m.v2 {
 		if dir, ok := m.paths["blkio"]; ok {
@@ -281,7 +317,7 @@ func (m *Manager) Create() (retErr error) {
 				return fmt.Errorf("cgroup %s: %w", m.describe(), err)
 			}
 		}
-		if dir, ok := m.paths["devices"]; ok && slices.Contains(created, dir) && !res.SkipDevices && !m.config.Rootless {
+		if dir, ok := m.paths["devices"]; ok && slices.Contains(m.created, dir) && !res.SkipDevices && !m.config.Rootless {
 			writeV1DeviceRules(dir, res.Devices)
 		}
 	}

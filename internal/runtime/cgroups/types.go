@@ -26,6 +26,12 @@ type Options struct {
 	// creating a cgroup without an explicit cgroupsPath are tolerated, as
 	// runc does for rootless containers.
 	Rootless bool
+	// LayoutCache, when set, is a file where New keeps where each v1
+	// hierarchy is mounted, so that later calls skip the discovery (~0.4 ms
+	// of stat calls); it is keyed by the host's cgroup mounts and rebuilt
+	// when they change. Only used for an absolute cgroupsPath on a v1 or
+	// hybrid host.
+	LayoutCache string
 }
 
 // Event is one record of `runc events`: {"type":"stats","id":..,"data":..}.

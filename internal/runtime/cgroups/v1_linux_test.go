@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -503,5 +504,50 @@ func TestV1WhereMatchesManager(t *testing.T) {
 	}
 	if _, err := DecodeWhere([]byte(`{"version":9,"paths":{"":"/x"}}`)); err == nil {
 		t.Fatal("DecodeWhere accepted another state version")
+	}
+}
+
+// New with a layout cache finds the same paths as the library's discovery,
+// from the first call (which fills the cache) on; a stale key is ignored.
+func TestV1LayoutCache(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if IsV2() {
+		t.Skip("host is cgroup v2 only")
+	}
+	cache := filepath.Join(t.TempDir(), "layout")
+	spec := &specs.Spec{Linux: &specs.Linux{CgroupsPath: "/berth-layout-test/a"}}
+	want, err := New("l1", spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		got, err := New("l1", spec, Options{LayoutCache: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(got.Paths(), want.Paths()) {
+			t.Fatalf("call %d: paths %v, want %v", i, got.Paths(), want.Paths())
+		}
+		if _, err := os.Stat(cache); err != nil {
+			t.Fatalf("call %d: no cache file: %v", i, err)
+		}
+	}
+	other := &specs.Spec{Linux: &specs.Linux{CgroupsPath: "/berth-layout-test/b/c"}}
+	wantB, _ := New("l2", other, Options{})
+	gotB, err := New("l2", other, Options{LayoutCache: cache})
+	if err != nil || !maps.Equal(gotB.Paths(), wantB.Paths()) {
+		t.Fatalf("other path from the cache: %v %v, want %v", gotB.Paths(), err, wantB.Paths())
+	}
+	// A cache written for another mount layout is not used.
+	if err := os.WriteFile(cache, []byte(`{"key":"stale","prefixes":{"memory":"/elsewhere"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := New("l1", spec, Options{LayoutCache: cache})
+	if err != nil || !maps.Equal(got.Paths(), want.Paths()) {
+		t.Fatalf("stale cache used: %v %v", got.Paths(), err)
+	}
+	// Relative cgroupsPaths never use it.
+	if layoutCacheFor(Options{LayoutCache: cache}, false, "rel/x") != nil {
+		t.Fatal("layout cache applies to a relative cgroupsPath")
 	}
 }
