@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -95,52 +94,22 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		ID: id, Bundle: bundle, Rootfs: rootfsPath, Spec: spec,
 		Created: time.Now().UTC(), Owner: ownerName(), SystemdCgroup: r.systemdCgroup,
 	}}
-	// The cgroups are made while the init process starts up, from here
-	// on: finding the hierarchies costs ~0.4 ms of stat calls and making
-	// the directories ~0.8 ms. Without a user namespace, on a v1 (or
-	// hybrid) host, all of it happens in this goroutine: the init joins
-	// the v1 hierarchies itself, after the parent's go-ahead (the Go init:
-	// cfg.CgroupTasks; the C init: at its first cgroup mount), and only
-	// the hybrid host's unified directory must exist before the
-	// bootstrap, since the C stage clones the init into it. With a user
-	// namespace (the init loses the right to write cgroupfs) or on a
-	// v2-only host, the C stage joins everything, so whileStarting creates
-	// it all before the bootstrap.
-	earlyCreate := !plan.has[specs.UserNamespace] && !cgroups.IsV2()
-	type cgNew struct {
-		m   *cgroups.Manager
-		err error
-	}
-	cgNewCh, cgDone := make(chan cgNew, 1), make(chan error, 1)
-	var cgState []byte // set before cgDone is sent
-	go func() {
-		m, err := cgroups.New(id, spec, cgroups.Options{Systemd: r.systemdCgroup})
-		if err == nil && earlyCreate {
-			if _, v2 := m.SelfJoin(); v2 != "" {
-				if err = os.MkdirAll(v2, 0o755); err != nil {
-					err = fmt.Errorf("cgroup %s: %w", v2, err)
-				}
-			}
-		}
-		cgNewCh <- cgNew{m, err}
-		if err == nil && earlyCreate {
-			err := m.Create()
-			trace("cgroup created")
-			if err == nil {
-				// The record's copy, off the critical path (a cold
-				// encoding/json of the library's configuration).
-				cgState, err = json.Marshal(m.State())
-			}
-			cgDone <- err
-		}
-	}()
-	cgNewResult := sync.OnceValue(func() cgNew { return <-cgNewCh })
-	cgCreated := sync.OnceValue(func() error {
-		if r := cgNewResult(); r.err != nil || !earlyCreate {
-			return r.err
-		}
-		return <-cgDone
-	})
+	// The cgroups are made while the init process starts up. Finding the
+	// hierarchies (cgroups.New, ~0.4 ms of stat calls) comes before the
+	// spawn: the bootstrap names the hybrid host's unified directory, which
+	// the C stage clones the init into. Without a user namespace, on a v1
+	// (or hybrid) host, the directories and limits (~0.8 ms) are made right
+	// after the bootstrap is sent, while the child execs and makes its
+	// namespaces; the init joins the v1 hierarchies itself once the parent
+	// says they exist (the Go init: cfg.CgroupTasks; the C init: at its
+	// first cgroup mount). With a user namespace (the init loses the right
+	// to write cgroupfs) or on a v2-only host, the C stage joins everything,
+	// so it is all made before the bootstrap. All of it runs on this
+	// goroutine, in this order: other goroutines started this early in a
+	// fresh process get a CPU late (~1 ms here), which the child would
+	// wait for.
+	lateCreate := !plan.has[specs.UserNamespace] && !cgroups.IsV2()
+	var cg *cgroups.Manager
 	var initPid int
 	defer func() {
 		if retErr == nil {
@@ -150,9 +119,8 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 			_ = unix.Kill(initPid, unix.SIGKILL)
 			reapOrWait(initPid)
 		}
-		if r := cgNewResult(); r.m != nil {
-			_ = cgCreated()
-			_ = r.m.Destroy()
+		if cg != nil {
+			_ = cg.Destroy()
 		}
 		if !plan.has[specs.MountNamespace] {
 			// The init mounted in our namespace (see rootfs.Cleanup).
@@ -213,51 +181,47 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if boot.Init, boot.Exec, err = cInit(spec, plan, rootfsPath, bundle, opts, bpf); err != nil {
 		return nil, err
 	}
-	whileStarting := func() error {
-		res := cgNewResult()
-		if res.err != nil {
-			return res.err
+	if cg, err = cgroups.New(id, spec, cgroups.Options{Systemd: r.systemdCgroup, LayoutCache: filepath.Join(r.root, ".cgroup-layout")}); err != nil {
+		return nil, err
+	}
+	trace("cgroup found")
+	tasks, v2 := cg.SelfJoin()
+	if !lateCreate {
+		if err := cg.Create(); err != nil {
+			return nil, err
 		}
-		tasks, v2 := res.m.SelfJoin()
-		if !earlyCreate {
-			if err := res.m.Create(); err != nil {
-				return err
+		trace("cgroup created")
+		boot.CgroupTasks, boot.CgroupV2 = tasks, v2
+	} else {
+		if v2 != "" {
+			if err := os.MkdirAll(v2, 0o755); err != nil {
+				return nil, fmt.Errorf("cgroup %s: %w", v2, err)
 			}
-			trace("cgroup created")
-			boot.CgroupTasks, boot.CgroupV2 = tasks, v2
-			return nil
 		}
 		boot.CgroupV2 = v2
 		cfg.CgroupTasks = tasks
 		if boot.Init != nil {
 			boot.Init.CgroupTasks = tasks
 		}
-		return nil
 	}
-	p, err := r.spawn(boot, whileStarting, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, fifo, console, cfg)
+	afterBootstrap := func() error {
+		if !lateCreate {
+			return nil
+		}
+		err := cg.CreateDirs()
+		trace("cgroup directories made")
+		return err
+	}
+	p, err := r.spawn(boot, afterBootstrap, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, fifo, console, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer p.close()
 	initPid = p.pid
 	trace("spawned, init pid known")
-
-	trace("intermediate reaped")
-	if _, start, err := procStat(initPid); err == nil {
-		c.rec.InitPid, c.rec.InitStartTime = initPid, start
-	} else {
-		return nil, fmt.Errorf("init exited early: %w", err)
-	}
-	if err := cgCreated(); err != nil {
-		return nil, err
-	}
-	cg := cgNewResult().m
-	if c.rec.Cgroup = cgState; cgState == nil {
-		if c.rec.Cgroup, err = json.Marshal(cg.State()); err != nil {
-			return nil, err
-		}
-	}
-	c.cg = cg
+	// The init may join its cgroups now: the directories exist. Its own
+	// set-up is not the container's code, which runs only after `start`,
+	// long after the limits below are written.
 	if boot.Init != nil {
 		// The C init waits for this byte before it joins the cgroups. If
 		// it has failed already, its message is what recv reads next.
@@ -271,6 +235,21 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		return nil, err
 	}
 	trace("config sent")
+	if lateCreate {
+		if err := cg.SetLimits(); err != nil {
+			return nil, err
+		}
+		trace("cgroup limits set")
+	}
+	if _, start, err := procStat(initPid); err == nil {
+		c.rec.InitPid, c.rec.InitStartTime = initPid, start
+	} else {
+		return nil, fmt.Errorf("init exited early: %w", err)
+	}
+	if c.rec.Cgroup, err = json.Marshal(cg.State()); err != nil {
+		return nil, err
+	}
+	c.cg = cg
 	for {
 		m, err := p.recv()
 		if err != nil {
@@ -358,25 +337,13 @@ func (p *initProc) recv() (syncMsg, error) {
 
 func (p *initProc) close() { p.sock.Close() }
 
-// spawn starts `berth-runtime init` from a write-protected view of this executable,
-// runs whileStarting (work that overlaps the child's exec), sends the C
-// stage's bootstrap and returns once the container's init is known by pid. Extra files land in the child as: preserved fds from 3, then
-// the init socket, the fifo and the console socket; their numbers go into
-// cfg.
-func (r *Runtime) spawn(boot *nsexec.Bootstrap, whileStarting func() error, preserve int, io3 stdio, fifo, console *os.File, cfg *initConfig) (*initProc, error) {
-	// whileStarting runs beside everything up to the bootstrap: making the
-	// protected executable and starting the child (cmd.Start blocks until
-	// the child's execve is done).
-	started := make(chan error, 1)
-	if whileStarting == nil {
-		started <- nil
-	} else {
-		go func() { started <- whileStarting() }()
-	}
-	startedErr := sync.OnceValue(func() error { return <-started })
-	// Every return path waits for it, so the caller's cleanup sees what it
-	// made.
-	defer startedErr()
+// spawn starts `berth-runtime init` from a write-protected view of this
+// executable, sends the C stage's bootstrap, runs afterBootstrap (work that
+// overlaps the child's namespace set-up) and returns once the container's
+// init is known by pid. Extra files land in the child as: preserved fds from
+// 3, then the init socket, the fifo and the console socket; their numbers go
+// into cfg.
+func (r *Runtime) spawn(boot *nsexec.Bootstrap, afterBootstrap func() error, preserve int, io3 stdio, fifo, console *os.File, cfg *initConfig) (*initProc, error) {
 	exe, err := r.protectedSelf()
 	if err != nil {
 		return nil, err
@@ -438,9 +405,6 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, whileStarting func() error, pres
 		parent.Close()
 		return nil, err
 	}
-	if err := startedErr(); err != nil {
-		return fail(err)
-	}
 	if boot.Init != nil {
 		boot.Init.FifoFd, boot.Init.ConsoleFd = cfg.FifoFd, cfg.ConsoleFd
 	}
@@ -450,6 +414,12 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, whileStarting func() error, pres
 	}
 	if _, err := parent.Write(data); err != nil {
 		return fail(fmt.Errorf("send bootstrap: %w", err))
+	}
+	// Work that overlaps the child's exec and namespaces.
+	if afterBootstrap != nil {
+		if err := afterBootstrap(); err != nil {
+			return fail(err)
+		}
 	}
 	for p.pid == 0 {
 		m, err := p.recv()
