@@ -63,6 +63,7 @@ func runContainer(rt *container.Runtime, id string, o *createOpts, detach, keep 
 	}
 	// Catch signals before the container exists so none is lost.
 	copts.Spec = spec
+	copts.HoldExe = !detach
 	fwd := forwardSignals(detach)
 	c, err := rt.Create(id, copts)
 	fwd.ready()
@@ -75,7 +76,11 @@ func runContainer(rt *container.Runtime, id string, o *createOpts, detach, keep 
 			return -1, err
 		}
 	}
-	if err := c.Start(); err != nil {
+	err = c.Start()
+	// The container runs (or start failed): drop our hold on the init's
+	// executable while we wait, so its release is not on the path.
+	c.ReleaseExe()
+	if err != nil {
 		_ = c.Delete(true)
 		return -1, err
 	}

@@ -29,6 +29,12 @@ type CreateOpts struct {
 	PidFile       string
 	ConsoleSocket string   // path of a unix socket that receives the pty master
 	Console       *os.File // an already connected console socket (run without --console-socket)
+	// HoldExe keeps this process's reference to the init's write-protected
+	// executable until ReleaseExe (`run` releases it once the container
+	// runs): the last reference dissolves the detached overlay (a wait on
+	// the kernel's RCU), which is otherwise the init's, in the container's
+	// execve.
+	HoldExe bool
 	NoPivot       bool
 	PreserveFDs   int // fds 3 .. 3+PreserveFDs-1 of this process pass to the container
 	Stdin         *os.File
@@ -119,6 +125,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 			_ = unix.Kill(initPid, unix.SIGKILL)
 			reapOrWait(initPid)
 		}
+		c.ReleaseExe()
 		if cg != nil {
 			_ = cg.Destroy()
 		}
@@ -217,6 +224,12 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		return nil, err
 	}
 	defer p.close()
+	if opts.HoldExe {
+		c.exe = p.exe
+	} else {
+		// Not on the critical path: see overlaySelf.
+		go p.exe.Close()
+	}
 	initPid = p.pid
 	trace("spawned, init pid known")
 	// The init may join its cgroups now: the directories exist. Its own
@@ -298,6 +311,7 @@ type initProc struct {
 	cmd  *exec.Cmd
 	sock *os.File
 	rd   *bufio.Reader
+	exe  *os.File // the write-protected executable the init was started from
 }
 
 func (p *initProc) send(m syncMsg) error {
@@ -349,8 +363,13 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, afterBootstrap func() error, pre
 		return nil, err
 	}
 	trace("protected exe")
-	// Not on the critical path: see overlaySelf.
-	defer func() { go exe.Close() }()
+	// On success the caller owns exe (initProc.exe).
+	spawned := false
+	defer func() {
+		if !spawned {
+			go exe.Close()
+		}
+	}()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("init socketpair: %w", err)
@@ -394,7 +413,7 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, afterBootstrap func() error, pre
 		return nil, fmt.Errorf("start init: %w", err)
 	}
 	trace("init started")
-	p := &initProc{cmd: cmd, sock: parent, rd: bufio.NewReader(parent)}
+	p := &initProc{cmd: cmd, sock: parent, rd: bufio.NewReader(parent), exe: exe}
 	fail := func(err error) (*initProc, error) {
 		_ = cmd.Process.Kill()
 		_, _ = cmd.Process.Wait()
@@ -451,6 +470,7 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, afterBootstrap func() error, pre
 			return fail(fmt.Errorf("init's first stage failed: %v %v", st, err))
 		}
 	}
+	spawned = true
 	return p, nil
 }
 

@@ -116,6 +116,7 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		return nil, err
 	}
 	defer proc.close()
+	go proc.exe.Close() // not on the critical path: see overlaySelf
 	trace("exec: pid known")
 	kill := func(err error) (*Process, error) {
 		_ = unix.Kill(proc.pid, unix.SIGKILL)

@@ -70,6 +70,20 @@ type Container struct {
 	cg  *cgroups.Manager // loaded from rec.Cgroup on first use
 	// where is rec.Cgroup's paths alone, for what needs no Manager.
 	where *cgroups.Where
+	// exe is the init's write-protected executable, held by Create with
+	// CreateOpts.HoldExe until ReleaseExe.
+	exe *os.File
+}
+
+// ReleaseExe drops the reference Create kept with CreateOpts.HoldExe, in
+// the background: when it is the last one (the init has exec'd the
+// container's process), closing it dissolves the detached overlay, which
+// waits on the kernel's RCU machinery.
+func (c *Container) ReleaseExe() {
+	if c.exe != nil {
+		go c.exe.Close()
+		c.exe = nil
+	}
 }
 
 // ID is the container's ID.
