@@ -64,6 +64,7 @@ func runContainer(rt *container.Runtime, id string, o *createOpts, detach, keep 
 	// Catch signals before the container exists so none is lost.
 	copts.Spec = spec
 	copts.HoldExe = !detach
+	copts.NoFastMarkers = !detach
 	fwd := forwardSignals(detach)
 	c, err := rt.Create(id, copts)
 	fwd.ready()

@@ -35,6 +35,10 @@ type CreateOpts struct {
 	// the kernel's RCU), which is otherwise the init's, in the container's
 	// execve.
 	HoldExe bool
+	// NoFastMarkers skips the markers of the C start and delete
+	// (writeFastMarkers): `run` starts and deletes the container itself,
+	// and without them any other caller takes the Go path.
+	NoFastMarkers bool
 	NoPivot       bool
 	PreserveFDs   int // fds 3 .. 3+PreserveFDs-1 of this process pass to the container
 	Stdin         *os.File
@@ -293,7 +297,9 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if err := c.save(); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
-	c.writeFastMarkers(cg)
+	if !opts.NoFastMarkers {
+		c.writeFastMarkers(cg)
+	}
 	trace("state saved")
 	if opts.PidFile != "" {
 		if err := writePidFile(opts.PidFile, initPid); err != nil {

@@ -264,7 +264,11 @@ func (c *Container) Delete(force bool) error {
 	}
 	if cg, err := c.cgroup(); err == nil {
 		// Processes left in a shared pid namespace still hold the cgroup.
-		if pids, _ := cg.Pids(); len(pids) > 0 {
+		// In its own one, the init's exit waited for every other process
+		// of the namespace to be gone, unless the init is alive still.
+		if c.ownPidNS() && !c.initAlive() {
+			// nothing left to kill
+		} else if pids, _ := cg.Pids(); len(pids) > 0 {
 			_ = signalAll(cg, unix.SIGKILL, false)
 			waitEmpty(cg)
 		}
@@ -278,7 +282,7 @@ func (c *Container) Delete(force bool) error {
 			return fmt.Errorf("container %s: unmount rootfs: %w", c.rec.ID, err)
 		}
 	}
-	if err := os.RemoveAll(c.dir); err != nil {
+	if err := removeStateDir(c.dir); err != nil {
 		return fmt.Errorf("container %s: remove state: %w", c.rec.ID, err)
 	}
 	if h := c.rec.Spec.Hooks; h != nil && len(h.Poststop) > 0 {
@@ -414,6 +418,34 @@ func (c *Container) OOMKillCount() (uint64, error) {
 		return 0, err
 	}
 	return cg.OOMKillCount()
+}
+
+// ownPidNS says the container's init made a pid namespace of its own.
+func (c *Container) ownPidNS() bool {
+	if c.rec.Spec == nil || c.rec.Spec.Linux == nil {
+		return false
+	}
+	for _, ns := range c.rec.Spec.Linux.Namespaces {
+		if ns.Type == specs.PIDNamespace {
+			return ns.Path == ""
+		}
+	}
+	return false
+}
+
+// removeStateDir removes a container's state directory: the files the
+// runtime writes there by name, then the directory (os.RemoveAll, which
+// lists it first, only when something else is left).
+func removeStateDir(dir string) error {
+	for _, name := range []string{stateFile, fifoName, fastStartMarker, fastDeleteMarker} {
+		if err := unix.Unlinkat(unix.AT_FDCWD, filepath.Join(dir, name), 0); err != nil && !errors.Is(err, unix.ENOENT) {
+			return os.RemoveAll(dir)
+		}
+	}
+	if err := unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	return os.RemoveAll(dir)
 }
 
 func (c *Container) hasMountNS() bool {
