@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -779,5 +781,45 @@ func TestNetworkKilledDaemon(t *testing.T) {
 	d.inspectJSON("network", "crashnet", &ni)
 	if len(ni.Containers) != 0 {
 		t.Fatalf("endpoints left after the stop: %+v", ni.Containers)
+	}
+}
+
+// dockerd's --bridge=none: no default bridge network (and no bridge or
+// rules on the host), a container that names no network gets loopback only,
+// and --network bridge is "not found".
+func TestNetworkBridgeNone(t *testing.T) {
+	d := containerDaemonNoStart(t)
+	d.Bridge = "none"
+	var owned []string
+	before := snapshotHostNet(t, d, nil)
+	t.Cleanup(func() {
+		if t.Failed() && d.stderr != nil {
+			t.Logf("berthd log:\n%s", d.stderr)
+		}
+		checkHostClean(t, before, snapshotHostNet(t, d, owned))
+	})
+	stopNetworkDaemon(t, d, &owned)
+	d.startNetworking()
+	if out := d.mustDocker("network", "ls", "--format", "{{.Name}}"); strings.Contains(out, "bridge") || !strings.Contains(out, "host") || !strings.Contains(out, "none") {
+		t.Fatalf("network ls with --bridge=none:\n%s", out)
+	}
+	dev := d.mustDocker("run", "--rm", "busybox", "cat", "/proc/net/dev")
+	if !strings.Contains(dev, "lo:") || strings.Contains(dev, "eth0") {
+		t.Fatalf("a container without a network has more than loopback:\n%s", dev)
+	}
+	// Over the API: the docker CLI answers any 404 from create with a pull
+	// of the image from Docker Hub, which this test must not attempt.
+	resp, err := d.http().Post("http://berth/containers/create", "application/json",
+		strings.NewReader(`{"Image":"busybox","Cmd":["true"],"HostConfig":{"NetworkMode":"bridge"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "not found") {
+		t.Fatalf("create on network bridge with --bridge=none: %d %s", resp.StatusCode, body)
+	}
+	if out, err := exec.Command("ip", "link", "show", "none").CombinedOutput(); err == nil {
+		t.Fatalf("a host link named none exists:\n%s", out)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -68,13 +69,14 @@ func (d *Daemon) initNetworking(ctx context.Context) {
 
 func (d *Daemon) openNetworking(ctx context.Context) error {
 	cfg := network.Config{
-		Root:         filepath.Join(d.cfg.DataRoot, "network"),
-		Bridge:       d.cfg.Bridge,
-		MTU:          d.cfg.MTU,
-		HostRoutes:   network.HostRoutes,
-		NoICC:        d.cfg.ICC != nil && !*d.cfg.ICC,
-		NoMasquerade: d.cfg.IPMasq != nil && !*d.cfg.IPMasq,
-		Links:        network.KernelLinks{},
+		Root:            filepath.Join(d.cfg.DataRoot, "network"),
+		Bridge:          d.cfg.Bridge,
+		NoDefaultBridge: d.noDefaultBridge(),
+		MTU:             d.cfg.MTU,
+		HostRoutes:      network.HostRoutes,
+		NoICC:           d.cfg.ICC != nil && !*d.cfg.ICC,
+		NoMasquerade:    d.cfg.IPMasq != nil && !*d.cfg.IPMasq,
+		Links:           network.KernelLinks{},
 	}
 	if d.cfg.Bip != "" {
 		cfg.Bip, _ = netip.ParsePrefix(d.cfg.Bip)
@@ -173,15 +175,26 @@ func primaryNetwork(mode ctypes.NetworkMode) string {
 	return network.NameBridge
 }
 
+// noDefaultBridge is dockerd's --bridge=none: no default bridge network, and
+// a container that names no network gets none (loopback only).
+func (d *Daemon) noDefaultBridge() bool { return d.cfg.Bridge == "none" }
+
 // planNetworks checks a create's network settings and returns the
 // container's Networks (by network name), with dockerd's errors.
 func (d *Daemon) planNetworks(hc *ctypes.HostConfig, nc *ntypes.NetworkingConfig) (map[string]*ntypes.EndpointSettings, error) {
-	if hc.NetworkMode == "" || hc.NetworkMode == "default" {
-		hc.NetworkMode = network.NameBridge
-	}
 	var eps map[string]*ntypes.EndpointSettings
 	if nc != nil {
 		eps = nc.EndpointsConfig
+	}
+	if hc.NetworkMode == "" || hc.NetworkMode == "default" {
+		hc.NetworkMode = network.NameBridge
+		if d.noDefaultBridge() {
+			// The client's endpoint settings for "default" (the docker
+			// CLI sends them) have no network to go to.
+			hc.NetworkMode = network.NameNone
+			eps = maps.Clone(eps)
+			delete(eps, "default")
+		}
 	}
 	out := map[string]*ntypes.EndpointSettings{}
 	kind := networkKind(hc.NetworkMode)

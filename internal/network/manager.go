@@ -164,11 +164,15 @@ func DefaultPools() []AddressPool {
 
 // Config is the manager's configuration.
 type Config struct {
-	Root      string       // where the records live
-	Bridge    string       // the default bridge's host name (berth0)
-	Bip       netip.Prefix // the default bridge's gateway and length; invalid: picked from Pools
-	FixedCIDR netip.Prefix // the default bridge's ip-range
-	MTU       int          // the default bridge's MTU (0: the kernel's)
+	Root   string // where the records live
+	Bridge string // the default bridge's host name (berth0)
+	// NoDefaultBridge is dockerd's --bridge=none: there is no default
+	// bridge network (a record left by an earlier run is removed once no
+	// container uses it).
+	NoDefaultBridge bool
+	Bip             netip.Prefix // the default bridge's gateway and length; invalid: picked from Pools
+	FixedCIDR       netip.Prefix // the default bridge's ip-range
+	MTU             int          // the default bridge's MTU (0: the kernel's)
 	// NoICC and NoMasquerade turn the default bridge's inter-container
 	// traffic and outbound NAT off (daemon.json icc, ip-masq).
 	NoICC, NoMasquerade bool
@@ -292,6 +296,21 @@ func (m *Manager) ensurePredefined(ctx context.Context) error {
 		}
 	}
 	br := m.byName(NameBridge)
+	if m.cfg.NoDefaultBridge {
+		if br == nil {
+			return nil
+		}
+		if len(br.Endpoints) > 0 {
+			log.G(ctx).Warn("the default bridge is disabled but containers are attached to it: keeping it until they stop")
+			return nil
+		}
+		m.tearDown(ctx, br)
+		if err := os.Remove(filepath.Join(m.cfg.Root, br.ID+".json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove the default bridge's record: %w", err)
+		}
+		delete(m.nets, br.ID)
+		return nil
+	}
 	if br == nil {
 		br = &Network{ID: newID(), Name: NameBridge, Driver: DriverBridge, Created: now, Endpoints: map[string]*Endpoint{}, IPAMDriver: "default", ICC: true, Masq: true}
 	}
