@@ -1,13 +1,15 @@
 package cgroups
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 // layoutCache remembers, for one host mount layout, the directory each v1
@@ -15,9 +17,9 @@ import (
 // cgroup with an absolute cgroupsPath P are then prefix+P, without the
 // library's discovery (a stat or statfs per subsystem and mount point).
 //
-// The key is a hash of every cgroup, cgroup2 and /sys/fs/cgroup mount line
-// of /proc/self/mountinfo (one read), so a remount, a new hierarchy or a
-// different mount namespace rebuilds it. A missing, unreadable or stale
+// The key is a hash of every cgroup, cgroup2 and /sys/fs/cgroup mount of
+// /proc/self/mountinfo (one read, github.com/moby/sys/mountinfo), so a
+// remount, a new hierarchy or a different mount namespace rebuilds it. A missing, unreadable or stale
 // file only means the discovery runs (and the file is rewritten).
 type layoutCache struct {
 	file  string
@@ -45,33 +47,20 @@ func layoutCacheFor(opts Options, v2 bool, cgPath string) *layoutCache {
 }
 
 func mountLayoutKey() (string, error) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+		keep := m.FSType == "cgroup" || m.FSType == "cgroup2" || m.Mountpoint == "/sys/fs/cgroup" ||
+			strings.HasPrefix(m.Mountpoint, "/sys/fs/cgroup/")
+		return !keep, false
+	})
 	if err != nil {
 		return "", err
 	}
+	// Mount IDs change at every remount: leave them out, keep what says
+	// where and what is mounted.
 	h := sha256.New()
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		f := strings.Fields(string(line))
-		if len(f) < 10 {
-			continue
-		}
-		sep := -1
-		for i := 6; i < len(f); i++ {
-			if f[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || sep+1 >= len(f) {
-			continue
-		}
-		fstype, mnt := f[sep+1], f[4]
-		if fstype == "cgroup" || fstype == "cgroup2" || mnt == "/sys/fs/cgroup" || strings.HasPrefix(mnt, "/sys/fs/cgroup/") {
-			// Mount IDs change at every remount: leave them out, keep
-			// what says where and what is mounted.
-			h.Write([]byte(strings.Join(f[2:], " ")))
-			h.Write([]byte{'\n'})
-		}
+	for _, m := range mounts {
+		fmt.Fprintf(h, "%d:%d %q %q %q %q %q %q %q\n", m.Major, m.Minor, m.Root, m.Mountpoint, m.Options,
+			m.Optional, m.FSType, m.Source, m.VFSOptions)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
