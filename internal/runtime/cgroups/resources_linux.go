@@ -6,6 +6,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/cgroups"
 	devconfig "github.com/opencontainers/cgroups/devices/config"
@@ -48,12 +49,14 @@ const (
 	maxBlkWeight  = 1000
 )
 
+// Compiled on first use, not at package init: every berth-runtime command
+// is a new process, most never need them, and compiling costs ~0.05 ms each.
 var (
 	// cpuset lists: "0-3,5", "0". Checked so a stray newline or word cannot
 	// reach the kernel file.
-	cpusetRE = regexp.MustCompile(`^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$`)
+	cpusetRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$`) })
 	// hugetlb page sizes as the spec writes them: "2MB", "1GB", "64KB".
-	pagesizeRE = regexp.MustCompile(`^[0-9]+[KMGTPE]?B$`)
+	pagesizeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+[KMGTPE]?B$`) })
 )
 
 // convertSpec turns spec.Linux.Resources into the library's Resources for a
@@ -100,7 +103,7 @@ func convertLimits(r *specs.LinuxResources, v2 bool) (*cgroups.Resources, error)
 		return nil, fmt.Errorf("blockIO: %w", err)
 	}
 	for i, l := range r.HugepageLimits {
-		if !pagesizeRE.MatchString(l.Pagesize) {
+		if !pagesizeRE().MatchString(l.Pagesize) {
 			return nil, fmt.Errorf("hugepageLimits[%d]: invalid page size %q (want e.g. 2MB)", i, l.Pagesize)
 		}
 		res.HugetlbLimit = append(res.HugetlbLimit, &cgroups.HugepageLimit{Pagesize: l.Pagesize, Limit: l.Limit})
@@ -259,13 +262,13 @@ func convertCPU(c *specs.LinuxCPU, res *cgroups.Resources) error {
 		res.CpuRtPeriod = *c.RealtimePeriod
 	}
 	if c.Cpus != "" {
-		if !cpusetRE.MatchString(c.Cpus) {
+		if !cpusetRE().MatchString(c.Cpus) {
 			return fmt.Errorf("cpus %q is not a CPU list like 0-3,5", c.Cpus)
 		}
 		res.CpusetCpus = c.Cpus
 	}
 	if c.Mems != "" {
-		if !cpusetRE.MatchString(c.Mems) {
+		if !cpusetRE().MatchString(c.Mems) {
 			return fmt.Errorf("mems %q is not a node list like 0-1", c.Mems)
 		}
 		res.CpusetMems = c.Mems

