@@ -334,24 +334,11 @@ func benchRun(ctx context.Context, o options, p pair, res *results) error {
 	if err := rounds(ctx, o, subjects); err != nil {
 		return err
 	}
-	get := func(e *engine, name string) *figure {
-		for _, s := range subjects {
-			if s.engine == e && e != nil && s.name == name {
-				return latency(s.samples)
-			}
-		}
-		return nil
-	}
+	get := func(e *engine, name string) *figure { return figureOf(subjects, e, name) }
 	b := &budget{MaxRatio: 0.1, MaxValue: 50}
 	res.add(row{Bench: "run", Name: "run --rm true: docker CLI (exec)", Stat: "median", Unit: "ms", Docker: get(p.docker, "docker CLI"), Berth: get(p.berth, "docker CLI"), Budget: b})
-	var steps []string
-	for _, s := range subjects {
-		if s.phases != nil {
-			steps = append(steps, s.engine.name+": "+s.phases.String())
-		}
-	}
 	res.add(row{Bench: "run", Name: "run --rm true: Engine API from Go", Stat: "median", Unit: "ms", Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: b,
-		Note: "median ms per step: " + strings.Join(steps, "; ")})
+		Note: stepsNote(subjects)})
 	res.add(row{Bench: "run", Name: "run --rm true: berth CLI (exec) vs docker CLI", Stat: "median", Unit: "ms", Docker: get(p.docker, "docker CLI"), Berth: get(p.berth, "berth CLI"), Budget: b})
 	return nil
 }
@@ -375,25 +362,12 @@ func benchRunBridge(ctx context.Context, o options, p pair, res *results) error 
 	if err := rounds(ctx, o, subjects); err != nil {
 		return err
 	}
-	get := func(e *engine, name string) *figure {
-		for _, s := range subjects {
-			if s.engine == e && e != nil && s.name == name {
-				return latency(s.samples)
-			}
-		}
-		return nil
-	}
+	get := func(e *engine, name string) *figure { return figureOf(subjects, e, name) }
 	res.add(row{Bench: "run-bridge", Name: "run --rm true, default bridge: docker CLI", Stat: "median", Unit: "ms",
 		Docker: get(p.docker, "bridge"), Berth: get(p.berth, "bridge"), Budget: &budget{MaxRatio: 0.1}})
-	var steps []string
-	for _, s := range subjects {
-		if s.phases != nil {
-			steps = append(steps, s.engine.name+": "+s.phases.String())
-		}
-	}
 	res.add(row{Bench: "run-bridge", Name: "run --rm true, default bridge: Engine API from Go", Stat: "median", Unit: "ms",
 		Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: &budget{MaxRatio: 0.1},
-		Note: "median ms per step: " + strings.Join(steps, "; ")})
+		Note: stepsNote(subjects)})
 	res.add(row{Bench: "run-bridge", Name: "berth: bridge vs --network none (docker column: berth none)", Stat: "median", Unit: "ms",
 		Docker: get(p.berth, "none"), Berth: get(p.berth, "bridge"), Budget: &budget{MaxRatio: 1.3}})
 	return nil
@@ -647,14 +621,7 @@ func benchPs(ctx context.Context, o options, p pair, res *results) error {
 	if err != nil {
 		return err
 	}
-	get := func(e *engine, name string) *figure {
-		for _, s := range subjects {
-			if s.engine == e && e != nil && s.name == name {
-				return latency(s.samples)
-			}
-		}
-		return nil
-	}
+	get := func(e *engine, name string) *figure { return figureOf(subjects, e, name) }
 	b := &budget{MaxRatio: 1}
 	res.add(row{Bench: "ps", Name: fmt.Sprintf("ps -a, %d created: docker CLI (exec)", o.psCtrs), Stat: "median", Unit: "ms", Docker: get(p.docker, "docker ps"), Berth: get(p.berth, "docker ps"), Budget: b})
 	res.add(row{Bench: "ps", Name: fmt.Sprintf("ps -a, %d created: GET /containers/json", o.psCtrs), Stat: "median", Unit: "ms", Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: b})
@@ -735,4 +702,25 @@ func describeShim(berthd string) string {
 		kind = "Go"
 	}
 	return fmt.Sprintf("%s (%s binary, %d KiB)", p, kind, fi.Size()/1024)
+}
+
+// figureOf is the latency of e's subject called name (nil without one).
+func figureOf(subjects []*subject, e *engine, name string) *figure {
+	for _, s := range subjects {
+		if e != nil && s.engine == e && s.name == name {
+			return latency(s.samples)
+		}
+	}
+	return nil
+}
+
+// stepsNote renders the per-step medians of the subjects that record them.
+func stepsNote(subjects []*subject) string {
+	var steps []string
+	for _, s := range subjects {
+		if s.phases != nil {
+			steps = append(steps, s.engine.name+": "+s.phases.String())
+		}
+	}
+	return "median ms per step: " + strings.Join(steps, "; ")
 }

@@ -114,24 +114,11 @@ func benchExec(ctx context.Context, o options, p pair, res *results) error {
 	if err := rounds(ctx, o, subjects); err != nil {
 		return err
 	}
-	get := func(e *engine, name string) *figure {
-		for _, s := range subjects {
-			if e != nil && s.engine == e && s.name == name {
-				return latency(s.samples)
-			}
-		}
-		return nil
-	}
+	get := func(e *engine, name string) *figure { return figureOf(subjects, e, name) }
 	b := &budget{MaxRatio: 0.25}
 	res.add(row{Bench: "exec", Name: "exec true: docker CLI", Stat: "median", Unit: "ms", Docker: get(p.docker, "docker CLI"), Berth: get(p.berth, "docker CLI"), Budget: b})
-	var steps []string
-	for _, s := range subjects {
-		if s.phases != nil {
-			steps = append(steps, s.engine.name+": "+s.phases.String())
-		}
-	}
 	res.add(row{Bench: "exec", Name: "exec true: Engine API (create+start+inspect)", Stat: "median", Unit: "ms", Docker: get(p.docker, "API"), Berth: get(p.berth, "API"), Budget: b,
-		Note: "median ms per step: " + strings.Join(steps, "; ")})
+		Note: stepsNote(subjects)})
 	res.add(row{Bench: "exec", Name: "exec true: berth CLI vs docker CLI", Stat: "median", Unit: "ms", Docker: get(p.docker, "docker CLI"), Berth: get(p.berth, "berth CLI"), Budget: b})
 	return nil
 }
