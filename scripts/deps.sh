@@ -5,6 +5,7 @@ set -euo pipefail
 
 pkgs=(
 	gcc libc6-dev make git pkg-config libseccomp-dev  # cgo, libseccomp; static libc for test probes
+	musl-tools                               # berth-runtime is linked against musl (see the Makefile)
 	busybox-static                           # fixture root filesystems
 	runc crun                                # reference runtimes: comparison table and bench
 	iproute2 procps util-linux kmod          # ip, ps, unshare/nsenter

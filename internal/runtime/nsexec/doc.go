@@ -20,3 +20,5 @@
 // It imports nothing of berth's; only cmd/berth-runtime and
 // internal/runtime/container may import it.
 package nsexec
+
+//go:generate go run ./internal/generrno -o errtext.h

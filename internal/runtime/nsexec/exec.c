@@ -6,7 +6,6 @@
 // same order; the parent has already resolved capability names, compiled
 // the seccomp filter and built argv and the environment.
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -94,16 +93,10 @@ int exec_entry(struct exec_cfg *c, const char *key, char *val)
 	return 1;
 }
 
-// errstr is strerror with Go's spelling (lower case first letter), so
-// messages read as the Go stage's do ("no such file or directory" is what
-// berthd looks for to answer 127).
-static const char *errstr(int e)
-{
-	static char b[128];
-	snprintf(b, sizeof(b), "%s", strerror(e));
-	b[0] = (char)tolower((unsigned char)b[0]);
-	return b;
-}
+// errstr is errno's text as Go spells it, so messages read as the Go
+// stage's do ("no such file or directory" is what berthd looks for to
+// answer 127).
+static const char *errstr(int e) { return nsexec_errstr(e); }
 
 // failmsg reports without the automatic errno suffix. Its arguments are
 // evaluated (errstr(errno) included) before errno is cleared.

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errtext.h"
 #include "nsexec.h"
 
 #ifndef CLONE_NEWTIME
@@ -52,6 +53,13 @@ static long long mono_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+const char *nsexec_errstr(int e)
+{
+	if (e > 0 && e < BERTH_NERRNO && berth_errno_text[e] != NULL)
+		return berth_errno_text[e];
+	return strerror(e);
+}
+
 // fail reports a message to the parent as a JSON line and exits. The parent
 // reads it as the reason the container could not be set up.
 #define fail nsexec_fail
@@ -66,11 +74,7 @@ void nsexec_fail(const char *fmt, ...)
 	va_end(ap);
 	if (saved != 0) {
 		size_t l = strlen(msg);
-		snprintf(msg + l, sizeof(msg) - l, ": %s", strerror(saved));
-		// Go's spelling ("no such file or directory"), as the Go stage
-		// reports the same failures.
-		if (l + 2 < sizeof(msg) && msg[l + 2] >= 'A' && msg[l + 2] <= 'Z')
-			msg[l + 2] = (char)(msg[l + 2] - 'A' + 'a');
+		snprintf(msg + l, sizeof(msg) - l, ": %s", nsexec_errstr(saved));
 	}
 	n = snprintf(line, sizeof(line), "{\"type\":\"error\",\"message\":\"");
 	for (i = 0; msg[i] != '\0' && n + 4 < (int)sizeof(line); i++) {

@@ -34,6 +34,11 @@ struct exec_cfg {
 	char **argv, **envp; // NULL-terminated, allocated by the parser
 };
 
+// nsexec_errstr is errno e's text as Go spells it (syscall.Errno.Error;
+// the table is errtext.h), so that the C stage's messages read as the Go
+// stage's do whichever libc it is linked with.
+const char *nsexec_errstr(int e);
+
 // nsexec_fail reports a message to the parent as a JSON error line and
 // exits 1 (errno, when set, is appended).
 void nsexec_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
