@@ -223,7 +223,23 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		trace("cgroup directories made")
 		return err
 	}
-	p, err := r.spawn(boot, afterBootstrap, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, fifo, console, cfg)
+	// The C init waits at its first cgroup mount for one byte, sent as
+	// soon as its pid is known (the directories exist by then), before the
+	// C stage's first process is reaped. If the init failed already, its
+	// message is what recv reads next.
+	var onPid func(*initProc) error
+	if boot.Init != nil {
+		onPid = func(p *initProc) error {
+			if _, err := p.sock.Write([]byte{nsexec.ExecGo}); err != nil {
+				if _, rerr := p.recv(); rerr != nil && !errors.Is(rerr, io.EOF) {
+					return rerr
+				}
+				return fmt.Errorf("init: release the C stage: %w", err)
+			}
+			return nil
+		}
+	}
+	p, err := r.spawn(boot, afterBootstrap, onPid, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, fifo, console, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -236,22 +252,15 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	}
 	initPid = p.pid
 	trace("spawned, init pid known")
-	// The init may join its cgroups now: the directories exist. Its own
-	// set-up is not the container's code, which runs only after `start`,
-	// long after the limits below are written.
-	if boot.Init != nil {
-		// The C init waits for this byte before it joins the cgroups. If
-		// it has failed already, its message is what recv reads next.
-		if _, err := p.sock.Write([]byte{nsexec.ExecGo}); err != nil {
-			if _, rerr := p.recv(); rerr != nil && !errors.Is(rerr, io.EOF) {
-				return nil, rerr
-			}
-			return nil, fmt.Errorf("init: release the C stage: %w", err)
+	// The Go init may join its cgroups now: the directories exist. The
+	// init's own set-up is not the container's code, which runs only after
+	// `start`, long after the limits below are written.
+	if boot.Init == nil {
+		if err := p.send(syncMsg{Type: msgConfig, Config: cfg}); err != nil {
+			return nil, err
 		}
-	} else if err := p.send(syncMsg{Type: msgConfig, Config: cfg}); err != nil {
-		return nil, err
+		trace("config sent")
 	}
-	trace("config sent")
 	if lateCreate {
 		if err := cg.SetLimits(); err != nil {
 			return nil, err
@@ -359,11 +368,12 @@ func (p *initProc) close() { p.sock.Close() }
 
 // spawn starts `berth-runtime init` from a write-protected view of this
 // executable, sends the C stage's bootstrap, runs afterBootstrap (work that
-// overlaps the child's namespace set-up) and returns once the container's
-// init is known by pid. Extra files land in the child as: preserved fds from
+// overlaps the child's namespace set-up), runs onPid as soon as the
+// container's init is known by pid, and returns once the C stage's first
+// process is reaped. Extra files land in the child as: preserved fds from
 // 3, then the init socket, the fifo and the console socket; their numbers go
 // into cfg.
-func (r *Runtime) spawn(boot *nsexec.Bootstrap, afterBootstrap func() error, preserve int, io3 stdio, fifo, console *os.File, cfg *initConfig) (*initProc, error) {
+func (r *Runtime) spawn(boot *nsexec.Bootstrap, afterBootstrap func() error, onPid func(*initProc) error, preserve int, io3 stdio, fifo, console *os.File, cfg *initConfig) (*initProc, error) {
 	exe, err := r.protectedSelf()
 	if err != nil {
 		return nil, err
@@ -378,6 +388,15 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, afterBootstrap func() error, pre
 	}()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		return nil, fmt.Errorf("init socketpair: %w", err)
+	}
+	// The parent's end is non-blocking, so os.File waits on it in the
+	// runtime's poller, not in a blocking read: a goroutine parked there
+	// leaves every thread idle, where a blocked read keeps the runtime's
+	// monitor thread waking every 20µs to take its P back.
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
 		return nil, fmt.Errorf("init socketpair: %w", err)
 	}
 	parent := os.NewFile(uintptr(fds[0]), "init-parent")
@@ -464,6 +483,11 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, afterBootstrap func() error, pre
 			}
 		case msgPid:
 			p.pid = m.Pid
+			if onPid != nil {
+				if err := onPid(p); err != nil {
+					return fail(err)
+				}
+			}
 		default:
 			return fail(fmt.Errorf("init: unexpected message %q", m.Type))
 		}

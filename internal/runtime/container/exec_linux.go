@@ -111,7 +111,7 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		return nil, err
 	}
 	trace("exec: bootstrap ready")
-	proc, err := c.rt.spawn(boot, nil, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, nil, console, cfg)
+	proc, err := c.rt.spawn(boot, nil, nil, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, nil, console, cfg)
 	if err != nil {
 		return nil, err
 	}
