@@ -65,6 +65,7 @@ func runContainer(rt *container.Runtime, id string, o *createOpts, detach, keep 
 	copts.Spec = spec
 	copts.HoldExe = !detach
 	copts.NoFastMarkers = !detach
+	copts.StartOnSocket = true
 	fwd := forwardSignals(detach)
 	c, err := rt.Create(id, copts)
 	fwd.ready()

@@ -39,6 +39,11 @@ type CreateOpts struct {
 	// (writeFastMarkers): `run` starts and deletes the container itself,
 	// and without them any other caller takes the Go path.
 	NoFastMarkers bool
+	// StartOnSocket: only this process will start the container (`run`),
+	// so a C init waits for Start on the socket this process keeps, not on
+	// exec.fifo (then a plain file, which says "created" to others), and
+	// dies if this process does. A Go init uses the fifo regardless.
+	StartOnSocket bool
 	NoPivot       bool
 	PreserveFDs   int // fds 3 .. 3+PreserveFDs-1 of this process pass to the container
 	Stdin         *os.File
@@ -140,27 +145,19 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		_ = os.RemoveAll(dir)
 	}()
 
-	fifoPath := filepath.Join(dir, fifoName)
-	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
-		return nil, fmt.Errorf("create exec fifo: %w", err)
-	}
-	// Anyone may write (the umask took that away), and the container's
-	// root owns it: in a user namespace that is another host uid.
-	if err := os.Chmod(fifoPath, 0o622); err != nil {
+	// Most containers need no Go in their init: the C stage does it all.
+	cinit, cexec, err := cInit(spec, plan, rootfsPath, bundle, opts, bpf)
+	if err != nil {
 		return nil, err
 	}
-	if uid, gid := hostRoot(spec.Linux); uid != 0 || gid != 0 {
-		if err := os.Chown(fifoPath, int(uid), int(gid)); err != nil {
-			return nil, fmt.Errorf("chown exec fifo: %w", err)
-		}
-	}
-	// The init opens the fifo through this O_PATH descriptor once it has
-	// pivoted away from the host's filesystem.
-	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	startOnSocket := opts.StartOnSocket && cinit != nil
+	fifo, err := makeExecFifo(filepath.Join(dir, fifoName), spec.Linux, startOnSocket)
 	if err != nil {
-		return nil, fmt.Errorf("open exec fifo: %w", err)
+		return nil, err
 	}
-	defer fifo.Close()
+	if fifo != nil {
+		defer fifo.Close()
+	}
 
 	console := opts.Console
 	if opts.ConsoleSocket != "" {
@@ -188,9 +185,9 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		HooksSync:   spec.Hooks != nil && (len(spec.Hooks.Prestart) > 0 || len(spec.Hooks.CreateRuntime) > 0), //nolint:staticcheck // prestart is deprecated but still honoured
 		PreserveFDs: opts.PreserveFDs, SeccompBPF: bpf, Trace: traceOn,
 	}
-	// Most containers need no Go in their init: the C stage does it all.
-	if boot.Init, boot.Exec, err = cInit(spec, plan, rootfsPath, bundle, opts, bpf); err != nil {
-		return nil, err
+	boot.Init, boot.Exec = cinit, cexec
+	if cinit != nil {
+		cinit.StartOnSocket = startOnSocket
 	}
 	if cg, err = cgroups.New(id, spec, cgroups.Options{Systemd: r.systemdCgroup, LayoutCache: filepath.Join(r.root, ".cgroup-layout")}); err != nil {
 		return nil, err
@@ -243,7 +240,17 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	if err != nil {
 		return nil, err
 	}
-	defer p.close()
+	if startOnSocket {
+		// Start's; closed here only if Create fails.
+		defer func() {
+			if retErr != nil {
+				p.close()
+			}
+		}()
+		c.start = p
+	} else {
+		defer p.close()
+	}
 	if opts.HoldExe {
 		c.exe = p.exe
 	} else {
@@ -307,7 +314,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		return nil, fmt.Errorf("save state: %w", err)
 	}
 	if !opts.NoFastMarkers {
-		c.writeFastMarkers(cg)
+		c.writeFastMarkers(cg, !startOnSocket)
 	}
 	trace("state saved")
 	if opts.PidFile != "" {
@@ -316,6 +323,38 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		}
 	}
 	return c, nil
+}
+
+// makeExecFifo makes the state directory's exec.fifo, whose presence says
+// "created", and returns the O_PATH descriptor the init opens it through
+// once it has pivoted away from the host's filesystem. With startOnSocket
+// it is a plain file (nothing opens it; see releaseFifo) and no descriptor.
+func makeExecFifo(path string, l *specs.Linux, startOnSocket bool) (*os.File, error) {
+	if startOnSocket {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create exec fifo: %w", err)
+		}
+		return nil, f.Close()
+	}
+	if err := unix.Mkfifo(path, 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	// Anyone may write (the umask took that away), and the container's
+	// root owns it: in a user namespace that is another host uid.
+	if err := os.Chmod(path, 0o622); err != nil {
+		return nil, err
+	}
+	if uid, gid := hostRoot(l); uid != 0 || gid != 0 {
+		if err := os.Chown(path, int(uid), int(gid)); err != nil {
+			return nil, fmt.Errorf("chown exec fifo: %w", err)
+		}
+	}
+	fifo, err := os.OpenFile(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	return fifo, nil
 }
 
 type stdio struct{ in, out, err *os.File }
@@ -636,10 +675,11 @@ func initSpec(s *specs.Spec) *specs.Spec {
 // nothing the spec says: no poststart hooks for start; no poststop hooks
 // and the container's own mount namespace (no rootfs unmount) for delete.
 // Without a marker the Go path runs, so a failure here only costs time.
-func (c *Container) writeFastMarkers(cg *cgroups.Manager) {
+// start=false writes no start marker (an init that waits on its socket).
+func (c *Container) writeFastMarkers(cg *cgroups.Manager, start bool) {
 	hooks := c.rec.Spec.Hooks
 	initLine := fmt.Sprintf("%d %d\n", c.rec.InitPid, c.rec.InitStartTime)
-	if hooks == nil || len(hooks.Poststart) == 0 {
+	if start && (hooks == nil || len(hooks.Poststart) == 0) {
 		_ = os.WriteFile(filepath.Join(c.dir, fastStartMarker), []byte(initLine), 0o600)
 	}
 	if (hooks == nil || len(hooks.Poststop) == 0) && c.hasMountNS() {

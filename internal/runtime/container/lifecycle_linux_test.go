@@ -346,3 +346,65 @@ func TestInitInEveryCgroup(t *testing.T) {
 		cgroupGone(t, want)
 	}
 }
+
+// TestStartOnSocket: `run`'s start (CreateOpts.StartOnSocket). Others see
+// the container as created but cannot start it; its creator can; and an
+// init whose creator went away never runs the container's process.
+func TestStartOnSocket(t *testing.T) {
+	rt := newRuntime(t)
+	b := bundle(t, []string{"sh", "-c", "echo ran && touch /ran"}, func(s *specs.Spec) { s.Root.Readonly = false })
+	marker := filepath.Join(b.Rootfs(), "ran")
+	out := newOutput(t)
+	c, err := rt.Create("sock", CreateOpts{Bundle: b.Dir, Stdin: devNull(t), Stdout: out.w, Stderr: out.w, StartOnSocket: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.start == nil {
+		t.Fatal("the init does not wait on its socket: the bundle did not take the C init")
+	}
+	other, err := rt.Load("sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := other.Status(); st != Created {
+		t.Fatalf("status seen by another process: %s, want created", st)
+	}
+	if err := other.Start(); err == nil || !strings.Contains(err.Error(), "only the process that created it") {
+		t.Fatalf("start by another process: %v", err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := c.Wait(); err != nil || code != 0 {
+		t.Fatalf("wait: %d %v", code, err)
+	}
+	if got := out.text(t); got != "ran\n" {
+		t.Fatalf("output %q", got)
+	}
+	if err := c.Delete(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(marker); err != nil {
+		t.Fatalf("the container's process left no marker: %v", err)
+	}
+
+	b2 := bundle(t, []string{"touch", "/ran"}, func(s *specs.Spec) { s.Root.Path = b.Rootfs(); s.Root.Readonly = false })
+	c2, err := rt.Create("orphan", CreateOpts{Bundle: b2.Dir, Stdin: devNull(t), StartOnSocket: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.start == nil {
+		t.Fatal("the init does not wait on its socket")
+	}
+	c2.start.close() // what the creator's death does
+	c2.start = nil
+	if code, err := c2.Wait(); err != nil || code != 1 {
+		t.Fatalf("init without its creator: exit %d %v, want 1", code, err)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the container's process ran: %v", err)
+	}
+	if err := c2.Delete(false); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-engine/berth/internal/runtime/cgroups"
+	"github.com/berth-engine/berth/internal/runtime/nsexec"
 	"github.com/berth-engine/berth/internal/runtime/rootfs"
 )
 
@@ -105,7 +106,11 @@ func (c *Container) Start() error {
 		return fmt.Errorf("container %s: cannot start an already %s container", c.rec.ID, st)
 	}
 	trace("start")
-	if err := c.releaseFifo(); err != nil {
+	release := c.releaseFifo
+	if c.start != nil {
+		release = c.releaseSocket
+	}
+	if err := release(); err != nil {
 		return err
 	}
 	trace("fifo released")
@@ -120,11 +125,34 @@ func (c *Container) Start() error {
 	return nil
 }
 
+// releaseSocket starts an init that waits on its socket: one byte, then
+// EOF when the execve closes the socket (or the init's error message).
+func (c *Container) releaseSocket() error {
+	p := c.start
+	c.start = nil
+	defer p.close()
+	if _, err := p.sock.Write([]byte{nsexec.ExecStart}); err != nil {
+		return fmt.Errorf("container %s: start: %w", c.rec.ID, err)
+	}
+	if _, err := p.recv(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			err = errors.New("unexpected message from the init")
+		}
+		return fmt.Errorf("container %s: start: %w", c.rec.ID, err)
+	}
+	return os.Remove(filepath.Join(c.dir, fifoName))
+}
+
 // releaseFifo opens exec.fifo for reading, which unblocks the init, reads
 // its byte and removes the fifo so the status becomes running. If the init
 // is gone the open would never return, so its pidfd is watched meanwhile.
 func (c *Container) releaseFifo() error {
 	path := filepath.Join(c.dir, fifoName)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
+		// CreateOpts.StartOnSocket: the init waits on a socket that
+		// only its creator holds.
+		return fmt.Errorf("container %s: only the process that created it (run) can start it", c.rec.ID)
+	}
 	pidfd, err := unix.PidfdOpen(c.rec.InitPid, 0)
 	if err != nil {
 		return fmt.Errorf("container %s: init is gone: %w", c.rec.ID, err)

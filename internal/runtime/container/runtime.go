@@ -73,6 +73,9 @@ type Container struct {
 	// exe is the init's write-protected executable, held by Create with
 	// CreateOpts.HoldExe until ReleaseExe.
 	exe *os.File
+	// start is the init's socket when it waits for Start there
+	// (CreateOpts.StartOnSocket).
+	start *initProc
 }
 
 // ReleaseExe drops the reference Create kept with CreateOpts.HoldExe, in

@@ -80,6 +80,8 @@ int init_entry(struct init_cfg *c, const char *key, char *val)
 		c->on = 1;
 	} else if (!strcmp(key, "fifofd")) {
 		c->fifofd = atoi(val);
+	} else if (!strcmp(key, "startsock")) {
+		c->startsock = 1;
 	} else if (!strcmp(key, "cglate")) {
 		const char **t = PUSH(c->cglate, c->ncglate);
 		*t = val;
@@ -1163,6 +1165,19 @@ void init_container(struct exec_cfg *ex, struct init_cfg *c)
 	ctrace("rootfs finished");
 	const char *path = exec_prepare(ex);
 	ctrace("process prepared");
+	if (c->startsock) {
+		// `run`: the process that created us starts us itself, over the
+		// socket it already holds. Anything but its byte (EOF: it died)
+		// ends us before the container's process runs.
+		char b;
+		ssize_t n;
+		send_line(ex->initfd, "{\"type\":\"ready\"}\n");
+		while ((n = read(ex->initfd, &b, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1 || b != EXEC_START)
+			_exit(1);
+		exec_final(ex, path);
+	}
 	// Check now that we may open the fifo, while create still listens: a
 	// non-blocking open fails with ENXIO (no reader yet) only after the
 	// permission check passed.

@@ -25,6 +25,10 @@ const UsermapAck = 'A'
 // reaches a parent that can kill and reap it.
 const ExecGo = 'G'
 
+// ExecStart is the byte that releases a C init started with
+// Init.StartOnSocket to execve the container's process (`run`).
+const ExecStart = 'S'
+
 // Join is a namespace to enter by path.
 type Join struct {
 	Type string // user, mnt, pid, net, ipc, uts, cgroup, time
@@ -86,6 +90,7 @@ type Bootstrap struct {
 //
 //	init=1                          the C stage is the init
 //	fifofd=<n>                      the exec fifo's O_PATH descriptor
+//	startsock=1                     wait for ExecStart on the socket instead of the fifo
 //	cglate=<path>                   a v1 tasks file joined after ExecGo (one per hierarchy)
 //	cgroupns=1                      unshare a cgroup namespace after joining
 //	incgroupns=1                    the container has a cgroup namespace (cgroup mounts)
@@ -104,7 +109,11 @@ type Bootstrap struct {
 // The C stage then answers {"type":"ready"} (or an error) on the socket,
 // after ExecGo, which the parent sends once the cgroups exist.
 type Init struct {
-	FifoFd           int
+	FifoFd int
+	// StartOnSocket: after "ready" the init waits for one ExecStart byte
+	// on its socket, not for `start` on the exec fifo (FifoFd is unused);
+	// EOF there (the parent died) ends it without running anything.
+	StartOnSocket    bool
 	CgroupTasks      []string
 	NewCgroupNS      bool
 	CgroupNS         bool
@@ -168,7 +177,11 @@ func (in *Init) encode(add func(k, v string) error) error {
 	put := func(k, v string) { kv = append(kv, [2]string{k, v}) }
 	num := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	put("init", "1")
-	put("fifofd", strconv.Itoa(in.FifoFd))
+	if in.StartOnSocket {
+		put("startsock", "1")
+	} else {
+		put("fifofd", strconv.Itoa(in.FifoFd))
+	}
 	for _, t := range in.CgroupTasks {
 		put("cglate", t)
 	}

@@ -12,6 +12,9 @@
 // (nsexec.ExecGo).
 #define EXEC_GO 'G'
 
+// EXEC_START releases an init started with startsock=1 (nsexec.ExecStart).
+#define EXEC_START 'S'
+
 struct exec_cfg {
 	int on;
 	int initfd;
@@ -88,6 +91,7 @@ struct init_delayro {
 struct init_cfg {
 	int on;
 	int fifofd;
+	int startsock; // wait for EXEC_START on the init socket, not the fifo
 	const char *rootfs;
 	unsigned long prop, finalprop;
 	int cgroupns;     // unshare a new cgroup namespace after joining the cgroups
