@@ -15,6 +15,39 @@
 #include <unistd.h>
 
 #define DEFAULT_ROOT "/run/berth-runtime"
+
+// Constructors get the process's arguments from glibc (an extension) but
+// not from musl, which berth-runtime is normally linked with (see the
+// Makefile): there they come from /proc/self/cmdline. self_args returns
+// argc, or -1 when the arguments cannot be read whole.
+#ifdef __GLIBC__
+#define SELF_ARGS(argc, argv) (argc)
+#else
+#define SELF_ARGS(argc, argv) ((argc) = self_args(argv_buf, sizeof(argv_buf), argv_vec, MAX_SELF_ARGS), (argv) = argv_vec, (argc))
+#define MAX_SELF_ARGS 32
+static char argv_buf[8192];
+static char *argv_vec[MAX_SELF_ARGS + 1];
+static int self_args(char *buf, size_t size, char **argv, int max)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC), argc = 0;
+	size_t len = 0;
+	ssize_t n = 0;
+	if (fd < 0)
+		return -1;
+	while (len < size && (n = read(fd, buf + len, size - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (n < 0 || len == 0 || len == size || buf[len - 1] != '\0')
+		return -1;
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
+		if (argc == max)
+			return -1;
+		argv[argc++] = buf + i;
+	}
+	argv[argc] = NULL;
+	return argc;
+}
+#endif
 #define MARKER "start.fast"
 #define FIFO "exec.fifo"
 #define DELETE_MARKER "delete.fast"
@@ -239,7 +272,9 @@ __attribute__((constructor)) static void berth_faststart(int argc, char **argv, 
 	int i = 1;
 	(void)envp;
 
-	if (argc < 3 || argv == NULL || getenv("_BERTH_INITPIPE") != NULL || getenv("BERTH_RUNTIME_TRACE") != NULL)
+	if (getenv("_BERTH_INITPIPE") != NULL || getenv("BERTH_RUNTIME_TRACE") != NULL)
+		return;
+	if (SELF_ARGS(argc, argv) < 3 || argv == NULL)
 		return;
 	if (!strcmp(argv[i], "--root") && i + 1 < argc) {
 		root = argv[i + 1];
