@@ -141,3 +141,43 @@ func TestV1KernelTCP(t *testing.T) {
 		t.Errorf("%s = %q after an update without it", kmemTCPLimit, got)
 	}
 }
+
+// CreateDirs makes one directory per hierarchy, seeding an empty cpuset
+// from its parent, whether the parent exists (mkdirsV1 alone) or not (the
+// driver walks and makes the ancestors); either way the new cpusets can
+// take a task, and the directories made are the ones recorded.
+func TestV1CreateDirsFastAndFallback(t *testing.T) {
+	base := sandboxPath(t)
+	var leaves []string
+	t.Cleanup(func() {
+		// After the managers' own cleanup: the ancestors this test made,
+		// up to the sandbox's shared top (removed once empty).
+		for _, leaf := range leaves {
+			for p := filepath.Dir(leaf); filepath.Base(p) != "berth-test"; p = filepath.Dir(p) {
+				if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("cleanup: %v", err)
+				}
+			}
+			if i := strings.Index(leaf, "/berth-test/"); i >= 0 {
+				_ = os.Remove(leaf[:i+len("/berth-test")]) // fails, harmlessly, unless empty
+			}
+		}
+	})
+	for _, path := range []string{base + "/new/parent/c1", base + "/new/parent/c2"} {
+		m := v1Manager(t, path, nil, "cpuset")
+		for sub, p := range m.Paths() {
+			if _, err := os.Stat(p); err != nil {
+				t.Fatalf("%s: %s not made: %v", path, sub, err)
+			}
+			leaves = append(leaves, p)
+		}
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if readTrim(t, m.Paths()["cpuset"], f) == "" {
+				t.Fatalf("%s: %s left empty", path, f)
+			}
+		}
+		if len(m.created) != len(m.Paths()) {
+			t.Fatalf("%s: recorded as made %v, want every one of %v", path, m.created, m.Paths())
+		}
+	}
+}
