@@ -8,7 +8,7 @@ import (
 	"github.com/berth-engine/berth/internal/runtime/cli"
 	"github.com/berth-engine/berth/internal/runtime/container"
 	_ "github.com/berth-engine/berth/internal/runtime/faststart" // `start` in C when it only releases the fifo; see its doc
-	_ "github.com/berth-engine/berth/internal/runtime/nsexec"    // the C stage of `init`; see its doc
+	"github.com/berth-engine/berth/internal/runtime/nsexec"      // the C stage of `init`, and `run`'s prespawned init; see its doc
 )
 
 // The init must run on the process's main thread: it joins cgroups per
@@ -26,5 +26,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		container.Init()
 	}
-	os.Exit(cli.Main(os.Args[1:]))
+	code := cli.Main(os.Args[1:])
+	// A `run` that never reached its spawn (bad bundle, bad flags) ends
+	// the init prespawned for it rather than leave it to whoever reaps.
+	nsexec.DiscardPrespawned()
+	os.Exit(code)
 }

@@ -614,6 +614,24 @@ func TestCLIRun(t *testing.T) {
 		}
 	})
 
+	t.Run("prespawned-init", func(t *testing.T) {
+		// Once a container has run from the root, run starts the next
+		// one's init before its Go runtime (nsexec's prespawn.c) and
+		// adopts it; the trace says which path it took.
+		for i := 0; i < 2; i++ {
+			c := e.container(t, []string{"sh", "-c", "echo hi"}, nil)
+			p := e.start(t, func(cmd *exec.Cmd) { cmd.Env = append(os.Environ(), "BERTH_RUNTIME_TRACE=1") }, "run", "--bundle", c.bundle, c.id)
+			r := p.wait(t)
+			if r.exit != 0 || r.stdout != "hi\n" {
+				t.Fatalf("run %d: want hi; got %s", i, r)
+			}
+			if i == 1 && !strings.Contains(r.stderr, "init prespawned") {
+				t.Errorf("second run did not adopt a prespawned init:\n%s", r.stderr)
+			}
+			e.requireGone(t, c.id)
+		}
+	})
+
 	t.Run("detach", func(t *testing.T) {
 		c := e.container(t, sleeper, nil)
 		start := time.Now()

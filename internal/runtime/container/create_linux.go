@@ -362,10 +362,25 @@ type stdio struct{ in, out, err *os.File }
 // initProc is a spawned init during its setup conversation.
 type initProc struct {
 	pid  int
-	cmd  *exec.Cmd
+	proc *os.Process // the C stage's first process (the init itself unless it forked)
 	sock *os.File
 	rd   *bufio.Reader
-	exe  *os.File // the write-protected executable the init was started from
+	// exe holds the write-protected executable the init was started from
+	// (and, prespawned, the detached overlay it lives in).
+	exe io.Closer
+}
+
+// heldExe is a prespawned init's executable and the detached overlay it
+// lives in: closing the overlay's fd dissolves it, a wait on the kernel's
+// RCU, so it closes with the executable, off the start path.
+type heldExe struct{ exe, mount *os.File }
+
+func (h heldExe) Close() error {
+	err := h.exe.Close()
+	if h.mount != nil {
+		_ = h.mount.Close()
+	}
+	return err
 }
 
 func (p *initProc) send(m syncMsg) error {
@@ -406,27 +421,117 @@ func (p *initProc) recv() (syncMsg, error) {
 func (p *initProc) close() { p.sock.Close() }
 
 // spawn starts `berth-runtime init` from a write-protected view of this
-// executable, sends the C stage's bootstrap, runs afterBootstrap (work that
-// overlaps the child's namespace set-up), runs onPid as soon as the
-// container's init is known by pid, and returns once the C stage's first
-// process is reaped. Extra files land in the child as: preserved fds from
-// 3, then the init socket, the fifo and the console socket; their numbers go
-// into cfg.
+// executable (or adopts the one started before the Go runtime, see
+// nsexec.TakePrespawned), sends the C stage's bootstrap, runs
+// afterBootstrap (work that overlaps the child's namespace set-up), runs
+// onPid as soon as the container's init is known by pid, and returns once
+// the C stage's first process is reaped. Extra files land in the child as:
+// preserved fds from 3, then the init socket, the fifo and the console
+// socket; their numbers go into cfg.
 func (r *Runtime) spawn(boot *nsexec.Bootstrap, afterBootstrap func() error, onPid func(*initProc) error, preserve int, io3 stdio, fifo, console *os.File, cfg *initConfig) (*initProc, error) {
+	var p *initProc
+	// The prespawned init has the socket at fd 3, this process's stdio
+	// and nothing else.
+	if pre := nsexec.TakePrespawned(); pre != nil {
+		if preserve == 0 && io3 == (stdio{}) && fifo == nil && console == nil {
+			if proc, err := os.FindProcess(pre.Pid); err == nil {
+				p = &initProc{proc: proc, sock: pre.Sock, rd: bufio.NewReader(pre.Sock), exe: heldExe{pre.Exe, pre.Mount}}
+				trace("init prespawned")
+			}
+		}
+		if p == nil {
+			pre.Discard()
+		}
+	}
+	if p == nil {
+		var err error
+		if p, err = r.startInit(preserve, io3, fifo, console, cfg); err != nil {
+			return nil, err
+		}
+	}
+	spawned := false
+	defer func() {
+		if !spawned {
+			go p.exe.Close()
+		}
+	}()
+	parent := p.sock
+	fail := func(err error) (*initProc, error) {
+		_ = p.proc.Kill()
+		_, _ = p.proc.Wait()
+		if p.pid > 0 && p.pid != p.proc.Pid {
+			_ = unix.Kill(p.pid, unix.SIGKILL)
+			reapOrWait(p.pid)
+		}
+		parent.Close()
+		return nil, err
+	}
+	if boot.Init != nil {
+		boot.Init.FifoFd, boot.Init.ConsoleFd = cfg.FifoFd, cfg.ConsoleFd
+	}
+	data, err := boot.Encode()
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := parent.Write(data); err != nil {
+		return fail(fmt.Errorf("send bootstrap: %w", err))
+	}
+	// Work that overlaps the child's exec and namespaces.
+	if afterBootstrap != nil {
+		if err := afterBootstrap(); err != nil {
+			return fail(err)
+		}
+	}
+	for p.pid == 0 {
+		m, err := p.recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = fmt.Errorf("init exited during namespace setup (%v)", waitStatus(p.proc))
+			}
+			return fail(err)
+		}
+		switch m.Type {
+		case msgUsermap:
+			if err := writeIDMaps(p.proc.Pid, boot); err != nil {
+				return fail(err)
+			}
+			if _, err := parent.Write([]byte{nsexec.UsermapAck}); err != nil {
+				return fail(err)
+			}
+		case msgPid:
+			p.pid = m.Pid
+			if onPid != nil {
+				if err := onPid(p); err != nil {
+					return fail(err)
+				}
+			}
+		default:
+			return fail(fmt.Errorf("init: unexpected message %q", m.Type))
+		}
+	}
+	if p.pid != p.proc.Pid {
+		// The C stage forked the real init and exits: reap it. The init
+		// is now our child (CLONE_PARENT, or reparented to us as the
+		// subreaper).
+		if st, err := p.proc.Wait(); err != nil || !st.Success() {
+			return fail(fmt.Errorf("init's first stage failed: %v %v", st, err))
+		}
+	}
+	spawned = true
+	return p, nil
+}
+
+// startInit starts `berth-runtime init` from a write-protected view of this
+// executable, with the init socket and the files spawn describes.
+func (r *Runtime) startInit(preserve int, io3 stdio, fifo, console *os.File, cfg *initConfig) (*initProc, error) {
 	exe, err := r.protectedSelf()
 	if err != nil {
 		return nil, err
 	}
 	trace("protected exe")
-	// On success the caller owns exe (initProc.exe).
-	spawned := false
-	defer func() {
-		if !spawned {
-			go exe.Close()
-		}
-	}()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		go exe.Close()
 		return nil, fmt.Errorf("init socketpair: %w", err)
 	}
 	// The parent's end is non-blocking, so os.File waits on it in the
@@ -434,6 +539,7 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, afterBootstrap func() error, onP
 	// leaves every thread idle, where a blocked read keeps the runtime's
 	// monitor thread waking every 20µs to take its P back.
 	if err := unix.SetNonblock(fds[0], true); err != nil {
+		go exe.Close()
 		unix.Close(fds[0])
 		unix.Close(fds[1])
 		return nil, fmt.Errorf("init socketpair: %w", err)
@@ -469,82 +575,21 @@ func (r *Runtime) spawn(boot *nsexec.Bootstrap, afterBootstrap func() error, onP
 	// The init may be our grandchild (see nsexec); as a subreaper we
 	// inherit it when its parent exits, so Wait works either way.
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		go exe.Close()
 		parent.Close()
 		return nil, fmt.Errorf("become child subreaper: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
+		go exe.Close()
 		parent.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
 	trace("init started")
-	p := &initProc{cmd: cmd, sock: parent, rd: bufio.NewReader(parent), exe: exe}
-	fail := func(err error) (*initProc, error) {
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-		if p.pid > 0 && p.pid != cmd.Process.Pid {
-			_ = unix.Kill(p.pid, unix.SIGKILL)
-			reapOrWait(p.pid)
-		}
-		parent.Close()
-		return nil, err
-	}
-	if boot.Init != nil {
-		boot.Init.FifoFd, boot.Init.ConsoleFd = cfg.FifoFd, cfg.ConsoleFd
-	}
-	data, err := boot.Encode()
-	if err != nil {
-		return fail(err)
-	}
-	if _, err := parent.Write(data); err != nil {
-		return fail(fmt.Errorf("send bootstrap: %w", err))
-	}
-	// Work that overlaps the child's exec and namespaces.
-	if afterBootstrap != nil {
-		if err := afterBootstrap(); err != nil {
-			return fail(err)
-		}
-	}
-	for p.pid == 0 {
-		m, err := p.recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = fmt.Errorf("init exited during namespace setup (%v)", waitStatus(cmd))
-			}
-			return fail(err)
-		}
-		switch m.Type {
-		case msgUsermap:
-			if err := writeIDMaps(cmd.Process.Pid, boot); err != nil {
-				return fail(err)
-			}
-			if _, err := parent.Write([]byte{nsexec.UsermapAck}); err != nil {
-				return fail(err)
-			}
-		case msgPid:
-			p.pid = m.Pid
-			if onPid != nil {
-				if err := onPid(p); err != nil {
-					return fail(err)
-				}
-			}
-		default:
-			return fail(fmt.Errorf("init: unexpected message %q", m.Type))
-		}
-	}
-	if p.pid != cmd.Process.Pid {
-		// The C stage forked the real init and exits: reap it. The init
-		// is now our child (CLONE_PARENT, or reparented to us as the
-		// subreaper).
-		if st, err := cmd.Process.Wait(); err != nil || !st.Success() {
-			return fail(fmt.Errorf("init's first stage failed: %v %v", st, err))
-		}
-	}
-	spawned = true
-	return p, nil
+	return &initProc{proc: cmd.Process, sock: parent, rd: bufio.NewReader(parent), exe: exe}, nil
 }
 
-func waitStatus(cmd *exec.Cmd) string {
-	st, err := cmd.Process.Wait()
+func waitStatus(proc *os.Process) string {
+	st, err := proc.Wait()
 	if err != nil {
 		return err.Error()
 	}

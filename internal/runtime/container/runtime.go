@@ -72,7 +72,7 @@ type Container struct {
 	where *cgroups.Where
 	// exe is the init's write-protected executable, held by Create with
 	// CreateOpts.HoldExe until ReleaseExe.
-	exe *os.File
+	exe io.Closer
 	// start is the init's socket when it waits for Start there
 	// (CreateOpts.StartOnSocket).
 	start *initProc

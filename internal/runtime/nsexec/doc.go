@@ -7,7 +7,9 @@
 // credentials, cwd, capabilities, PATH lookup, rlimits) and execs it
 // (exec.c), so no Go runtime starts inside the container: ~2.5-5 ms less
 // per exec here. The parent resolves capability names and compiles the
-// seccomp filter; the Go stage stays for the rest and for every `create`.
+// seccomp filter. For a container whose init needs nothing only Go does
+// (container.cInit), init.c is the whole init; the Go stage stays for the
+// rest.
 //
 // Why C: setns(2) into a mount or user namespace and unshare(CLONE_NEWUSER)
 // fail with EINVAL in a multithreaded process, and the Go runtime has
@@ -16,6 +18,17 @@
 // (blank import in cmd/berth-runtime) installs the constructor; it does
 // nothing unless the environment variable _BERTH_INITPIPE names the init
 // socket, so ordinary berth-runtime commands pay one getenv.
+//
+// prespawn.c is a second constructor, for `berth-runtime [--root DIR] run`:
+// before the Go runtime starts (~1.2 ms here), it opens the executable in
+// the same read-only overlay container.overlaySelf uses and vfork+execs
+// `berth-runtime init` from it, which waits in this stage for its
+// bootstrap. The init's exec and start-up then overlap the parent's Go
+// start, spec and cgroup work; container.spawn adopts it
+// (TakePrespawned) when the container needs nothing fixed at spawn time
+// that it lacks, and ends it otherwise (Prespawned.Discard). It acts only
+// in a root a container has run from already (root/.empty exists), so a
+// failing first run leaves the root untouched.
 //
 // It imports nothing of berth's; only cmd/berth-runtime and
 // internal/runtime/container may import it.

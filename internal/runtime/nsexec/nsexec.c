@@ -191,7 +191,7 @@ static void run_stage(struct exec_cfg *ex, struct init_cfg *in)
 
 __attribute__((constructor)) static void berth_nsexec(void)
 {
-	const char *env = getenv("_BERTH_INITPIPE");
+	const char *env = getenv(ENV_INITPIPE);
 	uint32_t len;
 	char *buf, *p, *end, *next;
 	unsigned long cloneflags = 0, forkflags = 0;

@@ -7,7 +7,9 @@
 
 #define EXEC_MAX_RLIMITS 32
 
-// exec_cfg is the bootstrap's exec part (see Exec in nsexec.go).
+// ENV_INITPIPE names the init socket's fd (nsexec.EnvInitPipe).
+#define ENV_INITPIPE "_BERTH_INITPIPE"
+
 // EXEC_GO is the byte the parent sends once it has read the pid line
 // (nsexec.ExecGo).
 #define EXEC_GO 'G'
@@ -15,6 +17,7 @@
 // EXEC_START releases an init started with startsock=1 (nsexec.ExecStart).
 #define EXEC_START 'S'
 
+// exec_cfg is the bootstrap's exec part (see Exec in nsexec.go).
 struct exec_cfg {
 	int on;
 	int initfd;
