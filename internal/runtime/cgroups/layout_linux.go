@@ -1,15 +1,12 @@
 package cgroups
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
+	"bytes"
+	"hash/fnv"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
-
-	"github.com/moby/sys/mountinfo"
 )
 
 // layoutCache remembers, for one host mount layout, the directory each v1
@@ -17,20 +14,21 @@ import (
 // cgroup with an absolute cgroupsPath P are then prefix+P, without the
 // library's discovery (a stat or statfs per subsystem and mount point).
 //
-// The key is a hash of every cgroup, cgroup2 and /sys/fs/cgroup mount of
-// /proc/self/mountinfo (one read, github.com/moby/sys/mountinfo), so a
-// remount, a new hierarchy or a different mount namespace rebuilds it. A missing, unreadable or stale
-// file only means the discovery runs (and the file is rewritten).
+// The key is a hash of every cgroup, cgroup2 and /sys/fs/cgroup mount line
+// of /proc/self/mountinfo, less the mount IDs (which change at every
+// remount), so a remount, a new hierarchy or a different mount namespace
+// rebuilds it. A missing, unreadable or stale file only means the discovery
+// runs (and the file is rewritten). Both run on every create before the
+// init can start, so neither parses more than it must: the lines are
+// hashed as they are (FNV-1a), and the file is lines, not JSON.
 type layoutCache struct {
 	file  string
 	key   string
 	inner string
 }
 
-type layoutFile struct {
-	Key      string            `json:"key"`
-	Prefixes map[string]string `json:"prefixes"`
-}
+// layoutMagic starts the file; its version changes with the format.
+const layoutMagic = "berth cgroup layout 2 "
 
 // layoutCacheFor returns nil when the cache does not apply: no file, a v2
 // host (fs2 finds its directory without discovery), rootless, or a
@@ -39,30 +37,44 @@ func layoutCacheFor(opts Options, v2 bool, cgPath string) *layoutCache {
 	if opts.LayoutCache == "" || v2 || opts.Rootless || !filepath.IsAbs(cgPath) || filepath.Clean(cgPath) != cgPath || cgPath == "/" {
 		return nil
 	}
-	key, err := mountLayoutKey()
+	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil
 	}
-	return &layoutCache{file: opts.LayoutCache, key: key, inner: cgPath}
+	return &layoutCache{file: opts.LayoutCache, key: mountLayoutKey(data), inner: cgPath}
 }
 
-func mountLayoutKey() (string, error) {
-	mounts, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
-		keep := m.FSType == "cgroup" || m.FSType == "cgroup2" || m.Mountpoint == "/sys/fs/cgroup" ||
-			strings.HasPrefix(m.Mountpoint, "/sys/fs/cgroup/")
-		return !keep, false
-	})
-	if err != nil {
-		return "", err
+// mountLayoutKey hashes the cgroup mount lines of a mountinfo table:
+// "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS OPTIONAL... - FSTYPE SOURCE
+// SUPEROPTIONS", from MAJ:MIN on.
+func mountLayoutKey(mountinfo []byte) string {
+	h := fnv.New64a()
+	for len(mountinfo) > 0 {
+		line := mountinfo
+		if i := bytes.IndexByte(mountinfo, '\n'); i >= 0 {
+			line, mountinfo = mountinfo[:i], mountinfo[i+1:]
+		} else {
+			mountinfo = nil
+		}
+		f := bytes.SplitN(line, []byte{' '}, 6)
+		if len(f) < 6 {
+			continue
+		}
+		mp := f[4]
+		sep := bytes.Index(line, []byte(" - "))
+		if sep < 0 {
+			continue
+		}
+		fstype, _, _ := bytes.Cut(line[sep+3:], []byte{' '})
+		if !bytes.Equal(fstype, []byte("cgroup")) && !bytes.Equal(fstype, []byte("cgroup2")) &&
+			!bytes.Equal(mp, []byte("/sys/fs/cgroup")) && !bytes.HasPrefix(mp, []byte("/sys/fs/cgroup/")) {
+			continue
+		}
+		rest := line[len(f[0])+1+len(f[1])+1:]
+		h.Write(rest)
+		h.Write([]byte{'\n'})
 	}
-	// Mount IDs change at every remount: leave them out, keep what says
-	// where and what is mounted.
-	h := sha256.New()
-	for _, m := range mounts {
-		fmt.Fprintf(h, "%d:%d %q %q %q %q %q %q %q\n", m.Major, m.Minor, m.Root, m.Mountpoint, m.Options,
-			m.Optional, m.FSType, m.Source, m.VFSOptions)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return strconv.FormatUint(h.Sum64(), 16)
 }
 
 // paths returns the cached paths for c's cgroupsPath, or nil.
@@ -74,13 +86,14 @@ func (c *layoutCache) paths() map[string]string {
 	if err != nil {
 		return nil
 	}
-	var lf layoutFile
-	if json.Unmarshal(data, &lf) != nil || lf.Key != c.key || len(lf.Prefixes) == 0 {
+	first, body, _ := strings.Cut(string(data), "\n")
+	if first != layoutMagic+c.key || body == "" {
 		return nil
 	}
-	out := make(map[string]string, len(lf.Prefixes))
-	for sub, prefix := range lf.Prefixes {
-		if !filepath.IsAbs(prefix) {
+	out := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSuffix(body, "\n"), "\n") {
+		sub, prefix, ok := strings.Cut(l, "\t")
+		if !ok || !filepath.IsAbs(prefix) {
 			return nil
 		}
 		out[sub] = filepath.Join(prefix, c.inner)
@@ -94,23 +107,21 @@ func (c *layoutCache) save(paths map[string]string) {
 	if c == nil || len(paths) == 0 {
 		return
 	}
-	lf := layoutFile{Key: c.key, Prefixes: map[string]string{}}
+	var b strings.Builder
+	b.WriteString(layoutMagic + c.key + "\n")
 	for sub, p := range paths {
 		prefix, ok := strings.CutSuffix(p, c.inner)
-		if !ok || !filepath.IsAbs(prefix) || filepath.Join(prefix, c.inner) != p {
+		if !ok || !filepath.IsAbs(prefix) || filepath.Join(prefix, c.inner) != p ||
+			strings.ContainsAny(sub+prefix, "\t\n") {
 			return
 		}
-		lf.Prefixes[sub] = prefix
-	}
-	data, err := json.Marshal(lf)
-	if err != nil {
-		return
+		b.WriteString(sub + "\t" + prefix + "\n")
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(c.file), "."+filepath.Base(c.file)+".*")
 	if err != nil {
 		return
 	}
-	_, werr := tmp.Write(data)
+	_, werr := tmp.WriteString(b.String())
 	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), c.file) != nil {
 		_ = os.Remove(tmp.Name())
 	}

@@ -539,7 +539,7 @@ func TestV1LayoutCache(t *testing.T) {
 		t.Fatalf("other path from the cache: %v %v, want %v", gotB.Paths(), err, wantB.Paths())
 	}
 	// A cache written for another mount layout is not used.
-	if err := os.WriteFile(cache, []byte(`{"key":"stale","prefixes":{"memory":"/elsewhere"}}`), 0o600); err != nil {
+	if err := os.WriteFile(cache, []byte(layoutMagic+"stale\nmemory\t/elsewhere\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	got, err := New("l1", spec, Options{LayoutCache: cache})
@@ -549,5 +549,34 @@ func TestV1LayoutCache(t *testing.T) {
 	// Relative cgroupsPaths never use it.
 	if layoutCacheFor(Options{LayoutCache: cache}, false, "rel/x") != nil {
 		t.Fatal("layout cache applies to a relative cgroupsPath")
+	}
+}
+
+// The layout key covers the cgroup mount lines, less their mount IDs.
+func TestMountLayoutKey(t *testing.T) {
+	base := "24 1 0:21 / /sys rw shared:7 - sysfs sysfs rw\n" +
+		"30 24 0:26 / /sys/fs/cgroup ro shared:9 - tmpfs tmpfs ro,mode=755\n" +
+		"35 30 0:31 / /sys/fs/cgroup/memory rw shared:15 - cgroup cgroup rw,memory\n"
+	k := mountLayoutKey([]byte(base))
+	same := []string{
+		strings.Replace(base, "35 30 ", "99 31 ", 1),                     // remounted: new IDs
+		strings.Replace(base, "/sys rw shared:7", "/sys ro shared:7", 1), // not a cgroup mount
+		base + "40 1 0:40 / /home rw - ext4 /dev/vdb rw\n",
+	}
+	for i, s := range same {
+		if got := mountLayoutKey([]byte(s)); got != k {
+			t.Errorf("variant %d: key changed", i)
+		}
+	}
+	differ := []string{
+		strings.Replace(base, "rw,memory", "rw,memory,nsdelegate", 1),
+		strings.Replace(base, "/sys/fs/cgroup/memory", "/sys/fs/cgroup/mem", 1),
+		base + "36 30 0:32 / /sys/fs/cgroup/pids rw shared:16 - cgroup cgroup rw,pids\n",
+		base + "37 1 0:33 / /elsewhere rw - cgroup2 cgroup2 rw\n",
+	}
+	for i, s := range differ {
+		if got := mountLayoutKey([]byte(s)); got == k {
+			t.Errorf("variant %d: key unchanged", i)
+		}
 	}
 }
