@@ -202,7 +202,12 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		boot.CgroupTasks, boot.CgroupV2 = tasks, v2
 	} else {
 		if v2 != "" {
-			if err := os.MkdirAll(v2, 0o755); err != nil {
+			// The hybrid host's unified directory: the C stage makes it
+			// when its parent exists (the usual case), not in front of
+			// the bootstrap.
+			if _, err := os.Stat(filepath.Dir(v2)); err == nil {
+				boot.CgroupV2Make = true
+			} else if err := os.MkdirAll(v2, 0o755); err != nil {
 				return nil, fmt.Errorf("cgroup %s: %w", v2, err)
 			}
 		}

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
@@ -198,7 +199,7 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	const char *uidmap = NULL, *gidmap = NULL, *setgroups = NULL;
 	const char *oom = NULL, *timens = NULL, *cgv2 = NULL;
 	const char *cgtasks[MAX_CG];
-	int ncg = 0, cgv2fd = -1, cgv2procs = -1;
+	int ncg = 0, cgv2fd = -1, cgv2procs = -1, cgv2mk = 0;
 	struct ns nss[MAX_NS];
 	int nns = 0, i, mustfork = 0;
 	pid_t child;
@@ -264,6 +265,8 @@ __attribute__((constructor)) static void berth_nsexec(void)
 			if (ncg == MAX_CG)
 				fail("too many cgroup hierarchies");
 			cgtasks[ncg++] = eq + 1;
+		} else if (!strcmp(p, "cgv2mk")) {
+			cgv2mk = 1;
 		} else if (!strcmp(p, "cgv2")) {
 			cgv2 = eq + 1;
 		} else if (!exec_entry(&ex, p, eq + 1)) {
@@ -284,6 +287,8 @@ __attribute__((constructor)) static void berth_nsexec(void)
 		write_file(cgtasks[i], "0");
 	if (cgv2 != NULL) {
 		char procs[4096];
+		if (cgv2mk && mkdir(cgv2, 0755) < 0 && errno != EEXIST)
+			fail("make cgroup %s", cgv2);
 		cgv2fd = open(cgv2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cgv2fd < 0)
 			fail("open cgroup %s", cgv2);

@@ -44,6 +44,7 @@ type Join struct {
 //	oom=<n>                         oom_score_adj, written before any userns
 //	timens=<lines>                  /proc/self/timens_offsets content
 //	cgtask=<path>                   a v1 tasks file to write "0" to (join that cgroup)
+//	cgv2mk=1                        make the cgv2 directory first (before cgv2)
 //	cgv2=<dir>                      a cgroup v2 directory to clone the init into
 //
 // With Exec set (an `exec` whose process needs nothing only Go does), the
@@ -76,7 +77,10 @@ type Bootstrap struct {
 	TimeOffsets string
 	CgroupTasks []string // v1 tasks files, joined before any namespace
 	CgroupV2    string   // v2 (or hybrid unified) cgroup directory
-	Exec        *Exec    // when set, the C stage execs this process itself
+	// CgroupV2Make: the C stage makes CgroupV2 first (its parent exists),
+	// so the mkdir is not in front of the bootstrap.
+	CgroupV2Make bool
+	Exec         *Exec // when set, the C stage execs this process itself
 	// Init, with Exec, makes the C stage the whole container init: it
 	// sets up the root filesystem and everything else the Go init does,
 	// reports "ready" and execs Exec's process once `start` releases it.
@@ -355,6 +359,11 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 	}
 	for _, t := range b.CgroupTasks {
 		if err := add("cgtask", t); err != nil {
+			return nil, err
+		}
+	}
+	if b.CgroupV2 != "" && b.CgroupV2Make {
+		if err := add("cgv2mk", "1"); err != nil {
 			return nil, err
 		}
 	}

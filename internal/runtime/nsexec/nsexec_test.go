@@ -63,3 +63,21 @@ func TestEncodeExec(t *testing.T) {
 		t.Fatal("an argument with a NUL encoded")
 	}
 }
+
+// CgroupV2Make asks the C stage to make the v2 directory before it opens it.
+func TestEncodeCgroupV2Make(t *testing.T) {
+	for _, mk := range []bool{false, true} {
+		data, err := (&Bootstrap{CgroupV2: "/sys/fs/cgroup/unified/x", CgroupV2Make: mk}).Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(strings.Split(strings.TrimSuffix(string(data[4:]), "\x00"), "\x00"), "|")
+		want := "clone=0|cgv2=/sys/fs/cgroup/unified/x"
+		if mk {
+			want = "clone=0|cgv2mk=1|cgv2=/sys/fs/cgroup/unified/x"
+		}
+		if got != want {
+			t.Fatalf("make=%v: entries %q, want %q", mk, got, want)
+		}
+	}
+}
