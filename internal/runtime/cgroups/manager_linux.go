@@ -294,6 +294,20 @@ func (m *Manager) CreateDirs() (retErr error) {
 			}
 		}
 	}()
+	// A cpuset parent the driver is about to make is ours: it gets
+	// clone_children, so the kernel seeds each new container's cpuset
+	// from it (cpusetSeeded then only checks) instead of our writes.
+	var newCpusetParent string
+	if p := m.paths["cpuset"]; !m.v2 && p != "" && !m.config.Rootless {
+		if _, err := os.Stat(filepath.Dir(p)); errors.Is(err, os.ErrNotExist) {
+			newCpusetParent = filepath.Dir(p)
+		}
+	}
+	defer func() {
+		if retErr == nil && newCpusetParent != "" {
+			_ = os.WriteFile(filepath.Join(newCpusetParent, "cgroup.clone_children"), []byte("1"), 0)
+		}
+	}()
 
 	if m.v2 {
 		dir := m.paths[""]
@@ -488,8 +502,19 @@ func (m *Manager) mkdirsV1() (created []string, done bool) {
 }
 
 // cpusetSeeded gives an empty v1 cpuset its parent's cpus and mems (a task
-// cannot join a cpuset without them); false when it could not.
+// cannot join a cpuset without them); false when it could not. Under a
+// parent with clone_children the kernel has copied them at mkdir (unless a
+// sibling is exclusive), and a write to cpuset.cpus, which rebuilds the
+// scheduler's domains, is then not needed.
 func cpusetSeeded(dir string) bool {
+	parent := filepath.Dir(dir)
+	if cc, err := os.ReadFile(filepath.Join(parent, "cgroup.clone_children")); err == nil && bytes.Equal(bytes.TrimSpace(cc), []byte("1")) {
+		cpus, err1 := os.ReadFile(filepath.Join(dir, "cpuset.cpus"))
+		mems, err2 := os.ReadFile(filepath.Join(dir, "cpuset.mems"))
+		if err1 == nil && err2 == nil && len(bytes.TrimSpace(cpus)) > 0 && len(bytes.TrimSpace(mems)) > 0 {
+			return true
+		}
+	}
 	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
 		cur, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
@@ -498,11 +523,11 @@ func cpusetSeeded(dir string) bool {
 		if len(bytes.TrimSpace(cur)) > 0 {
 			continue
 		}
-		parent, err := os.ReadFile(filepath.Join(filepath.Dir(dir), f))
-		if err != nil || len(bytes.TrimSpace(parent)) == 0 {
+		want, err := os.ReadFile(filepath.Join(parent, f))
+		if err != nil || len(bytes.TrimSpace(want)) == 0 {
 			return false
 		}
-		if err := os.WriteFile(filepath.Join(dir, f), parent, 0); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, f), want, 0); err != nil {
 			return false
 		}
 	}

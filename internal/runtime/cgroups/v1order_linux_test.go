@@ -144,8 +144,9 @@ func TestV1KernelTCP(t *testing.T) {
 
 // CreateDirs makes one directory per hierarchy, seeding an empty cpuset
 // from its parent, whether the parent exists (mkdirsV1 alone) or not (the
-// driver walks and makes the ancestors); either way the new cpusets can
-// take a task, and the directories made are the ones recorded.
+// driver walks and makes the ancestors, and the cpuset parent it made gets
+// clone_children); either way the new cpusets can take a task, and the
+// directories made are the ones recorded.
 func TestV1CreateDirsFastAndFallback(t *testing.T) {
 	base := sandboxPath(t)
 	var leaves []string
@@ -178,6 +179,11 @@ func TestV1CreateDirsFastAndFallback(t *testing.T) {
 		}
 		if len(m.created) != len(m.Paths()) {
 			t.Fatalf("%s: recorded as made %v, want every one of %v", path, m.created, m.Paths())
+		}
+		// The cpuset parent the first create made is ours: the kernel
+		// seeds its later children.
+		if got := readTrim(t, filepath.Dir(m.Paths()["cpuset"]), "cgroup.clone_children"); got != "1" {
+			t.Fatalf("%s: parent clone_children %q, want 1", path, got)
 		}
 	}
 }
