@@ -288,6 +288,18 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		return nil, err
 	}
 	c.cg = cg
+	// Everything the state records is known now: write it while the init
+	// sets up, not after its ready. Until then the container reads as
+	// created to others (the init is alive, exec.fifo exists), and a
+	// start from another process waits at the fifo for the init as
+	// usual; if the init fails, Create removes the state again.
+	if err := c.save(); err != nil {
+		return nil, fmt.Errorf("save state: %w", err)
+	}
+	if !opts.NoFastMarkers {
+		c.writeFastMarkers(cg, !startOnSocket)
+	}
+	trace("state saved")
 	for {
 		m, err := p.recv()
 		if err != nil {
@@ -315,13 +327,6 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		}
 		break
 	}
-	if err := c.save(); err != nil {
-		return nil, fmt.Errorf("save state: %w", err)
-	}
-	if !opts.NoFastMarkers {
-		c.writeFastMarkers(cg, !startOnSocket)
-	}
-	trace("state saved")
 	if opts.PidFile != "" {
 		if err := writePidFile(opts.PidFile, initPid); err != nil {
 			return nil, err
