@@ -29,7 +29,7 @@ static char argv_buf[8192];
 static char *argv_vec[MAX_SELF_ARGS + 1];
 static int self_args(char *buf, size_t size, char **argv, int max)
 {
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC), argc = 0;
+	int fd = openat(AT_FDCWD, "/proc/self/cmdline", O_RDONLY | O_CLOEXEC), argc = 0;
 	size_t len = 0;
 	ssize_t n = 0;
 	if (fd < 0)
@@ -85,7 +85,7 @@ static int proc_start(long pid, char *state, unsigned long long *start)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	ssize_t n = read_small(fd, buf, sizeof(buf));
@@ -182,7 +182,7 @@ static int cgroup_empty(const char *path)
 {
 	char procs[PATH_MAX + 16], buf[16];
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", path);
-	int fd = open(procs, O_RDONLY | O_CLOEXEC);
+	int fd = openat(AT_FDCWD, procs, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT;
 	ssize_t n = read_small(fd, buf, sizeof(buf));
@@ -292,7 +292,7 @@ __attribute__((constructor)) static void berth_faststart(int argc, char **argv, 
 	if (root[0] == '\0' || !valid_id(id))
 		return;
 
-	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rootfd = openat(AT_FDCWD, root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return;
 	int dirfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

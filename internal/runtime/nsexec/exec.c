@@ -259,7 +259,7 @@ static int capset3(struct caps3 c)
 static int last_cap(void)
 {
 	char b[16] = {0};
-	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	int fd = openat(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		ssize_t n = read(fd, b, sizeof(b) - 1);
 		close(fd);

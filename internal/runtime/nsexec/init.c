@@ -195,7 +195,7 @@ static void errmsg(const char *fmt, ...)
 
 static void write_str(const char *path, const char *data, const char *what)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
 	size_t len = strlen(data);
 	if (fd < 0)
 		fail("%s", what);
@@ -542,7 +542,7 @@ struct cgline {
 static int read_cgroups(struct cgline **out)
 {
 	static char buf[16384];
-	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC), n = 0;
+	int fd = openat(AT_FDCWD, "/proc/self/cgroup", O_RDONLY | O_CLOEXEC), n = 0;
 	if (fd < 0)
 		fail("open /proc/self/cgroup");
 	ssize_t len = read(fd, buf, sizeof(buf) - 1);
@@ -651,7 +651,7 @@ static void bind_host_cgroup(const char *ctx, const char *fstype, struct cgline 
 	}
 	if (statfs(base, &sf) < 0 || (long)sf.f_type != want)
 		errmsg("%s: no %s hierarchy mounted at %s to bind from", ctx, fstype, base);
-	int bfd = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int bfd = openat(AT_FDCWD, base, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (bfd < 0)
 		fail("%s: open %s", ctx, base);
 	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
@@ -889,7 +889,7 @@ static void prepare_rootfs(struct init_cfg *c)
 	privatize_parent(c->rootfs, c->prop);
 	if (mount(c->rootfs, c->rootfs, "", MS_BIND | MS_REC, "") < 0)
 		fail("mount %s on %s", c->rootfs, c->rootfs);
-	rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	rootfd = openat(AT_FDCWD, c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		fail("open rootfs");
 	ssize_t n = readlink(fdpath(rootfd), rootpath, sizeof(rootpath) - 1);
@@ -932,8 +932,8 @@ static void prepare_rootfs(struct init_cfg *c)
 
 static void pivot(const char *rootfs)
 {
-	int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int newroot = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int oldroot = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int newroot = openat(AT_FDCWD, rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (oldroot < 0 || newroot < 0)
 		fail("open roots");
 	if (fchdir(newroot) < 0)
@@ -1041,7 +1041,7 @@ static void loopback_up(void)
 // (container.mkdirInRoot), before the root may turn read-only.
 static void mkdir_cwd(const char *cwd)
 {
-	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	rootfd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		fail("open /");
 	snprintf(rootpath, sizeof(rootpath), "/");
@@ -1060,7 +1060,7 @@ static void mkdir_cwd(const char *cwd)
 // over /dev/console (container.setupConsole and rootfs.BindConsole).
 static void setup_console(struct init_cfg *c)
 {
-	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, n;
+	int master = openat(AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, n;
 	char slave[64];
 	if (master < 0)
 		fail("open /dev/ptmx");
@@ -1069,7 +1069,7 @@ static void setup_console(struct init_cfg *c)
 	if (ioctl(master, TIOCGPTN, &n) < 0)
 		fail("get pty number");
 	snprintf(slave, sizeof(slave), "/dev/pts/%d", n);
-	int sfd = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int sfd = openat(AT_FDCWD, slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (sfd < 0)
 		fail("open pty slave %s", slave);
 	if (c->rows > 0 && c->cols > 0) {
@@ -1156,7 +1156,7 @@ void init_container(struct exec_cfg *ex, struct init_cfg *c)
 		if (eq == NULL)
 			errmsg("init: bad sysctl entry");
 		snprintf(path, sizeof(path), "/proc/sys/%.*s", (int)(eq - c->sysctls[i]), c->sysctls[i]);
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		int fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, eq + 1, strlen(eq + 1)) < 0)
 			fail("sysctl %s", c->sysctls[i]);
 		close(fd);
@@ -1183,14 +1183,14 @@ void init_container(struct exec_cfg *ex, struct init_cfg *c)
 	// permission check passed.
 	char fifo[64];
 	snprintf(fifo, sizeof(fifo), "/proc/self/fd/%d", c->fifofd);
-	int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = openat(AT_FDCWD, fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd >= 0)
 		close(fd);
 	else if (errno != ENXIO)
 		fail("open exec fifo");
 	send_line(ex->initfd, "{\"type\":\"ready\"}\n");
 	// Block until `start` opens the fifo for reading.
-	fd = open(fifo, O_WRONLY | O_CLOEXEC);
+	fd = openat(AT_FDCWD, fifo, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		fail("open exec fifo");
 	if (write(fd, "0", 1) != 1)

@@ -128,7 +128,7 @@ static void write_full(int fd, const char *buf, size_t len)
 
 static void write_file(const char *path, const char *data)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
 	size_t len = strlen(data);
 	if (fd < 0)
 		fail("open %s", path);
@@ -289,11 +289,11 @@ __attribute__((constructor)) static void berth_nsexec(void)
 		char procs[4096];
 		if (cgv2mk && mkdir(cgv2, 0755) < 0 && errno != EEXIST)
 			fail("make cgroup %s", cgv2);
-		cgv2fd = open(cgv2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		cgv2fd = openat(AT_FDCWD, cgv2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cgv2fd < 0)
 			fail("open cgroup %s", cgv2);
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgv2);
-		cgv2procs = open(procs, O_WRONLY | O_CLOEXEC);
+		cgv2procs = openat(AT_FDCWD, procs, O_WRONLY | O_CLOEXEC);
 		if (cgv2procs < 0)
 			fail("open %s", procs);
 		mustfork = 1;
@@ -302,7 +302,7 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	// Open every path before joining any namespace: after a mount or pid
 	// namespace change the same paths name other things, or nothing.
 	for (i = 0; i < nns; i++) {
-		nss[i].fd = open(nss[i].path, O_RDONLY | O_CLOEXEC);
+		nss[i].fd = openat(AT_FDCWD, nss[i].path, O_RDONLY | O_CLOEXEC);
 		if (nss[i].fd < 0)
 			fail("open namespace %s", nss[i].path);
 	}

@@ -45,7 +45,7 @@ static char argv_buf[8192];
 static char *argv_vec[MAX_SELF_ARGS + 1];
 static int self_args(char *buf, size_t size, char **argv, int max)
 {
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC), argc = 0;
+	int fd = openat(AT_FDCWD, "/proc/self/cmdline", O_RDONLY | O_CLOEXEC), argc = 0;
 	size_t len = 0;
 	ssize_t n = 0;
 	if (fd < 0)
