@@ -632,6 +632,24 @@ func TestCLIRun(t *testing.T) {
 		}
 	})
 
+	t.Run("signal-mask", func(t *testing.T) {
+		// run blocks most signals before its Go runtime starts (and reads
+		// them from a signalfd): neither the container nor a hook may
+		// inherit that mask.
+		hookOut := filepath.Join(t.TempDir(), "hook")
+		c := e.container(t, []string{"sh", "-c", "grep SigBlk /proc/self/status"}, func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "grep SigBlk /proc/self/status > " + hookOut}}}}
+		})
+		r := e.run(t, "run", "--bundle", c.bundle, c.id)
+		if r.exit != 0 || !strings.Contains(r.stdout, "SigBlk:\t0000000000000000") {
+			t.Errorf("container's blocked signals: want none; got %s", r)
+		}
+		data, err := os.ReadFile(hookOut)
+		if err != nil || !strings.Contains(string(data), "SigBlk:\t0000000000000000") {
+			t.Errorf("poststart hook's blocked signals: want none; got %q %v", data, err)
+		}
+	})
+
 	t.Run("detach", func(t *testing.T) {
 		c := e.container(t, sleeper, nil)
 		start := time.Now()
@@ -985,6 +1003,7 @@ func TestCLISignalForwarding(t *testing.T) {
 		{syscall.SIGTERM, "TERM", 9},
 		{syscall.SIGHUP, "HUP", 10},
 		{syscall.SIGUSR1, "USR1", 11},
+		{syscall.Signal(40), "40", 12}, // a real-time signal: run reads it from a signalfd
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			script := fmt.Sprintf(`trap "echo %s; exit %d" %s; echo ready; while :; do sleep 0.1; done`,

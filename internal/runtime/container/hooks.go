@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-engine/berth/internal/runtime/nsexec"
 )
 
 // runHooks runs each hook in order with the container state on its stdin,
@@ -65,6 +68,8 @@ func runHook(h specs.Hook, state []byte) error {
 	} else {
 		cmd.Args = []string{h.Path}
 	}
+	// Under `run`, through a step that clears the signals it blocks.
+	cmd.Path, cmd.Args = nsexec.ExecUnblocked(cmd.Path, cmd.Args)
 	cmd.Env = h.Env
 	if cmd.Env == nil {
 		cmd.Env = []string{}
@@ -85,3 +90,9 @@ func runHook(h specs.Hook, state []byte) error {
 	}
 	return nil
 }
+
+// RunSignals hands over, once, the signalfd `berth-runtime run` reads the
+// signals it blocked before the Go runtime started from, with those
+// signals (bit s-1 for signal s); nil when there is none. See
+// nsexec.TakeRunSignals.
+func RunSignals() (*os.File, uint64) { return nsexec.TakeRunSignals() }

@@ -212,6 +212,11 @@ __attribute__((constructor)) static void berth_nsexec(void)
 
 	if (env == NULL)
 		return;
+	// Nothing blocked reaches the container: the runtime that spawned us
+	// may run with signals blocked (`run` does, see prespawn.c).
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	t_entered = mono_ns();
 	initfd = atoi(env);
 	if (initfd < 3)

@@ -2,6 +2,8 @@ package nsexec
 
 /*
 extern int berth_prespawn_pid, berth_prespawn_sock, berth_prespawn_exe, berth_prespawn_mount;
+extern int berth_run_sigfd;
+extern unsigned long long berth_run_sigmask;
 */
 import "C"
 
@@ -75,4 +77,38 @@ func DiscardPrespawned() {
 	if p := TakePrespawned(); p != nil {
 		p.Discard()
 	}
+}
+
+var runSignals struct {
+	sync.Mutex
+	taken bool
+}
+
+// RunSignalsBlocked reports whether prespawn.c blocked signals for `run`:
+// its children must then not inherit the process's mask (see ExecUnblocked).
+func RunSignalsBlocked() bool { return C.berth_run_sigfd >= 0 }
+
+// TakeRunSignals hands over, once, the signalfd prespawn.c opened for `run`
+// and the signals it reads (bit s-1 for signal s): those are blocked in
+// every thread and wait there until read; the caller registers the others
+// it wants with os/signal. nil when there is none.
+func TakeRunSignals() (*os.File, uint64) {
+	runSignals.Lock()
+	defer runSignals.Unlock()
+	if runSignals.taken || C.berth_run_sigfd < 0 {
+		return nil, 0
+	}
+	runSignals.taken = true
+	return os.NewFile(uintptr(C.berth_run_sigfd), "signalfd"), uint64(C.berth_run_sigmask)
+}
+
+// ExecUnblocked rewrites a command line (path, then argv) so that the
+// process starts with no signal blocked, through this executable's
+// "__berth_exec_unblocked" (prespawn.c), when RunSignalsBlocked; as is
+// otherwise.
+func ExecUnblocked(path string, argv []string) (string, []string) {
+	if !RunSignalsBlocked() {
+		return path, argv
+	}
+	return "/proc/self/exe", append([]string{"berth-runtime", "__berth_exec_unblocked", path}, argv...)
 }
