@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,8 +40,12 @@ const inNamespaceEnv = "BERTH_BENCH_PRIVATE_MNTNS"
 
 const unifiedControllers = "/sys/fs/cgroup/unified/cgroup.controllers"
 
-// cgroupParent holds every run's cgroup (cgroupsPath /berth-bench/<id>), so
-// that all runtimes create and remove one cgroup per run.
+// cgroupParent holds every run's cgroup, so that all runtimes create and
+// remove one cgroup per run: cgroupsPath /berth-bench/<runtime>/<id>. Each
+// runtime has a parent of its own, which it makes itself, as it would in
+// use: how a runtime sets up a parent it makes (berth gives a v1 cpuset
+// parent clone_children, so the kernel seeds each container's cpuset) must
+// not change another runtime's numbers.
 const cgroupParent = "/berth-bench"
 
 // ociVersion is written into the bench bundle: crun 1.8 rejects anything
@@ -193,7 +198,7 @@ func run(o options) error {
 		var subjects []*subject
 		for _, name := range names {
 			root := filepath.Join(work, "state-"+name)
-			subjects = append(subjects, &subject{name: name, start: runtimeStart(paths[name], root, bundle)})
+			subjects = append(subjects, &subject{name: name, start: runtimeStart(paths[name], root, bundle, cgroupParent+"/"+name)})
 		}
 		unshareArgs := []string{"--fork", "--pid", "--mount", "--uts", "--ipc", "--cgroup"}
 		if ph.netns {
@@ -241,9 +246,9 @@ func writeBundle(dir, rootfs string, netns bool) error {
 // runtimeStart returns a start func that runs the bundle under the runtime
 // binary at path. Each run gets its own cgroupsPath, written into the bundle
 // before the clock starts: a shared one would make every run join one cgroup.
-func runtimeStart(path, root, bundle string) func(id string) (time.Duration, error) {
+func runtimeStart(path, root, bundle, parent string) func(id string) (time.Duration, error) {
 	return func(id string) (time.Duration, error) {
-		if err := setCgroupsPath(bundle, cgroupParent+"/"+id); err != nil {
+		if err := setCgroupsPath(bundle, parent+"/"+id); err != nil {
 			return 0, err
 		}
 		var stderr bytes.Buffer
@@ -351,14 +356,18 @@ func removeCgroupParent() {
 		if fi, err := os.Lstat(h); err != nil || !fi.IsDir() {
 			continue
 		}
-		parent := filepath.Join(h, cgroupParent)
-		children, _ := os.ReadDir(parent)
-		for _, c := range children {
-			if c.IsDir() {
-				_ = os.Remove(filepath.Join(parent, c.Name()))
+		// Depth first: runs' leftovers (none unless a run failed), each
+		// runtime's parent, then the bench's.
+		var dirs []string
+		_ = filepath.WalkDir(filepath.Join(h, cgroupParent), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, p)
 			}
+			return nil
+		})
+		for i := len(dirs) - 1; i >= 0; i-- {
+			_ = os.Remove(dirs[i])
 		}
-		_ = os.Remove(parent)
 	}
 }
 
