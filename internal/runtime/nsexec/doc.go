@@ -21,14 +21,18 @@
 //
 // prespawn.c is a second constructor, for `berth-runtime [--root DIR] run`:
 // before the Go runtime starts (~1.2 ms here), it opens the executable in
-// the same read-only overlay container.overlaySelf uses and vfork+execs
+// the same read-only overlay container.overlaySelf uses and forks and execs
 // `berth-runtime init` from it, which waits in this stage for its
 // bootstrap. The init's exec and start-up then overlap the parent's Go
 // start, spec and cgroup work; container.spawn adopts it
 // (TakePrespawned) when the container needs nothing fixed at spawn time
 // that it lacks, and ends it otherwise (Prespawned.Discard). It acts only
 // in a root a container has run from already (root/.empty exists), so a
-// failing first run leaves the root untouched.
+// failing first run leaves the root untouched. The same constructor blocks,
+// for `run`, the signals Go lets a program keep blocked and opens a
+// signalfd for them (TakeRunSignals), so that run need not register each
+// with os/signal; this stage clears the signal mask before anything else,
+// and "__berth_exec_unblocked" execs a hook with a clear one.
 //
 // It imports nothing of berth's; only cmd/berth-runtime and
 // internal/runtime/container may import it.

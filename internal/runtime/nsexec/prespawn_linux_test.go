@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -41,9 +42,16 @@ func reportPrespawn() int {
 		return 0
 	}
 	r.Pid = p.Pid
+	// The init is forked, then execs: wait (up to 2 s) for the exec.
 	var self, init unix.Stat_t
-	if unix.Stat("/proc/self/exe", &self) == nil && unix.Stat(fmt.Sprintf("/proc/%d/exe", p.Pid), &init) == nil {
-		r.SameDevIno = self.Dev == init.Dev && self.Ino == init.Ino
+	for i := 0; i < 200; i++ {
+		if unix.Stat("/proc/self/exe", &self) == nil && unix.Stat(fmt.Sprintf("/proc/%d/exe", p.Pid), &init) == nil {
+			r.SameDevIno = self.Dev == init.Dev && self.Ino == init.Ino
+		}
+		if !r.SameDevIno {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	r.WriteErr = "opened"
 	if f, err := os.OpenFile(fmt.Sprintf("/proc/%d/exe", p.Pid), os.O_WRONLY, 0); err != nil {
