@@ -55,10 +55,9 @@ func TakePrespawned() *Prespawned {
 	return p
 }
 
-// Discard ends a prespawned init that will not be used: it exits at EOF on
-// its socket, and is killed and reaped here to be sure.
+// Discard ends a prespawned init that will not be used: killed first (at
+// EOF on its socket it would report that on stderr), then reaped.
 func (p *Prespawned) Discard() {
-	p.Sock.Close()
 	_ = unix.Kill(p.Pid, unix.SIGKILL)
 	var ws unix.WaitStatus
 	for {
@@ -66,6 +65,7 @@ func (p *Prespawned) Discard() {
 			break
 		}
 	}
+	p.Sock.Close()
 	p.Exe.Close()
 	if p.Mount != nil {
 		go p.Mount.Close()
