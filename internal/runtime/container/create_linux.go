@@ -188,6 +188,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	boot.Init, boot.Exec = cinit, cexec
 	if cinit != nil {
 		cinit.StartOnSocket = startOnSocket
+		cinit.WaitLimits = lateCreate
 	}
 	if cg, err = cgroups.New(id, spec, cgroups.Options{Systemd: r.systemdCgroup, LayoutCache: filepath.Join(r.root, ".cgroup-layout")}); err != nil {
 		return nil, err
@@ -264,20 +265,30 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	}
 	initPid = p.pid
 	trace("spawned, init pid known")
-	// The Go init may join its cgroups now: the directories exist. The
-	// init's own set-up is not the container's code, which runs only after
-	// `start`, long after the limits below are written.
-	if boot.Init == nil {
-		if err := p.send(syncMsg{Type: msgConfig, Config: cfg}); err != nil {
-			return nil, err
-		}
-		trace("config sent")
-	}
+	// The limits apply to the init's own set-up too: the devices cgroup's
+	// rules to its mknod of the device nodes (between the driver's deny-all
+	// and its allow rules every mknod fails). The Go init gets its config,
+	// and joins, once they are written; the C init, which joined at its
+	// first cgroup mount, waits for a second byte before its device nodes.
 	if lateCreate {
 		if err := cg.SetLimits(); err != nil {
 			return nil, err
 		}
 		trace("cgroup limits set")
+		if boot.Init != nil {
+			if _, err := p.sock.Write([]byte{nsexec.ExecLimits}); err != nil {
+				if _, rerr := p.recv(); rerr != nil && !errors.Is(rerr, io.EOF) {
+					return nil, rerr
+				}
+				return nil, fmt.Errorf("init: release the C stage's devices: %w", err)
+			}
+		}
+	}
+	if boot.Init == nil {
+		if err := p.send(syncMsg{Type: msgConfig, Config: cfg}); err != nil {
+			return nil, err
+		}
+		trace("config sent")
 	}
 	if _, start, err := procStat(initPid); err == nil {
 		c.rec.InitPid, c.rec.InitStartTime = initPid, start

@@ -2,6 +2,7 @@ package container
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -406,5 +407,20 @@ func TestStartOnSocket(t *testing.T) {
 	}
 	if err := c2.Delete(false); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDeviceNodesNotHostBinds: the init makes its device nodes only once
+// the devices cgroup's rules are written (nsexec.ExecLimits): while the
+// parent writes them every mknod is refused, and the init would fall back
+// to binding the host's nodes (whose owner is the host's business).
+func TestDeviceNodesNotHostBinds(t *testing.T) {
+	rt := newRuntime(t)
+	for i := 0; i < 10; i++ {
+		b := bundle(t, []string{"sh", "-c", `grep -c ' /dev/null ' /proc/self/mountinfo; stat -c '%F %u:%g' /dev/null`}, nil)
+		code, out := run(t, rt, fmt.Sprintf("devnodes%d", i), b)
+		if code != 0 || out != "0\ncharacter special file 0:0\n" {
+			t.Fatalf("run %d: exit %d, output %q: want /dev/null a node of its own, owned by root", i, code, out)
+		}
 	}
 }

@@ -82,6 +82,8 @@ int init_entry(struct init_cfg *c, const char *key, char *val)
 		c->fifofd = atoi(val);
 	} else if (!strcmp(key, "startsock")) {
 		c->startsock = 1;
+	} else if (!strcmp(key, "waitlimits")) {
+		c->waitlimits = 1;
 	} else if (!strcmp(key, "cglate")) {
 		const char **t = PUSH(c->cglate, c->ncglate);
 		*t = val;
@@ -923,6 +925,17 @@ static void prepare_rootfs(struct init_cfg *c)
 	}
 	join_cgroups(c);
 	ctrace("mounts done");
+	if (c->waitlimits) {
+		// The devices cgroup's rules must be in place before mknod:
+		// while the parent writes them, every mknod is refused.
+		char b;
+		ssize_t n;
+		while ((n = read(initfd_, &b, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1 || b != EXEC_LIMITS)
+			_exit(1);
+		ctrace("limits set");
+	}
 	for (int i = 0; i < c->ndevs; i++)
 		make_device(&c->devs[i]);
 	if (c->devlinks)

@@ -25,6 +25,10 @@ const UsermapAck = 'A'
 // reaches a parent that can kill and reap it.
 const ExecGo = 'G'
 
+// ExecLimits is the byte the parent writes, after ExecGo, once it has
+// written the cgroup limits, to a C init started with Init.WaitLimits.
+const ExecLimits = 'L'
+
 // ExecStart is the byte that releases a C init started with
 // Init.StartOnSocket to execve the container's process (`run`).
 const ExecStart = 'S'
@@ -94,6 +98,7 @@ type Bootstrap struct {
 //
 //	init=1                          the C stage is the init
 //	fifofd=<n>                      the exec fifo's O_PATH descriptor
+//	waitlimits=1                    wait for ExecLimits before the device nodes
 //	startsock=1                     wait for ExecStart on the socket instead of the fifo
 //	cglate=<path>                   a v1 tasks file joined after ExecGo (one per hierarchy)
 //	cgroupns=1                      unshare a cgroup namespace after joining
@@ -117,7 +122,10 @@ type Init struct {
 	// StartOnSocket: after "ready" the init waits for one ExecStart byte
 	// on its socket, not for `start` on the exec fifo (FifoFd is unused);
 	// EOF there (the parent died) ends it without running anything.
-	StartOnSocket    bool
+	StartOnSocket bool
+	// WaitLimits: before its device nodes the init waits for one
+	// ExecLimits byte (the parent writes the limits after ExecGo).
+	WaitLimits       bool
 	CgroupTasks      []string
 	NewCgroupNS      bool
 	CgroupNS         bool
@@ -181,6 +189,9 @@ func (in *Init) encode(add func(k, v string) error) error {
 	put := func(k, v string) { kv = append(kv, [2]string{k, v}) }
 	num := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	put("init", "1")
+	if in.WaitLimits {
+		put("waitlimits", "1")
+	}
 	if in.StartOnSocket {
 		put("startsock", "1")
 	} else {

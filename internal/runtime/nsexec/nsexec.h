@@ -14,6 +14,9 @@
 // (nsexec.ExecGo).
 #define EXEC_GO 'G'
 
+// EXEC_LIMITS says the cgroup limits are written (nsexec.ExecLimits).
+#define EXEC_LIMITS 'L'
+
 // EXEC_START releases an init started with startsock=1 (nsexec.ExecStart).
 #define EXEC_START 'S'
 
@@ -95,6 +98,7 @@ struct init_cfg {
 	int on;
 	int fifofd;
 	int startsock; // wait for EXEC_START on the init socket, not the fifo
+	int waitlimits; // wait for EXEC_LIMITS before the device nodes
 	const char *rootfs;
 	unsigned long prop, finalprop;
 	int cgroupns;     // unshare a new cgroup namespace after joining the cgroups
