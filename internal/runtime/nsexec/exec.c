@@ -291,23 +291,27 @@ static void apply_caps(struct exec_cfg *c)
 		if ((amb & bit) && !((prm & bit) && (inh & bit)))
 			failmsg("caps: apply: ambient capability %d must also be in the permitted and inheritable sets", k);
 	}
-	int raised = 0;
+	// With CAP_SETPCAP effective (the usual root init) every capability
+	// outside the set is dropped unread: dropping one already gone is a
+	// no-op. Without it, only what is still there must go, and needs
+	// CAP_SETPCAP raised first.
+	int can_drop = (cur.e & (1ULL << CAP_SETPCAP)) != 0;
 	for (int k = 0; k <= last; k++) {
 		if (bnd & (1ULL << k))
 			continue;
-		int in = prctl(PR_CAPBSET_READ, k, 0, 0, 0);
-		if (in < 0)
-			nsexec_fail("caps: apply: read bounding set for %d", k);
-		if (in == 0)
-			continue;
-		if (!raised && !(cur.e & (1ULL << CAP_SETPCAP))) {
+		if (!can_drop) {
+			int in = prctl(PR_CAPBSET_READ, k, 0, 0, 0);
+			if (in < 0)
+				nsexec_fail("caps: apply: read bounding set for %d", k);
+			if (in == 0)
+				continue;
 			if (!(cur.p & (1ULL << CAP_SETPCAP)))
 				failmsg("caps: apply: cannot drop capability %d from the bounding set: CAP_SETPCAP is not in the permitted set", k);
 			cur.e |= 1ULL << CAP_SETPCAP;
 			if (capset3(cur) < 0)
 				nsexec_fail("caps: apply: raise CAP_SETPCAP to drop the bounding set");
+			can_drop = 1;
 		}
-		raised = 1;
 		if (prctl(PR_CAPBSET_DROP, k, 0, 0, 0) < 0)
 			nsexec_fail("caps: apply: drop capability %d from the bounding set", k);
 	}
