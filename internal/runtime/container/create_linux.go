@@ -232,15 +232,7 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 	// message is what recv reads next.
 	var onPid func(*initProc) error
 	if boot.Init != nil {
-		onPid = func(p *initProc) error {
-			if _, err := p.sock.Write([]byte{nsexec.ExecGo}); err != nil {
-				if _, rerr := p.recv(); rerr != nil && !errors.Is(rerr, io.EOF) {
-					return rerr
-				}
-				return fmt.Errorf("init: release the C stage: %w", err)
-			}
-			return nil
-		}
+		onPid = func(p *initProc) error { return p.release(nsexec.ExecGo, "the C stage") }
 	}
 	p, err := r.spawn(boot, afterBootstrap, onPid, opts.PreserveFDs, stdio{opts.Stdin, opts.Stdout, opts.Stderr}, fifo, console, cfg)
 	if err != nil {
@@ -276,11 +268,8 @@ func (r *Runtime) Create(id string, opts CreateOpts) (_ *Container, retErr error
 		}
 		trace("cgroup limits set")
 		if boot.Init != nil {
-			if _, err := p.sock.Write([]byte{nsexec.ExecLimits}); err != nil {
-				if _, rerr := p.recv(); rerr != nil && !errors.Is(rerr, io.EOF) {
-					return nil, rerr
-				}
-				return nil, fmt.Errorf("init: release the C stage's devices: %w", err)
+			if err := p.release(nsexec.ExecLimits, "the C stage's devices"); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -437,6 +426,18 @@ func (p *initProc) recv() (syncMsg, error) {
 		return m, errors.New(m.Message)
 	}
 	return m, nil
+}
+
+// release writes one of the C stage's go-ahead bytes (ExecGo, ExecLimits).
+// If the init has failed already, its message is what comes back instead.
+func (p *initProc) release(b byte, what string) error {
+	if _, err := p.sock.Write([]byte{b}); err != nil {
+		if _, rerr := p.recv(); rerr != nil && !errors.Is(rerr, io.EOF) {
+			return rerr
+		}
+		return fmt.Errorf("init: release %s: %w", what, err)
+	}
+	return nil
 }
 
 func (p *initProc) close() { p.sock.Close() }

@@ -98,19 +98,7 @@ int exec_entry(struct exec_cfg *c, const char *key, char *val)
 // answer 127).
 static const char *errstr(int e) { return nsexec_errstr(e); }
 
-// failmsg reports without the automatic errno suffix. Its arguments are
-// evaluated (errstr(errno) included) before errno is cleared.
-static void failmsg(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void failmsg(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	errno = 0;
-	nsexec_fail("%s", msg);
-}
+#define failmsg nsexec_failmsg
 
 // add_home appends HOME=<dir of uid in the container's /etc/passwd>, or
 // HOME=/ without an entry, as runc and Docker do.

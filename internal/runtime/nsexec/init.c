@@ -181,30 +181,8 @@ int init_entry(struct init_cfg *c, const char *key, char *val)
 	return 1;
 }
 
-// errmsg is fail without the automatic errno suffix, for messages that
-// already say everything.
-static void errmsg(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void errmsg(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	errno = 0;
-	fail("%s", msg);
-}
-
-static void write_str(const char *path, const char *data, const char *what)
-{
-	int fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
-	size_t len = strlen(data);
-	if (fd < 0)
-		fail("%s", what);
-	if (write(fd, data, len) != (ssize_t)len)
-		fail("%s", what);
-	close(fd);
-}
+// errmsg is fail without the automatic errno suffix.
+#define errmsg nsexec_failmsg
 
 static char *fdpath(int fd)
 {
@@ -879,7 +857,7 @@ static void join_cgroups(struct init_cfg *c)
 	// "0" in a v1 tasks file moves only this (single) thread, without the
 	// kernel's global lock that moving a whole process takes.
 	for (int i = 0; i < c->ncglate; i++)
-		write_str(c->cglate[i], "0", "join cgroup");
+		nsexec_write_file(c->cglate[i], "0");
 	if (c->cgroupns && unshare(CLONE_NEWCGROUP) < 0)
 		fail("unshare cgroup namespace");
 }

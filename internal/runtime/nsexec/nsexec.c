@@ -61,6 +61,17 @@ const char *nsexec_errstr(int e)
 	return strerror(e);
 }
 
+void nsexec_failmsg(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errno = 0;
+	nsexec_fail("%s", msg);
+}
+
 // fail reports a message to the parent as a JSON line and exits. The parent
 // reads it as the reason the container could not be set up.
 #define fail nsexec_fail
@@ -126,7 +137,7 @@ static void write_full(int fd, const char *buf, size_t len)
 	}
 }
 
-static void write_file(const char *path, const char *data)
+void nsexec_write_file(const char *path, const char *data)
 {
 	int fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
 	size_t len = strlen(data);
@@ -282,14 +293,14 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	// A process in the host's user namespace can lower its OOM score only
 	// before it enters a new user namespace.
 	if (oom != NULL)
-		write_file("/proc/self/oom_score_adj", oom);
+		nsexec_write_file("/proc/self/oom_score_adj", oom);
 
 	// Join the container's cgroups while the host's /sys/fs/cgroup is still
 	// our view. A single thread writing "0" to a v1 tasks file moves itself
 	// without the kernel's global threadgroup lock, whose RCU grace period
 	// would cost milliseconds; v2 is joined by cloning into it below.
 	for (i = 0; i < ncg; i++)
-		write_file(cgtasks[i], "0");
+		nsexec_write_file(cgtasks[i], "0");
 	if (cgv2 != NULL) {
 		char procs[4096];
 		if (cgv2mk && mkdir(cgv2, 0755) < 0 && errno != EEXIST)
@@ -359,7 +370,7 @@ __attribute__((constructor)) static void berth_nsexec(void)
 	if (forkflags != 0 || (cloneflags & CLONE_NEWTIME))
 		mustfork = 1;
 	if (timens != NULL && (cloneflags & CLONE_NEWTIME))
-		write_file("/proc/self/timens_offsets", timens);
+		nsexec_write_file("/proc/self/timens_offsets", timens);
 
 	if (in.trace)
 		stage_trace();

@@ -43,6 +43,14 @@ struct exec_cfg {
 	char **argv, **envp; // NULL-terminated, allocated by the parser
 };
 
+// nsexec_failmsg is nsexec_fail without the errno suffix, for messages
+// that say everything already; its arguments (an nsexec_errstr(errno)
+// among them) are evaluated before errno is cleared.
+void nsexec_failmsg(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+// nsexec_write_file writes data to the existing file path, or fails.
+void nsexec_write_file(const char *path, const char *data);
+
 // nsexec_errstr is errno e's text as Go spells it (syscall.Errno.Error;
 // the table is errtext.h), so that the C stage's messages read as the Go
 // stage's do whichever libc it is linked with.
